@@ -1,0 +1,1 @@
+"""riskcohort.contract stage."""

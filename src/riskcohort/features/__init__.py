@@ -1,0 +1,1 @@
+"""riskcohort.features stage."""

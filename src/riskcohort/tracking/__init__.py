@@ -1,0 +1,1 @@
+"""riskcohort.tracking stage."""
