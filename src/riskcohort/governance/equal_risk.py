@@ -1,0 +1,87 @@
+"""Bias detection at equal true risk: are some groups selected more than others *at the same risk*?
+
+Why: different selection rates between groups are expected when base rates differ, so raw rates
+cannot tell bias from need. What the force must rule out is a group being put in the cohort more
+(or less) often than other people whose real risk is the same, e.g. because that group's minor
+incidents are recorded more often (more recorded history -> higher score, same danger). This is
+only measurable where the true risk is known: the synthetic force's oracle
+(``_truth/risk.parquet``), or in a backtest a well-founded proxy. The check is indirect
+standardisation (as for a standardised mortality ratio): people are put in strata of true risk; a
+group's *expected* selections are its members in each stratum times that stratum's overall
+selection rate; the ratio observed / expected is 1 when the group is treated like everyone else at
+the same risk. A normal approximation to the sum of Bernoulli variables gives a z statistic; a
+group is flagged only if it has enough members, the ratio is outside 0.8-1.25 and the difference is
+very unlikely to be chance (two-sided p below ``alpha`` divided by the number of groups).
+
+>>> import pandas as pd
+>>> f = pd.DataFrame({"g": ["a", "b"] * 200, "risk": [i / 400 for i in range(400)],
+...                   "in_cohort": [1 if i >= 300 else 0 for i in range(400)]})
+>>> t = equal_risk(f, "g", risk_col="risk", min_members=10)
+>>> t["ratio"].round(2).tolist(), t["flag"].tolist()
+([1.0, 1.0], [False, False])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from riskcohort.governance.fairness import FLAG_HIGH, FLAG_LOW, MIN_MEMBERS, UNKNOWN
+
+N_STRATA = 20
+ALPHA = 0.01
+
+
+def strata(risk: pd.Series, n_strata: int = N_STRATA) -> pd.Series:
+    """Quantile strata of true risk (ties merged, so fewer strata when risk has few values)."""
+    return pd.qcut(risk.rank(method="first"), q=n_strata, labels=False, duplicates="drop")
+
+
+def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
+               selected_col: str = "in_cohort", n_strata: int = N_STRATA,
+               min_members: int = MIN_MEMBERS, alpha: float = ALPHA,
+               low: float = FLAG_LOW, high: float = FLAG_HIGH) -> pd.DataFrame:
+    """One row per group: members, selected, expected at equal true risk, ratio, z, p, flag.
+
+    Rows without a true risk are left out (counted in ``attrs["dropped"]``).
+    """
+    f = frame[[group_col, risk_col, selected_col]].copy()
+    dropped = int(f[risk_col].isna().sum())
+    f = f[f[risk_col].notna()]
+    f["_g"] = f[group_col].astype("string").fillna(UNKNOWN)
+    f["_s"] = strata(f[risk_col].astype(float), n_strata)
+    f["_sel"] = f[selected_col].astype(float)
+    rate = f.groupby("_s")["_sel"].transform("mean")
+    f["_exp"], f["_var"] = rate, rate * (1 - rate)
+    g = f.groupby("_g").agg(members=("_sel", "size"), selected=("_sel", "sum"),
+                            expected=("_exp", "sum"), var=("_var", "sum"),
+                            mean_true_risk=(risk_col, "mean"))
+    n_groups = len(g)
+    rows = []
+    for name, r in g.iterrows():
+        ratio = r.selected / r.expected if r.expected > 0 else np.nan
+        z = (r.selected - r.expected) / math.sqrt(r["var"]) if r["var"] > 0 else 0.0
+        p = math.erfc(abs(z) / math.sqrt(2))
+        enough = r.members >= min_members and r.expected >= 5
+        flag = bool(enough and np.isfinite(ratio) and (ratio < low or ratio > high)
+                    and p < alpha / max(n_groups, 1))
+        rows.append({"attribute": group_col, "group": name, "members": int(r.members),
+                     "selected": int(r.selected), "expected": float(r.expected),
+                     "ratio": float(ratio), "z": float(z), "p_value": float(p),
+                     "mean_true_risk": float(r.mean_true_risk), "small": not enough,
+                     "flag": flag})
+    out = pd.DataFrame(rows)
+    out.attrs.update(dropped=dropped, n_strata=int(f["_s"].nunique()), alpha=alpha)
+    return out
+
+
+def flags(table: pd.DataFrame) -> pd.DataFrame:
+    """The flagged rows of an :func:`equal_risk` table, with a sentence saying why."""
+    out = table[table["flag"]].copy()
+    out["reason"] = [
+        f"{r.attribute}={r.group} selected {r.ratio:.2f} x as often as people of the same true "
+        f"risk (observed {r.selected}, expected {r.expected:.1f}, p={r.p_value:.1g})"
+        for r in out.itertuples()]
+    return out.reset_index(drop=True)
