@@ -7,7 +7,7 @@ be printed and saved for a user to check: silent type guesses are how leaks get 
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"n": ["1", "2", "3", "4"] * 10, "flag": ["yes", "no"] * 20})
->>> typer = TableTyper().fit(df, label=pd.Series([0, 1] * 20))
+>>> typer = TableTyper().fit(df, label=pd.Series([0, 0, 1, 1, 1] * 8))
 >>> [(c.name, c.kind) for c in typer.plan]
 [('n', 'numeric'), ('flag', 'boolean')]
 """
