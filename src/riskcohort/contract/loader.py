@@ -1,0 +1,214 @@
+"""``load_dataset``: read a dataset folder, quarantine bad rows, return the accepted rows typed.
+
+This is the one entry point every later stage uses. It never modifies the input folder and
+refuses a report folder inside it. Rows that break a row rule are written, as read, to
+``<report_dir>/<table>.quarantine.parquet``; structural problems stop with a ``UserError``
+(exit 2), including a table where most rows fail (a wrong export, not a few bad records) and
+primary keys duplicated in bulk (a table exported twice or joined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from riskcohort.contract import reader, rules
+from riskcohort.contract.report import TableReport, ValidationReport
+from riskcohort.contract.schema import BASELINE_SCORES, REQUIRED_TABLES, TABLES, Table
+from riskcohort.errors import UserError, examples
+
+MAX_BAD_FRACTION = 0.5  # more than this share of a table quarantined = a structural problem
+BULK_DUPLICATE_FRACTION = 0.05  # duplicate keys beyond this share (and >= 10 rows) = structural
+BULK_DUPLICATE_MIN = 10
+DATA_DOCS_DIR = "data_docs"
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: accepted rows of each present table, typed (architecture.md)."""
+
+    root: Path
+    tables: dict[str, pd.DataFrame]
+    absent: list[str]
+    baseline_scores: pd.DataFrame | None
+    fingerprint: str
+    report: ValidationReport | None = field(default=None, repr=False)
+
+
+def table_order() -> list[str]:
+    """Contract tables in reference order (a table after every table it references)."""
+    deps = {
+        name: {c.references.split(".")[0] for c in t.columns if c.references} - {name}
+        for name, t in TABLES.items()
+    }
+    order: list[str] = []
+    while len(order) < len(deps):
+        ready = [n for n in TABLES if n not in order and deps[n] <= set(order)]
+        if not ready:
+            raise RuntimeError("schema references form a cycle")
+        order.extend(ready)
+    return order
+
+
+def default_report_dir(data_dir: str | Path) -> Path:
+    """``<parent>/<name>-validation``: next to the dataset folder, never inside it."""
+    data_dir = Path(data_dir).resolve()
+    return data_dir.parent / f"{data_dir.name}-validation"
+
+
+def _check_structure(result: rules.TableResult, max_bad_fraction: float) -> None:
+    n = result.n_read
+    if n == 0:
+        return
+    dups = result.counts.get("duplicate_key", 0)
+    if dups >= BULK_DUPLICATE_MIN and dups > BULK_DUPLICATE_FRACTION * n:
+        raise UserError(
+            f"file {Path(result.path).name}, column {result.columns['duplicate_key']!r}: rule "
+            f"duplicate_key: {dups} of {n} rows repeat a primary key (was the table exported "
+            f"twice or joined?); examples {examples(result.examples['duplicate_key'])}"
+        )
+    bad = sum(result.counts.values())
+    if bad > max_bad_fraction * n:
+        rule, count = rules.dominant(result)
+        raise UserError(
+            f"file {Path(result.path).name}, column {result.columns[rule]!r}: rule {rule}: "
+            f"{bad} of {n} rows ({bad / n:.0%}) fail the contract, {count} of them by rule "
+            f"{rule}; examples {examples(result.examples[rule])}. All rules: "
+            + ", ".join(f"{r}={c}" for r, c in result.counts.items())
+        )
+
+
+def _table_report(result: rules.TableResult, report_dir: Path | None) -> TableReport:
+    quarantined = len(result.quarantine)
+    assert result.n_read == len(result.accepted) + quarantined, "row accounting broken"
+    return TableReport(
+        table=result.name,
+        file=Path(result.path).name,
+        read=result.n_read,
+        accepted=len(result.accepted),
+        quarantined=quarantined,
+        rules=result.counts,
+        examples=result.examples,
+        quarantine_file=(
+            str(report_dir / f"{result.name}.quarantine.parquet") if report_dir else None
+        ),
+    )
+
+
+def _resolve_report_dir(data_dir: Path, report_dir) -> Path | None:
+    if report_dir is None:
+        return None
+    out = Path(report_dir).resolve()
+    if out == data_dir or data_dir in out.parents:
+        raise UserError(
+            f"folder {out}: rule input_read_only: the report folder is inside the input folder "
+            f"{data_dir}; choose another (the input is never modified)"
+        )
+    return out
+
+
+def load_dataset(
+    data_dir: str | Path,
+    report_dir: str | Path | None = None,
+    strict: bool = False,
+    *,
+    data_docs: bool | None = None,
+    max_bad_fraction: float = MAX_BAD_FRACTION,
+) -> Dataset:
+    """Read, validate and type a dataset folder.
+
+    ``report_dir`` (optional) receives ``<table>.quarantine.parquet`` for every present table,
+    ``validation.json`` and, when ``data_docs`` (default: whenever ``report_dir`` is given),
+    Great Expectations Data Docs in ``data_docs/``. ``strict=True`` raises ``UserError`` with exit
+    code 1 if any row was quarantined (after writing the report).
+    """
+    root = Path(data_dir).resolve()
+    if not root.is_dir():
+        raise UserError(f"folder {data_dir}: rule dataset_folder: not a folder")
+    out = _resolve_report_dir(root, report_dir)
+    results: dict[str, rules.TableResult] = {}
+    keysets: dict[str, rules.KeySets | None] = {}
+    absent: list[str] = []
+    for name in table_order():
+        table = TABLES[name]
+        raw = reader.read_table(root, table)
+        if raw is None:
+            if name in REQUIRED_TABLES:
+                raise UserError(
+                    f"file {name}.csv or {name}.parquet: rule required_table: table {name!r} is "
+                    f"required and missing in {root}; found {examples(_listing(root))}"
+                )
+            absent.append(name)
+            keysets[name] = None
+            continue
+        result = rules.check_table(raw, table, keysets)
+        _check_structure(result, max_bad_fraction)
+        results[name] = result
+        keysets[name] = result.keys
+    baseline = None
+    raw = reader.read_table(root, BASELINE_SCORES)
+    if raw is not None:
+        baseline = rules.check_table(raw, BASELINE_SCORES, {})
+        _check_structure(baseline, max_bad_fraction)
+    paths = [r.path for r in results.values()] + ([baseline.path] if baseline else [])
+    report = ValidationReport(
+        data_dir=str(root),
+        fingerprint=reader.fingerprint(paths),
+        tables={
+            n: _table_report(r, out) for n, r in [*results.items(), *_baseline_item(baseline)]
+        },
+        absent=absent,
+        report_dir=str(out) if out else None,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    if out is not None:
+        _write_outputs(out, results, baseline, report, data_docs is not False)
+    dataset = Dataset(
+        root=root,
+        tables={n: r.accepted for n, r in results.items()},
+        absent=absent,
+        baseline_scores=baseline.accepted if baseline else None,
+        fingerprint=report.fingerprint,
+        report=report,
+    )
+    if strict and report.quarantined:
+        raise UserError(
+            f"folder {root}: rule strict: {report.quarantined} rows quarantined ("
+            + ", ".join(f"{r}={c}" for r, c in report.rule_counts.items())
+            + ")"
+            + (f"; see {out}" if out else ""),
+            exit_code=1,
+        )
+    return dataset
+
+
+def _baseline_item(baseline):
+    return [("baseline_scores", baseline)] if baseline is not None else []
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir())[:5]
+
+
+def _write_outputs(out: Path, results, baseline, report: ValidationReport, docs: bool) -> None:
+    from riskcohort.io import write_frame
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, result in [*results.items(), *_baseline_item(baseline)]:
+        write_frame(out / f"{name}.quarantine.parquet", result.quarantine)
+    if docs:
+        from riskcohort.contract.expectations import run_expectations
+
+        frames: dict[str, tuple[Table, pd.DataFrame]] = {
+            n: (TABLES[n], r.accepted) for n, r in results.items()
+        }
+        if baseline is not None:
+            frames["baseline_scores"] = (BASELINE_SCORES, baseline.accepted)
+        outcome, index = run_expectations(frames, out / DATA_DOCS_DIR)
+        for name, stats in outcome.items():
+            report.tables[name].expectations = stats
+        report.data_docs = str(index)
+    report.write(out)

@@ -1,0 +1,161 @@
+"""Find and read the input files as text, and stop on structural problems.
+
+Every file is read into a frame of strings (pandas ``str``), whatever its format: CSV columns
+stay as written (leading zeros kept, empty = null) and Parquet columns are cast to text by Arrow.
+One text path means one set of parsers decides validity, and quarantine files show the values as
+read. Structural problems (unreadable, empty without header, duplicate or missing columns, the
+same table in two formats) raise :class:`~riskcohort.errors.UserError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from riskcohort.contract.coerce import STR_DTYPE
+from riskcohort.contract.schema import Table
+from riskcohort.errors import UserError, examples
+
+FORMATS = (".csv", ".parquet")
+
+
+@dataclass
+class RawTable:
+    """One input file read as text: ``frame`` has one str column per file column."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+
+
+def find_file(data_dir: Path, name: str) -> Path | None:
+    """The file holding table ``name`` (``<name>.csv`` or ``<name>.parquet``), if any."""
+    found = [data_dir / f"{name}{ext}" for ext in FORMATS if (data_dir / f"{name}{ext}").is_file()]
+    if len(found) > 1:
+        raise UserError(
+            f"file {found[0].name} and {found[1].name}: rule one_file_per_table: table {name!r} "
+            "is given twice; keep one of them"
+        )
+    return found[0] if found else None
+
+
+def _check_columns(path: Path, columns: list[str]) -> list[str]:
+    names = [str(c).strip().lstrip("\ufeff") for c in columns]
+    if not names or all(n == "" for n in names):
+        raise UserError(f"file {path.name}: rule header_required: the file has no header row")
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise UserError(
+            f"file {path.name}, column {dups[0]!r}: rule duplicate_column: column names appear "
+            f"more than once; examples {examples(dups)}"
+        )
+    return names
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"file {path.name}: rule utf8_required: the header is not UTF-8 text ({exc.reason})"
+        ) from None
+    except csv.Error as exc:
+        raise UserError(f"file {path.name}: rule readable_csv: {exc}") from None
+    if header is None:
+        raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
+    return header
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pyarrow.csv as pacsv
+
+    names = _check_columns(path, _csv_header(path))
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise UserError(f"file {path.name}: rule readable_csv: cannot read it ({reason})") from None
+    return table.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
+
+
+def _as_text(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Arrow column -> text, or None when the type has no text form (nested types)."""
+    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+        array = pc.local_timestamp(array)  # the contract's timestamps are local wall-clock time
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any Arrow failure here means a corrupt file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(
+            f"file {path.name}: rule readable_parquet: cannot read it ({reason})"
+        ) from None
+    names = _check_columns(path, table.column_names)
+    columns = {}
+    for name, array in zip(names, table.columns, strict=True):
+        text = _as_text(array)
+        if text is None:  # e.g. a list column: kept as read, it cannot be a contract column
+            columns[name] = array.to_pandas()
+        else:
+            columns[name] = text.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def read_text(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a frame of text columns."""
+    return _read_csv(path) if path.suffix == ".csv" else _read_parquet(path)
+
+
+def read_table(data_dir: Path, table: Table) -> RawTable | None:
+    """Read one contract table; None when its file is absent. Checks required columns."""
+    path = find_file(data_dir, table.name)
+    if path is None:
+        return None
+    frame = read_text(path)
+    missing = [c for c in table.required_columns if c not in frame.columns]
+    if missing:
+        near = [c for c in frame.columns if c.lower() in {m.lower() for m in missing}]
+        hint = f"; found similar {examples(near)} (names are case-sensitive)" if near else ""
+        raise UserError(
+            f"file {path.name}, column {missing[0]!r}: rule required_column: missing required "
+            f"column(s) {examples(missing)}; the file has {examples(list(frame.columns))}{hint}"
+        )
+    return RawTable(table.name, path, frame)
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """sha256 over the files read (sorted by name): name, then bytes, for each.
+
+    Only files that were read count, so an unrelated file in the folder (or ``_truth/``) does not
+    change the fingerprint.
+    """
+    from riskcohort.io import sha256_file
+
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + bytes.fromhex(sha256_file(path)))
+    return digest.hexdigest()
