@@ -1,0 +1,166 @@
+"""Model registry: ``da-threat-to-life`` with aliases ``champion`` and ``challenger``.
+
+Order matters for safety. A version is registered only from a run that FINISHED with the
+``riskcohort.complete`` tag (set after every artifact was logged), and an alias is moved only
+onto such a version, last. So an interrupted run leaves no version and no alias pointing at an
+incomplete model, and re-running reuses the version already registered for that run.
+Aliases, not stages: stages are deprecated in MLflow.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskcohort.errors import UserError
+from riskcohort.tracking import store
+
+MODEL_NAME = "da-threat-to-life"
+CHAMPION, CHALLENGER = "champion", "challenger"
+COMPLETE_TAG = "riskcohort.complete"
+MODEL_URI_TAG = "riskcohort.model_uri"
+
+
+def _check_complete(c, run_id: str):
+    try:
+        run = c.get_run(run_id)
+    except Exception:  # noqa: BLE001 - an unknown id is the user's mistake
+        raise UserError(f"MLflow run {run_id!r} not found in {c.tracking_uri}") from None
+    tags = run.data.tags
+    if run.info.status != "FINISHED" or tags.get(COMPLETE_TAG) != "true":
+        raise UserError(f"MLflow run {run_id} is {run.info.status} and not complete: "
+                        "it cannot be registered (re-run `riskcohort run` to log it again)")
+    if tags.get("kind") != "model" or MODEL_URI_TAG not in tags:
+        raise UserError(f"MLflow run {run_id} is not a model run (kind={tags.get('kind')})")
+    return run
+
+
+def _ensure_registered_model(c) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        c.get_registered_model(MODEL_NAME)
+    except MlflowException:
+        try:
+            c.create_registered_model(
+                MODEL_NAME, description="Ranks DA perpetrators by risk of serious harm within "
+                "365 days. Supports a human decision; never makes one.")
+        except MlflowException:  # created by a concurrent process meanwhile
+            c.get_registered_model(MODEL_NAME)
+
+
+def current_version(c, alias: str):
+    """The model version an alias points to, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return c.get_model_version_by_alias(MODEL_NAME, alias)
+    except MlflowException:
+        return None
+
+
+def set_alias(c, alias: str, version) -> None:
+    """Point ``alias`` at ``version`` after checking the version's run is complete."""
+    mv = c.get_model_version(MODEL_NAME, str(version))
+    if mv.status != "READY":
+        raise UserError(f"model version {version} is {mv.status}; alias {alias!r} not moved")
+    _check_complete(c, mv.run_id)
+    c.set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+
+def register_model(run_id: str, alias: str | None = CHALLENGER, tracking_uri: str | None = None,
+                   work=None, first_is_champion: bool = True) -> int:
+    """Register the model of a complete run (once) and point ``alias`` at it; the version.
+
+    With ``first_is_champion``, when no champion exists yet this model also becomes champion.
+    """
+    c = store.client(tracking_uri, work)
+    run = _check_complete(c, run_id)
+    _ensure_registered_model(c)
+    found = c.search_model_versions(f"name='{MODEL_NAME}' and run_id='{run_id}'")
+    if found:
+        mv = found[0]
+    else:
+        uri = run.data.tags[MODEL_URI_TAG]
+        model_id = uri.split("/", 1)[1] if uri.startswith("models:/m-") else None
+        mv = c.create_model_version(
+            MODEL_NAME, source=uri, run_id=run_id, model_id=model_id,
+            tags={"experiment": run.data.tags.get("experiment", ""),
+                  "as_of": run.data.tags.get("as_of", "")})
+    if mv.status != "READY":
+        raise UserError(f"model version {mv.version} is {mv.status}, not READY")
+    if alias:
+        set_alias(c, alias, mv.version)
+    if first_is_champion and current_version(c, CHAMPION) is None:
+        set_alias(c, CHAMPION, mv.version)
+    return int(mv.version)
+
+
+@dataclass
+class RegisteredModel:
+    """A registered model materialised as a run-folder ``model/`` directory."""
+
+    name: str
+    version: int
+    run_id: str
+    aliases: list[str]
+    model_dir: Path  # model.txt, calibrator.json, feature_names.json (run folder layout)
+
+
+def model_uri(alias_or_version) -> str:
+    """``models:/`` URI for an alias, a version number or an existing URI.
+
+    >>> model_uri("champion"), model_uri(3)
+    ('models:/da-threat-to-life@champion', 'models:/da-threat-to-life/3')
+    >>> model_uri("v2")
+    'models:/da-threat-to-life/2'
+    """
+    ref = str(alias_or_version)
+    if ref.startswith("models:/"):
+        return ref
+    digits = ref[1:] if ref[:1] in "vV" else ref
+    if digits.isdigit():
+        return f"models:/{MODEL_NAME}/{int(digits)}"
+    return f"models:/{MODEL_NAME}@{ref}"
+
+
+def resolve_version(c, alias_or_version):
+    """The ModelVersion for an alias or number; UserError naming what exists when missing."""
+    uri = model_uri(alias_or_version)
+    ref = uri.removeprefix(f"models:/{MODEL_NAME}")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if ref.startswith("@"):
+            return c.get_model_version_by_alias(MODEL_NAME, ref[1:])
+        return c.get_model_version(MODEL_NAME, ref.lstrip("/"))
+    except MlflowException:
+        try:
+            known = sorted(c.get_registered_model(MODEL_NAME).aliases)
+        except MlflowException:
+            known = []
+        raise UserError(f"no registered model {MODEL_NAME!r} {alias_or_version!r} in "
+                        f"{c.tracking_uri} (aliases: {known or 'none'}); run "
+                        "`riskcohort run` or `riskcohort retrain` first") from None
+
+
+def load_registered(alias_or_version="champion", tracking_uri: str | None = None,
+                    dst: str | Path | None = None, work=None) -> RegisteredModel:
+    """Download a registered model into ``dst/model`` laid out as a run folder's ``model/``."""
+    import mlflow
+
+    c = store.client(tracking_uri, work)
+    mv = resolve_version(c, alias_or_version)
+    dst = Path(dst or tempfile.mkdtemp(prefix="riskcohort-model-"))
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{MODEL_NAME}/{mv.version}", dst_path=tmp))
+        model_dir = dst / "model"
+        model_dir.mkdir(parents=True, exist_ok=True)
+        for f in (local / "extra_files").glob("*"):
+            shutil.copy2(f, model_dir / f.name)
+    if not (model_dir / "model.txt").exists():
+        raise UserError(f"registered model version {mv.version} has no model.txt")
+    return RegisteredModel(MODEL_NAME, int(mv.version), mv.run_id, list(mv.aliases), model_dir)
