@@ -1,0 +1,106 @@
+"""Explain a whole run: every scored person's contributions, the run summary and global plots.
+
+Why long format (person_id, as_of, indicator, value, contribution): it is what the app, the
+governance report and an auditor's SQL all want (filter by person or by indicator) and it keeps
+the indicator value next to its contribution, so a reason can always be traced to the number the
+model saw. The check that base + contributions equals the model's raw margin runs every time; a
+failure stops the run, because an explanation that does not add up must never be shown.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskcohort.explain.labels import indicator_labels
+from riskcohort.explain.reasons import APPROX_NOTE
+from riskcohort.explain.runfolder import RunFolder, load_run
+from riskcohort.explain.shap_adapter import METHOD, contributions, raw_margin
+from riskcohort.io import write_frame, write_json
+
+ADDITIVITY_TOL = 1e-6
+
+
+def long_frame(run: RunFolder, values: np.ndarray) -> pd.DataFrame:
+    """Contributions in long format, one row per (person, snapshot, indicator)."""
+    n, p = values.shape
+    names = run.feature_names
+    X = run.matrix().to_numpy()
+    return pd.DataFrame(
+        {
+            "person_id": np.repeat(run.features["person_id"].to_numpy(), p),
+            "as_of": np.repeat(run.features["as_of"].to_numpy(), p),
+            "indicator": pd.Categorical(np.tile(names, n), categories=names),
+            "value": X.reshape(-1),
+            "contribution": values.reshape(-1),
+        }
+    )
+
+
+def _notes(run: RunFolder, dataset, score_gap: float) -> list[str]:
+    notes = [
+        APPROX_NOTE,
+        f"Margin to probability: {run.calibration.note}.",
+        "expected_probability is the mean calibrated score of everyone scored; base_probability "
+        "is the calibrated probability at base_value; they differ because the link is non-linear.",
+    ]
+    if run.calibration.kind == "sigmoid":
+        notes.append("Percentage points use the raw sigmoid, not the run's calibrated scores.")
+    if np.isfinite(score_gap) and score_gap > 1e-6:
+        notes.append(f"Recomputed scores differ from scores.csv by up to {score_gap:.2g}.")
+    absent = list(getattr(dataset, "absent", None) or run.manifest.get("absent_sources") or [])
+    if absent:
+        notes.append(f"Absent sources (indicators unknown, not zero): {', '.join(absent)}.")
+    return notes
+
+
+def explain_run(run_dir: str | Path, dataset=None, *, plots: bool = True, seed: int = 0) -> dict:
+    """Write ``explanations.parquet``, ``explanations.json`` and ``plots/`` into ``run_dir``.
+
+    ``dataset`` (optional, a loaded ``Dataset``) only adds notes about absent sources here;
+    record-level evidence is per person (:func:`riskcohort.explain.person.explain_person`).
+    Returns the summary written to ``explanations.json``.
+    """
+    run = load_run(run_dir)
+    X = run.matrix()
+    base, values = contributions(run.booster, X)
+    margin = raw_margin(run.booster, X)
+    error = float(np.max(np.abs(base + values.sum(axis=1) - margin), initial=0.0))
+    if error > ADDITIVITY_TOL:
+        raise RuntimeError(f"SHAP additivity check failed: max |base + sum - margin| = {error:.3g}")
+    prob = run.calibration.probability(margin)
+    stored = run.scores["score"].to_numpy(dtype=float)
+    gaps = np.abs(prob - stored)
+    score_gap = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
+    labels = indicator_labels(run.feature_names)
+    mean_abs = np.abs(values).mean(axis=0) if len(values) else np.zeros(len(run.feature_names))
+    written = []
+    if plots and len(values):
+        from riskcohort.explain.plots import plot_all
+
+        descriptions = [labels[n].description for n in run.feature_names]
+        written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
+                           run.root / "plots", seed=seed)
+    summary = {
+        "base_value": base,
+        "link": "logit",
+        "method": METHOD,
+        "expected_probability": float(np.nanmean(stored)) if len(stored) else None,
+        "base_probability": float(run.calibration.probability(base)),
+        "calibration": {"kind": run.calibration.kind, "note": run.calibration.note},
+        "n_people": int(len(values)),
+        "snapshots": sorted({str(d.date()) for d in run.features["as_of"]}),
+        "indicators": run.feature_names,
+        "mean_abs_contribution": dict(zip(run.feature_names, map(float, mean_abs), strict=True)),
+        "additivity_max_error": error,
+        "score_max_abs_diff": score_gap if np.isfinite(score_gap) else None,
+        "plots": [str(p.relative_to(run.root)) for p in written],
+        "versions": {pkg: md.version(pkg) for pkg in ("shap", "lightgbm")},
+        "notes": _notes(run, dataset, score_gap),
+    }
+    write_frame(run.root / "explanations.parquet", long_frame(run, values))
+    write_json(run.root / "explanations.json", summary)
+    return summary

@@ -1,0 +1,72 @@
+"""explain_run: the long explanations file, the summary JSON and the plots."""
+
+from __future__ import annotations
+
+import json
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskcohort.errors import UserError
+from riskcohort.explain.run import explain_run
+
+
+@pytest.fixture(scope="module")
+def explained(run_dir):
+    summary = explain_run(run_dir)
+    return run_dir, summary
+
+
+def test_long_file_has_everyone_and_adds_up_to_the_margin(explained, indicators):
+    run_dir, summary = explained
+    long = pd.read_parquet(run_dir / "explanations.parquet")
+    feats = pd.read_parquet(run_dir / "features.parquet")
+    assert list(long.columns) == ["person_id", "as_of", "indicator", "value", "contribution"]
+    assert len(long) == len(feats) * len(indicators)
+    assert set(long["person_id"]) == set(feats["person_id"])
+    booster = lgb.Booster(model_file=str(run_dir / "model" / "model.txt"))
+    margin = pd.Series(booster.predict(feats[indicators], raw_score=True),
+                       index=feats["person_id"])
+    sums = long.groupby("person_id")["contribution"].sum() + summary["base_value"]
+    np.testing.assert_allclose(sums.loc[margin.index], margin, atol=1e-6)
+
+
+def test_long_values_are_the_scored_values(explained):
+    run_dir, _ = explained
+    long = pd.read_parquet(run_dir / "explanations.parquet")
+    feats = pd.read_parquet(run_dir / "features.parquet").set_index("person_id")
+    sample = long[long["indicator"] == "harm_365d"].set_index("person_id")["value"]
+    pd.testing.assert_series_equal(sample, feats.loc[sample.index, "harm_365d"],
+                                   check_names=False)
+
+
+def test_summary_json_states_link_base_and_average(explained):
+    run_dir, summary = explained
+    on_disk = json.loads((run_dir / "explanations.json").read_text())
+    scores = pd.read_csv(run_dir / "scores.csv")
+    assert on_disk["link"] == "logit"
+    assert on_disk["base_value"] == pytest.approx(summary["base_value"])
+    assert on_disk["expected_probability"] == pytest.approx(scores["score"].mean())
+    base_p = 1 / (1 + np.exp(-(0.8 * summary["base_value"] - 0.3)))  # the fixture's Platt map
+    assert on_disk["base_probability"] == pytest.approx(base_p)
+    assert on_disk["calibration"]["kind"] == "platt"
+    assert on_disk["score_max_abs_diff"] < 1e-9
+    assert any("log-odds" in n for n in on_disk["notes"])
+    assert any("markers" in n for n in on_disk["notes"])  # absent source from run.json
+
+
+def test_plots_written_as_png_and_svg_with_text_labels(explained):
+    run_dir, summary = explained
+    for stem in ("importance", "beeswarm"):
+        assert (run_dir / "plots" / f"{stem}.png").stat().st_size > 1000
+        svg = (run_dir / "plots" / f"{stem}.svg").read_text()
+        assert "breach" in svg  # labels kept as text, not paths
+    assert sum(p.startswith("plots/dependence_") for p in summary["plots"]) == 6
+    assert not list(run_dir.glob("**/*.tmp"))
+
+
+def test_missing_run_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="model/model.txt"):
+        explain_run(tmp_path)
