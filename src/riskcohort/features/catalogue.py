@@ -1,0 +1,79 @@
+"""The indicator catalogue: what each indicator means, its direction and its reason template.
+
+Why a file: the catalogue is read by people (governance pack, model card) and by code
+(monotone constraints, reason texts, the evidence view). The canonical file is package data
+(``riskcohort/features/indicators.yaml``) so an installed package finds it; the repo's top-level
+``features/indicators.yaml`` is an identical copy for readers, kept equal by a test.
+
+>>> cat = load_catalogue()
+>>> cat[0].name, cat[0].direction
+('days_since_last_da', -1)
+>>> cat[0].reason_text(12.0)
+'last domestic incident 12 days before the assessment date'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+FIELDS = ("name", "group", "description", "sources", "window", "unit", "direction", "reason",
+          "evidence")
+GROUPS = ("perpetrator", "relationship")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One catalogue entry (all fields required; ``direction`` in -1, 0, +1)."""
+
+    name: str
+    group: str
+    description: str
+    sources: tuple[str, ...]
+    window: str
+    unit: str
+    direction: int
+    reason: str
+    evidence: str
+
+    def reason_text(self, value: float) -> str:
+        """The reason sentence for a value (e.g. shown next to a SHAP contribution)."""
+        return self.reason.format(value=value)
+
+
+def catalogue_text() -> str:
+    """Raw YAML of the packaged catalogue."""
+    return resources.files("riskcohort.features").joinpath("indicators.yaml").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[str, tuple[Indicator, ...]]:
+    doc = yaml.safe_load(catalogue_text())
+    items = []
+    for entry in doc["indicators"]:
+        missing = [f for f in FIELDS if f not in entry]
+        if missing:
+            raise ValueError(f"indicators.yaml: {entry.get('name')!r} lacks {missing}")
+        items.append(
+            Indicator(**{**entry, "sources": tuple(entry["sources"]),
+                         "direction": int(entry["direction"])})
+        )
+    return str(doc["version"]), tuple(items)
+
+
+def load_catalogue() -> list[Indicator]:
+    """All indicators, in output column order."""
+    return list(_load()[1])
+
+
+def catalogue_version() -> str:
+    """The catalogue's ``version`` field (written into feature file metadata)."""
+    return _load()[0]
+
+
+def directions() -> dict[str, int]:
+    """Indicator -> monotone direction, for LightGBM ``monotone_constraints``."""
+    return {i.name: i.direction for i in load_catalogue()}

@@ -1,0 +1,20 @@
+"""Warning markers in force at T and referrals of the perpetrator known at T.
+
+Why: a suicide/self-harm marker is 3-5x more common among deadly offenders (Bridger et al. 2017);
+firearms access raises femicide risk (Campbell et al. 2003); MARAC/MAPPA referrals record agencies'
+own concern. A marker counts while ``recorded_at < T`` and it has not expired (``expires_at > T``
+or none); referrals count by ``referred_at < T`` with role perpetrator.
+"""
+
+from riskcohort.features.spec import Active, Count
+
+MARKERS = ("mental_health", "suicide_self_harm", "drugs", "alcohol", "firearms_access")
+REFERRALS = ("marac", "mappa", "mental_health")
+
+SPECS = (
+    *(Active(f"marker_{k}", "markers", (("marker_kind", (k,)),)) for k in MARKERS),
+    *(
+        Count(f"referral_{k}", "referrals", (("role", ("perpetrator",)), ("referral_kind", (k,))))
+        for k in REFERRALS
+    ),
+)

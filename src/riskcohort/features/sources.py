@@ -1,0 +1,132 @@
+"""Standardised event sources built from the contract tables (Ibis expressions).
+
+Why: every indicator is computed by joining the population (person, T) to a *source* with the
+same shape, so one join rule enforces the point-in-time contract everywhere. Each source has
+``subject`` (the person the indicator is about), ``record_id``, ``table`` (the contract table the
+record comes from, for evidence), ``known_at`` (the record is usable at T only if
+``known_at < T``), ``event_at`` (when it happened: windows are on this), ``start_at``/``end_at``
+(for "in force at T" indicators), ``victim_id``, ``kind`` (a short label for evidence) and
+source-specific attributes.
+
+Knowledge times (contract "Time rules"): incidents ``recorded_at``; assessments ``assessed_at``;
+orders ``recorded_at``; custody ``start_date`` (a *release* is known when it happens, so the
+releases source uses ``end_date``); markers ``recorded_at`` (a marker counts while
+``recorded_at <= T < expires_at``: the expiry is part of the record and is only compared with T);
+referrals ``referred_at``; a relationship ``recorded_at``, its end ``end_recorded_at`` (see
+``relationship.py``). An incident's relationship kind is usable only when both the incident and
+the relationship record are known: ``known_at = greatest(recorded_at, relationship recorded_at)``.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from riskcohort.features.harm import HARM_WEIGHTS
+
+GRADE_RANK = {"standard": 0, "medium": 1, "high": 2}
+
+#: source -> contract tables it needs (absent table => its indicators are NaN).
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "incidents": ("incidents",),
+    "incidents_rel": ("incidents", "relationships"),
+    "assessments": ("risk_assessments",),
+    "orders": ("orders",),
+    "custody": ("custody",),
+    "custody_releases": ("custody",),
+    "markers": ("markers",),
+    "referrals": ("referrals",),
+}
+
+_NULL_TS = ibis.null().cast("timestamp")
+_NULL_STR = ibis.null().cast("string")
+
+
+def _ts(col: ibis.Value) -> ibis.Value:
+    return col.cast("timestamp")
+
+
+def harm_expr(offence: ibis.Value) -> ibis.Value:
+    """Crime-harm weight (days) of an offence column, from ``HARM_WEIGHTS``."""
+    return offence.cases(*HARM_WEIGHTS.items(), else_=0.0).cast("float64")
+
+
+def _base(t, table, subject, record_id, known_at, event_at, *, start_at=None, end_at=None,
+          victim_id=None, kind=None, **attrs):
+    return t.select(
+        subject=subject.cast("string"),
+        record_id=record_id.cast("string"),
+        table=ibis.literal(table),
+        known_at=_ts(known_at),
+        event_at=_ts(event_at),
+        start_at=_NULL_TS if start_at is None else _ts(start_at),
+        end_at=_NULL_TS if end_at is None else _ts(end_at),
+        victim_id=_NULL_STR if victim_id is None else victim_id.cast("string"),
+        kind=_NULL_STR if kind is None else kind.cast("string"),
+        **attrs,
+    )
+
+
+def _incidents(t):
+    return dict(
+        subject=t.perpetrator_id, record_id=t.incident_id, known_at=t.recorded_at,
+        event_at=t.occurred_at, victim_id=t.victim_id, kind=t.offence,
+        domestic=t.domestic, offence=t.offence, weapon=t.weapon, injury=t.injury,
+        relationship_id=t.relationship_id.cast("string"), harm=harm_expr(t.offence),
+    )
+
+
+def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """Standardised sources for the tables present in ``t`` (name -> Ibis table)."""
+    out: dict[str, ibis.Table] = {}
+    if "incidents" in t:
+        inc = t["incidents"]
+        out["incidents"] = _base(inc, "incidents", **_incidents(inc))
+        if "relationships" in t:
+            rel = t["relationships"]
+            j = inc.join(rel, inc.relationship_id == rel.relationship_id)
+            cols = _incidents(j)
+            cols["known_at"] = ibis.greatest(_ts(j.recorded_at), _ts(j.recorded_at_right))
+            out["incidents_rel"] = _base(
+                j, "incidents", **cols, rel_kind=j.kind,
+                perp_is_a=(j.person_a_id == j.perpetrator_id),
+            )
+    if "risk_assessments" in t:
+        ra = t["risk_assessments"]
+        qs = {c: ra[c] for c in ra.columns if c.startswith("q_")}
+        out["assessments"] = _base(
+            ra, "risk_assessments", ra.perpetrator_id, ra.assessment_id, ra.assessed_at,
+            ra.assessed_at, victim_id=ra.victim_id, kind=ra.grade,
+            grade=ra.grade, grade_rank=ra.grade.cases(*GRADE_RANK.items()).cast("float64"), **qs,
+        )
+    if "orders" in t:
+        o = t["orders"]
+        out["orders"] = _base(
+            o, "orders", o.subject_id, o.order_id, o.recorded_at, o.start_date,
+            start_at=o.start_date, end_at=o.end_date, victim_id=o.protected_id, kind=o.kind,
+            order_kind=o.kind,
+        )
+    if "custody" in t:
+        c = t["custody"]
+        out["custody"] = _base(
+            c, "custody", c.person_id, c.custody_id, c.start_date, c.start_date,
+            start_at=c.start_date, end_at=c.end_date, kind=c.kind,
+        )
+        released = c.filter(c.end_date.notnull())
+        out["custody_releases"] = _base(
+            released, "custody", released.person_id, released.custody_id,
+            ibis.greatest(_ts(released.start_date), _ts(released.end_date)), released.end_date,
+            kind=released.kind,
+        )
+    if "markers" in t:
+        m = t["markers"]
+        out["markers"] = _base(
+            m, "markers", m.person_id, m.marker_id, m.recorded_at, m.recorded_at,
+            start_at=m.recorded_at, end_at=m.expires_at, kind=m.kind, marker_kind=m.kind,
+        )
+    if "referrals" in t:
+        r = t["referrals"]
+        out["referrals"] = _base(
+            r, "referrals", r.person_id, r.referral_id, r.referred_at, r.referred_at,
+            kind=r.kind, referral_kind=r.kind, role=r.role,
+        )
+    return out
