@@ -1,0 +1,95 @@
+"""Server-side SVG charts (no JavaScript, no external assets): the SHAP waterfall and bars.
+
+Why SVG strings: the page must render offline under a strict Content-Security-Policy, print well
+and be readable by screen readers (``<title>`` and ``role="img"``; the same numbers are in a table
+next to the chart). Colours come from classes styled by the app's CSS, never inline styles.
+"""
+
+from __future__ import annotations
+
+import math
+
+from markupsafe import Markup, escape
+
+
+def _prob(m: float) -> float:
+    return 1.0 / (1.0 + math.exp(-m))
+
+
+def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
+              width: int = 760) -> Markup:
+    """Waterfall from the base value (log-odds) through each contribution to the person's margin.
+
+    ``items`` are (label, contribution) pairs; the ``top`` largest by size are drawn, the rest
+    summed into one bar, so the bars always add up to the final value.
+
+    >>> svg = waterfall(-2.0, [("a", 1.0), ("b", -0.5)])
+    >>> svg.count("<rect"), "f(x) = -1.500" in svg
+    (2, True)
+    """
+    items = sorted(items, key=lambda t: -abs(t[1]))
+    shown, rest = items[:top], items[top:]
+    if rest:
+        shown.append((f"{len(rest)} other indicators", sum(c for _, c in rest)))
+    label_w, row_h, pad = 290, 24, 30
+    height = pad * 2 + row_h * (len(shown) + 2)
+    pos, xs = base, [base]
+    for _, c in shown:
+        pos += c
+        xs.append(pos)
+    lo, hi = min(xs), max(xs)
+    span = (hi - lo) or 1.0
+    lo, hi = lo - 0.08 * span, hi + 0.08 * span
+    x = lambda v: label_w + (v - lo) / (hi - lo) * (width - label_w - 20)  # noqa: E731
+    final = xs[-1]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" role="img" '
+           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+           f"<title>SHAP waterfall: base {base:.3f} to f(x) {final:.3f} log-odds</title>"]
+    y = pad
+    out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">'
+               f"Base value (average, p={_prob(base):.3f})</text>")
+    out.append(f'<line x1="{x(base):.1f}" x2="{x(base):.1f}" y1="{y}" y2="{height - pad}" '
+               'class="axis"/>')
+    pos = base
+    for i, (label, c) in enumerate(shown, start=1):
+        y = pad + i * row_h
+        a, b = sorted((x(pos), x(pos + c)))
+        cls = "up" if c > 0 else "down"
+        out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">'
+                   f"{escape(str(label)[:44])}</text>")
+        out.append(f'<rect x="{a:.1f}" y="{y + 4}" width="{max(b - a, 1.0):.1f}" height="16" '
+                   f'class="{cls}"><title>{escape(str(label))}: {c:+.3f}</title></rect>')
+        tx, anchor = (b + 4, "start") if c > 0 else (a - 4, "end")
+        out.append(f'<text x="{tx:.1f}" y="{y + 16}" text-anchor="{anchor}" class="val">'
+                   f"{c:+.3f}</text>")
+        pos += c
+    y = pad + (len(shown) + 1) * row_h
+    out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl total">'
+               f"f(x) = {final:.3f} (p={_prob(final):.3f})</text>")
+    out.append(f'<line x1="{x(final):.1f}" x2="{x(final):.1f}" y1="{pad}" y2="{y + 20}" '
+               'class="final"/>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def bars(items: list[tuple[str, float]], width: int = 600, fmt: str = "{:.3f}") -> Markup:
+    """Simple horizontal bar chart of non-negative values (e.g. mean |SHAP| importance).
+
+    >>> bars([("a", 2.0), ("b", 1.0)]).count("<rect")
+    2
+    """
+    label_w, row_h = 260, 22
+    top = max((v for _, v in items), default=1.0) or 1.0
+    h = row_h * len(items) + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" role="img" '
+           f'viewBox="0 0 {width} {h}" width="{width}" height="{h}"><title>Bar chart</title>']
+    for i, (label, v) in enumerate(items):
+        y = 5 + i * row_h
+        w = max(v, 0) / top * (width - label_w - 70)
+        out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" class="lbl">'
+                   f"{escape(str(label)[:40])}</text>"
+                   f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" class="up"/>'
+                   f'<text x="{label_w + w + 4:.1f}" y="{y + 14}" class="val">'
+                   f"{escape(fmt.format(v))}</text>")
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -1,0 +1,3 @@
+"""Keep pytest's --doctest-modules away from the Alembic scripts (they only run inside Alembic)."""
+
+collect_ignore = ["migrations"]

@@ -1,0 +1,124 @@
+"""The one place the app gets a person's reasons, evidence and what-ifs.
+
+Preferred source: ``riskcohort.explain.explain_person`` (plain-English reasons with percentage-
+point effects, the police records behind each indicator, what-if sensitivity). It needs the model
+in the run folder (and the source data for evidence), so when it is unavailable or fails the app
+falls back to the run folder alone: reasons from explanations.parquet, evidence from
+evidence.parquet if present. Switching or fixing the source is a change to this module only.
+Results are cached per (iteration, person): the same person page is opened repeatedly in review.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from riskcohort.app.rundata import Iteration
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_runfolders: dict[str, object] = {}
+
+
+@dataclass
+class PersonView:
+    """What the person page shows besides score, rank and the waterfall chart."""
+
+    reasons_up: list[dict]
+    reasons_down: list[dict]
+    evidence: dict[str, list[dict]]
+    sensitivity: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    source: str = "run folder"
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "unknown"
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def from_run_folder(it: Iteration, pid: str, n_up: int = 5, n_down: int = 3) -> PersonView:
+    """Reasons from explanations.parquet (log-odds), evidence from evidence.parquet."""
+    try:
+        from riskcohort.explain.labels import indicator_labels, render_reason
+    except ImportError:  # pragma: no cover
+        indicator_labels = None
+    rows = it.person_contributions(pid).sort_values("contribution", ascending=False)
+    labels = indicator_labels(list(rows["indicator"])) if indicator_labels else {}
+
+    def reason(r) -> dict:
+        lab = labels.get(r.indicator)
+        text = render_reason(lab, r.value) if lab else f"{r.indicator}: {_fmt(r.value)}"
+        return {"indicator": r.indicator, "text": text, "value_text": _fmt(r.value),
+                "contribution": float(r.contribution), "effect": ""}
+
+    up = [reason(r) for r in rows.itertuples() if r.contribution > 0][:n_up]
+    down = [reason(r) for r in rows[::-1].itertuples() if r.contribution < 0][:n_down]
+    evidence: dict[str, list[dict]] = {}
+    if it.evidence is not None:
+        ev = it.evidence[it.evidence["person_id"] == pid]
+        for ind, grp in ev.groupby("indicator", sort=True):
+            evidence[str(ind)] = grp.drop(columns=["person_id", "indicator"]).astype(str).to_dict(
+                "records")
+    notes = ["Reasons from the run folder's SHAP contributions (log-odds, additive)."]
+    if it.evidence is None:
+        notes.append("Evidence records are not available: the run folder has no evidence file "
+                     "and the explain stage could not be used.")
+    return PersonView(up, down, evidence, notes=notes)
+
+
+def _runfolder(it: Iteration):
+    with _lock:
+        key = str(it.root)
+        if key not in _runfolders:
+            from riskcohort.explain.runfolder import load_run
+
+            _runfolders[key] = load_run(it.root)
+        return _runfolders[key]
+
+
+def _from_explain(it: Iteration, pid: str) -> PersonView:
+    from riskcohort.explain.person import explain_person
+
+    pe = explain_person(_runfolder(it), pid, with_evidence=it.evidence is None)
+
+    def reason(r) -> dict:
+        return {"indicator": r.indicator, "text": r.text, "value_text": r.value_text,
+                "contribution": float(r.contribution_logodds),
+                "effect": f"{r.effect_pp:+.1f} pp"}
+
+    sens = [{"text": w.description, "value": w.value_text, "typical": w.typical_text,
+             "score": w.score, "rank": w.rank, "rank_change": w.rank_change}
+            for w in pe.sensitivity]
+    evidence = pe.evidence if it.evidence is None else from_run_folder(it, pid).evidence
+    return PersonView([reason(r) for r in pe.reasons_up], [reason(r) for r in pe.reasons_down],
+                      {k: [{c: str(v) for c, v in rec.items()} for rec in recs]
+                       for k, recs in (evidence or {}).items()}, sens, list(pe.notes), "explain")
+
+
+@lru_cache(maxsize=512)
+def _cached(root: str, pid: str, it_id: int, use_explain: bool) -> PersonView:
+    it = _ITERS[it_id]
+    if use_explain and (it.root / "model" / "model.txt").exists():
+        try:
+            return _from_explain(it, pid)
+        except Exception as exc:  # explain unavailable or failing: fall back, say so
+            log.warning("explain_person failed for a person page: %s", type(exc).__name__)
+            view = from_run_folder(it, pid)
+            view.notes.append(f"The explain stage could not be used ({type(exc).__name__}).")
+            return view
+    return from_run_folder(it, pid)
+
+
+_ITERS: dict[int, Iteration] = {}
+
+
+def person_view(it: Iteration, pid: str, use_explain: bool = True) -> PersonView:
+    """Reasons, evidence and sensitivity for a scored person of an iteration."""
+    _ITERS[id(it)] = it
+    return _cached(str(it.root), pid, id(it), use_explain)

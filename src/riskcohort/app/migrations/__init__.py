@@ -1,0 +1,1 @@
+"""Alembic migrations of the app database (a package so wheels ship them)."""

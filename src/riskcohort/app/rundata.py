@@ -1,0 +1,193 @@
+"""Run folders loaded once into memory, so cohort and person pages never touch the disk.
+
+The app may be pointed at one run folder or at a folder of run folders (one per iteration, e.g.
+monthly scoring runs): iterations are ordered by ``as_of``; the newest is the current one and the
+others give each person's rank history and the new/up/down change on the cohort page. Run
+folders are read-only inputs; nothing here writes to them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskcohort.errors import UserError
+
+FAIRNESS_GLOBS = ("fairness*.csv", "fairness/*.csv", "governance/fairness*.csv")
+
+
+@dataclass
+class Iteration:
+    """One scored run folder, indexed for fast per-person lookups."""
+
+    root: Path
+    name: str
+    as_of: str
+    manifest: dict
+    scores: pd.DataFrame  # indexed by person_id; score, rank, in_cohort, band, reason1, reason2
+    features: pd.DataFrame  # indexed by person_id; indicator columns
+    contributions: pd.DataFrame  # person_id, indicator, value, contribution (sorted by person)
+    spans: dict[str, tuple[int, int]]  # person_id -> row slice of ``contributions``
+    base_value: float
+    link: str
+    metrics: dict
+    bands: list[str]  # highest risk first
+    band_floor: dict[str, float]  # lowest score seen in each band
+    evidence: pd.DataFrame | None = None
+    report: Path | None = None
+    fairness: list[Path] = field(default_factory=list)
+
+    def person_contributions(self, pid: str) -> pd.DataFrame:
+        """This person's rows of explanations.parquet (empty frame if none)."""
+        a, b = self.spans.get(pid, (0, 0))
+        return self.contributions.iloc[a:b]
+
+
+def _read_json(path: Path, default=None):
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"file {path}: not valid JSON ({exc})") from None
+
+
+def _labels(names: list[str]):
+    """Reason wording from explain's labels (the catalogue); bare names if unavailable."""
+    try:
+        from riskcohort.explain.labels import indicator_labels, render_reason
+    except ImportError:  # pragma: no cover - explain stage always ships its labels
+        return lambda name, value: f"{name.replace('_', ' ')}: {value:g}"
+    labels = indicator_labels(names)
+    return lambda name, value: render_reason(labels[name], value)
+
+
+def _top_reasons(contrib: pd.DataFrame, render) -> pd.DataFrame:
+    """The two largest positive contributions per person, worded (the cohort page's columns)."""
+    up = contrib[contrib["contribution"] > 0].sort_values(
+        ["person_id", "contribution"], ascending=[True, False], kind="stable")
+    top = up.groupby("person_id", sort=False).head(2).copy()
+    top["n"] = top.groupby("person_id").cumcount() + 1
+    top["text"] = [render(i, v) for i, v in zip(top["indicator"], top["value"], strict=True)]
+    wide = top.pivot(index="person_id", columns="n", values="text")
+    return wide.reindex(columns=[1, 2]).rename(columns={1: "reason1", 2: "reason2"})
+
+
+def load_iteration(root: str | Path) -> Iteration:
+    """Read one run folder; a missing required file is a UserError naming it."""
+    root = Path(root)
+    if not (root / "scores.csv").exists():
+        raise UserError(f"folder {root}: no scores.csv (is this a riskcohort run folder?)")
+    manifest = _read_json(root / "run.json", {}) or {}
+    scores = pd.read_csv(root / "scores.csv", dtype={"person_id": str, "band": str})
+    missing = {"person_id", "score", "rank", "band"} - set(scores.columns)
+    if missing:
+        raise UserError(f"file {root / 'scores.csv'}: missing columns {sorted(missing)}")
+    if "in_cohort" not in scores:
+        scores["in_cohort"] = False
+    scores["in_cohort"] = scores["in_cohort"].astype(str).str.lower().isin(["true", "1"])
+    scores = scores.drop_duplicates("person_id").set_index("person_id")
+    feats = pd.DataFrame(index=scores.index)
+    if (root / "features.parquet").exists():
+        feats = pd.read_parquet(root / "features.parquet")
+        feats["person_id"] = feats["person_id"].astype(str)
+        feats = feats.drop(columns=["as_of"], errors="ignore").drop_duplicates("person_id")
+        feats = feats.set_index("person_id")
+    contrib = pd.DataFrame(columns=["person_id", "indicator", "value", "contribution"])
+    if (root / "explanations.parquet").exists():
+        contrib = pd.read_parquet(root / "explanations.parquet",
+                                  columns=["person_id", "indicator", "value", "contribution"])
+        contrib["person_id"] = contrib["person_id"].astype(str)
+        contrib = contrib.sort_values("person_id", kind="stable").reset_index(drop=True)
+    pids = contrib["person_id"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1], True]) if len(pids) else []
+    spans = {pids[a]: (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=False)}
+    render = _labels(sorted(contrib["indicator"].unique()))
+    scores = scores.join(_top_reasons(contrib, render)) if len(contrib) else scores.assign(
+        reason1=np.nan, reason2=np.nan)
+    order = scores.groupby("band")["score"].mean().sort_values(ascending=False)
+    meta = _read_json(root / "explanations.json", {}) or {}
+    evidence = None
+    if (root / "evidence.parquet").exists():
+        evidence = pd.read_parquet(root / "evidence.parquet")
+        evidence["person_id"] = evidence["person_id"].astype(str)
+    fairness = sorted({p for g in FAIRNESS_GLOBS for p in root.glob(g) if p.is_file()})
+    return Iteration(
+        root=root, name=root.name, as_of=str(manifest.get("as_of") or scores.get("as_of",
+        pd.Series([""])).iloc[0])[:10], manifest=manifest, scores=scores, features=feats,
+        contributions=contrib, spans=spans, base_value=float(meta.get("base_value", 0.0)),
+        link=str(meta.get("link", "logit")), metrics=_read_json(root / "metrics.json", {}) or {},
+        bands=[str(b) for b in order.index], evidence=evidence,
+        band_floor=scores.groupby("band")["score"].min().to_dict(),
+        report=root / "report.html" if (root / "report.html").exists() else None,
+        fairness=fairness)
+
+
+@dataclass
+class RunSet:
+    """All loaded iterations, oldest first; ``current`` is the newest."""
+
+    iterations: list[Iteration]
+
+    @property
+    def current(self) -> Iteration:
+        return self.iterations[-1]
+
+    @property
+    def previous(self) -> Iteration | None:
+        return self.iterations[-2] if len(self.iterations) > 1 else None
+
+    def history(self, pid: str) -> list[dict]:
+        """Rank, score, band and cohort membership of a person in every iteration."""
+        out = []
+        for it in self.iterations:
+            if pid in it.scores.index:
+                r = it.scores.loc[pid]
+                out.append({"iteration": it.name, "as_of": it.as_of, "rank": int(r["rank"]),
+                            "score": float(r["score"]), "band": r["band"],
+                            "in_cohort": bool(r["in_cohort"])})
+        return out
+
+
+def change_column(cur: pd.DataFrame, prev: pd.DataFrame | None) -> pd.Series:
+    """'new' / 'up' / 'down' / 'same' against the previous iteration ('' when there is none).
+
+    New means not scored before, or now in the cohort but not in it before.
+    """
+    if prev is None:
+        return pd.Series("", index=cur.index)
+    prev_rank = prev["rank"].reindex(cur.index)
+    prev_in = prev["in_cohort"].reindex(cur.index).fillna(False).astype(bool)
+    out = np.where(cur["rank"] < prev_rank, "up", np.where(cur["rank"] > prev_rank, "down",
+                                                          "same"))
+    out = np.where(prev_rank.isna() | (cur["in_cohort"] & ~prev_in), "new", out)
+    return pd.Series(out, index=cur.index)
+
+
+def load_runs(paths: list[str | Path]) -> RunSet:
+    """Load run folders; a path without scores.csv is searched one level down for run folders."""
+    roots: list[Path] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            raise UserError(f"--run {p}: not a folder")
+        if (p / "scores.csv").exists():
+            roots.append(p)
+        else:
+            found = sorted(q for q in p.iterdir() if (q / "scores.csv").exists())
+            if not found:
+                raise UserError(f"--run {p}: no scores.csv in it or in its sub-folders")
+            roots.extend(found)
+    its = sorted((load_iteration(r) for r in roots), key=lambda i: (i.as_of, i.name))
+    names = [i.name for i in its]
+    if len(set(names)) != len(names):
+        for i in its:
+            i.name = f"{i.as_of}-{i.root.name}"
+    prev = None
+    for it in its:
+        it.scores["change"] = change_column(it.scores, prev)
+        prev = it.scores
+    return RunSet(its)

@@ -1,0 +1,100 @@
+"""Cohort page and CSV export: the ranked list of the current iteration, filtered and sorted.
+
+Filter values are user input: they are matched against known values (bands, statuses, sort
+keys) or used as a plain substring, never as code or SQL; unknown values mean "no filter".
+The export contains exactly the columns the page shows and is audited with its filters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from riskcohort.app import audit as audit_log
+from riskcohort.app import decisions
+from riskcohort.app.policy import READERS, allow
+
+router = APIRouter()
+SORTS = {"rank": "rank", "score": "score", "band": "band_order", "status": "status",
+         "change": "change", "person": "person_id"}
+COLUMNS = ["rank", "person_id", "score", "band", "reason1", "reason2", "status", "change"]
+
+
+def _params(request: Request) -> dict:
+    q = request.query_params
+    get = lambda k: (q.get(k) or "")[:100]  # noqa: E731
+    page = get("page")
+    return {"band": get("band"), "status": get("status"), "q": get("q").strip(),
+            "sort": get("sort") if get("sort") in SORTS else "rank",
+            "order": "desc" if get("order") == "desc" else "asc",
+            "scope": "all" if get("scope") == "all" else "cohort",
+            "page": int(page) if page.isdigit() and 0 < len(page) < 7 else 1}
+
+
+def cohort_frame(request: Request, p: dict) -> pd.DataFrame:
+    """The filtered, sorted rows (all pages) for the current iteration."""
+    web = request.app.state.web
+    it = web.runs.current
+    df = it.scores
+    if p["scope"] == "cohort":
+        df = df[df["in_cohort"]]
+    df = df.reset_index()
+    status = decisions.status_map(web.engine, it.name)
+    df["status"] = df["person_id"].map(status).fillna("not reviewed")
+    if p["band"] in it.bands:
+        df = df[df["band"] == p["band"]]
+    if p["status"] in decisions.STATUSES:
+        df = df[df["status"] == p["status"]]
+    if p["q"]:
+        df = df[df["person_id"].str.contains(p["q"], case=False, regex=False, na=False)]
+    df = df.assign(band_order=df["band"].map({b: i for i, b in enumerate(it.bands)}))
+    return df.sort_values([SORTS[p["sort"]], "rank"], ascending=[p["order"] == "asc", True],
+                          kind="stable")
+
+
+@router.get("/cohort")
+@allow(*READERS)
+def cohort(request: Request):
+    web = request.app.state.web
+    p = _params(request)
+    df = cohort_frame(request, p)
+    size = web.settings.page_size
+    pages = max(1, -(-len(df) // size))
+    p["page"] = min(p["page"], pages)
+    rows = (df.iloc[(p["page"] - 1) * size: p["page"] * size][COLUMNS]
+            .fillna({"reason1": "", "reason2": ""}).to_dict("records"))
+    it = web.runs.current
+    return web.render(request, "cohort.html", it=it, rows=rows, p=p, total=len(df), pages=pages,
+                      statuses=decisions.STATUSES, sorts=list(SORTS),
+                      previous=web.runs.previous)
+
+
+def _safe(v) -> str:
+    """Neutralise spreadsheet formulas in exported cells (CSV injection)."""
+    s = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+@router.get("/cohort.csv")
+@allow(*READERS)
+def export(request: Request):
+    web = request.app.state.web
+    p = _params(request)
+    df = cohort_frame(request, p)[COLUMNS]
+    user = request.state.principal
+    filters = {k: p[k] for k in ("band", "status", "q", "sort", "order", "scope")}
+    audit_log.append(web.engine, user.name, "export", "cohort.csv",
+                     request.client.host if request.client else "",
+                     {"iteration": web.runs.current.name, "rows": len(df), "filters": filters})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for row in df.itertuples(index=False):
+        w.writerow([_safe(v) for v in row])
+    name = f"cohort-{web.runs.current.name}.csv".replace('"', "")
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
