@@ -119,11 +119,7 @@ def run_expectations(
             gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
         )
         result = definition.run(batch_parameters={"dataframe": frame})
-        failed = [
-            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
-            for r in result.results
-            if not r.success
-        ]
+        failed = [_label(r.expectation_config) for r in result.results if not r.success]
         stats = result.statistics
         outcome[name] = {
             "evaluated": int(stats["evaluated_expectations"]),
@@ -133,3 +129,10 @@ def run_expectations(
         }
     context.build_data_docs(site_names=[SITE])
     return outcome, docs_dir / "index.html"
+
+
+def _label(config) -> str:
+    """``expect_x(column)`` or ``expect_x(column_A,column_B)`` for a failed expectation."""
+    kw = config.kwargs
+    cols = [kw[k] for k in ("column", "column_A", "column_B") if kw.get(k)]
+    return f"{config.type}({','.join(cols)})"

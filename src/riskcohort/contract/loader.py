@@ -157,9 +157,7 @@ def load_dataset(
     report = ValidationReport(
         data_dir=str(root),
         fingerprint=reader.fingerprint(paths),
-        tables={
-            n: _table_report(r, out) for n, r in [*results.items(), *_baseline_item(baseline)]
-        },
+        tables={n: _table_report(r, out) for n, r in [*results.items(), *_baseline_item(baseline)]},
         absent=absent,
         report_dir=str(out) if out else None,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -59,18 +59,21 @@ def _check_columns(path: Path, columns: list[str]) -> list[str]:
 
 
 def _csv_header(path: Path) -> list[str]:
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+        line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(
-            f"file {path.name}: rule utf8_required: the header is not UTF-8 text ({exc.reason})"
+            f"file {path.name}: rule utf8_required: the header is not UTF-8 text "
+            f"(byte {exc.start}: {exc.reason})"
         ) from None
+    try:
+        return next(csv.reader([line]))
     except csv.Error as exc:
-        raise UserError(f"file {path.name}: rule readable_csv: {exc}") from None
-    if header is None:
-        raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
-    return header
+        raise UserError(f"file {path.name}: rule readable_csv: bad header ({exc})") from None
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -88,9 +91,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 null_values=[""],
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         reason = str(exc).splitlines()[0]
-        raise UserError(f"file {path.name}: rule readable_csv: cannot read it ({reason})") from None
+        rule = "utf8_required" if "UTF8" in reason else "readable_csv"
+        raise UserError(f"file {path.name}: rule {rule}: cannot read it ({reason})") from None
     return table.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
 
 
@@ -108,13 +112,15 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
+        names = _check_columns(path, pq.read_schema(path).names)
         table = pq.read_table(path)
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any Arrow failure here means a corrupt file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(
             f"file {path.name}: rule readable_parquet: cannot read it ({reason})"
         ) from None
-    names = _check_columns(path, table.column_names)
     columns = {}
     for name, array in zip(names, table.columns, strict=True):
         text = _as_text(array)

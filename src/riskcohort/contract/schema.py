@@ -319,9 +319,7 @@ BASELINE_SCORES = Table(
 
 REQUIRED_TABLES = frozenset(name for name, t in TABLES.items() if t.required)
 OPTIONAL_TABLES = frozenset(TABLES) - REQUIRED_TABLES
-PROTECTED_COLUMNS = frozenset(
-    c.name for t in TABLES.values() for c in t.columns if c.protected
-)
+PROTECTED_COLUMNS = frozenset(c.name for t in TABLES.values() for c in t.columns if c.protected)
 
 # Scored population and outcome defaults (contract "Time rules").
 DEFAULT_LOOKBACK_DAYS = 5 * 365

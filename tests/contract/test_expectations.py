@@ -1,0 +1,44 @@
+"""GX suites come from the schema and catch what the row rules are meant to remove."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from riskcohort.contract.expectations import expectation_specs, run_expectations
+from riskcohort.contract.schema import TABLES
+
+
+def test_specs_cover_every_schema_rule():
+    for table in TABLES.values():
+        specs = expectation_specs(table, list(table.names))
+        kinds = [(cls, kw.get("column")) for cls, kw in specs]
+        for col in table.columns:
+            assert ("ExpectColumnToExist", col.name) in kinds
+            assert (("ExpectColumnValuesToNotBeNull", col.name) in kinds) == (not col.nullable)
+            assert (("ExpectColumnValuesToBeInSet", col.name) in kinds) == bool(col.values)
+        assert ("ExpectColumnValuesToBeUnique", table.key) in kinds
+        pairs = [kw for cls, kw in specs if cls == "ExpectColumnPairValuesAToBeGreaterThanB"]
+        assert len(pairs) == len(table.order_rules)
+
+
+def _custody(kind="remand", end="2018-06-01"):
+    return pd.DataFrame(
+        {
+            "custody_id": pd.Series(["C1", "C2"], dtype="str"),
+            "person_id": pd.Series(["P1", "P2"], dtype="str"),
+            "start_date": pd.to_datetime(["2018-01-01", "2018-01-01"]).astype("datetime64[ns]"),
+            "end_date": pd.to_datetime([end, None]).astype("datetime64[ns]"),
+            "kind": pd.Series([kind, "sentence"], dtype="str"),
+        }
+    )
+
+
+def test_gx_passes_typed_rows_and_fails_bad_ones(tmp_path):
+    good, index = run_expectations({"custody": (TABLES["custody"], _custody())}, tmp_path / "a")
+    assert good["custody"]["success"] is True and good["custody"]["failed"] == []
+    assert index.is_file()
+    frames = {"custody": (TABLES["custody"], _custody(kind="holiday", end="2017-01-01"))}
+    bad, _ = run_expectations(frames, tmp_path / "b")
+    assert bad["custody"]["success"] is False
+    failed = " ".join(bad["custody"]["failed"])
+    assert "in_set(kind)" in failed and "greater_than_b" in failed
