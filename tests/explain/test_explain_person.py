@@ -79,3 +79,20 @@ def test_snapshot_choice(tmp_path, build_run):
     assert early.as_of == "2023-01-01" and early.score != latest.score
     with pytest.raises(UserError, match="2022-06-01"):
         explain_person(run, "P00001", as_of="2022-06-01", with_evidence=False)
+
+
+def test_reason_text_uses_the_catalogue_template_with_the_stored_value(run_dir):
+    from riskcohort.features.catalogue import load_catalogue
+
+    catalogue = {i.name: i for i in load_catalogue()}
+    feats = pd.read_parquet(run_dir / "features.parquet").set_index("person_id")
+    for pid in ("P00001", "P00002", "P00003"):
+        exp = explain_person(run_dir, pid, with_evidence=False)
+        for r in exp.reasons_up + exp.reasons_down:
+            stored = feats.loc[pid, r.indicator]
+            if pd.isna(stored):
+                assert r.value is None and "unknown" in r.text
+                continue
+            assert r.value == stored
+            assert r.text.startswith(catalogue[r.indicator].reason_text(stored) + " - ")
+            assert f"{abs(r.effect_pp):.1f} percentage points" in r.text or abs(r.effect_pp) < 0.05

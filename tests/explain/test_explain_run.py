@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import textwrap
 
 import lightgbm as lgb
 import numpy as np
@@ -10,6 +12,7 @@ import pandas as pd
 import pytest
 
 from riskcohort.errors import UserError
+from riskcohort.explain.labels import indicator_labels
 from riskcohort.explain.run import explain_run
 
 
@@ -57,12 +60,15 @@ def test_summary_json_states_link_base_and_average(explained):
     assert any("markers" in n for n in on_disk["notes"])  # absent source from run.json
 
 
-def test_plots_written_as_png_and_svg_with_text_labels(explained):
+def test_plots_written_as_png_and_svg_with_text_labels(explained, indicators):
     run_dir, summary = explained
+    labels = indicator_labels(indicators)
     for stem in ("importance", "beeswarm"):
         assert (run_dir / "plots" / f"{stem}.png").stat().st_size > 1000
         svg = (run_dir / "plots" / f"{stem}.svg").read_text()
-        assert "breach" in svg  # labels kept as text, not paths
+        for name in indicators:  # readable labels (catalogue descriptions), kept as SVG text
+            first_line = textwrap.wrap(labels[name].description, 42)[0]
+            assert html.escape(first_line, quote=False) in svg, name
     assert sum(p.startswith("plots/dependence_") for p in summary["plots"]) == 6
     assert not list(run_dir.glob("**/*.tmp"))
 

@@ -68,11 +68,18 @@ def _from_cohort_model(model_dir: Path) -> Calibration | None:
 
 
 def _from_json(path: Path) -> Calibration | None:
-    """Read a simple Platt or isotonic calibrator from JSON (last resort before the sigmoid)."""
+    """Read ``calibrator.json`` (Platt ``a, b`` or isotonic ``x, y``) as modelling writes it."""
     if not path.exists():
         return None
     spec = json.loads(path.read_text(encoding="utf-8"))
     method = str(spec.get("method", spec.get("kind", ""))).lower()
+    try:  # the modelling stage's own apply() is the one definition of its JSON forms
+        from riskcohort.modelling.calibration import apply
+    except ImportError:
+        apply = None
+    if apply is not None and method in ("platt", "isotonic"):
+        return Calibration(method, f"{method} calibrator from {path.name} (modelling.calibration)",
+                           lambda m: apply(spec, m))
     if method in ("platt", "sigmoid", "logistic"):
         a = float(spec.get("a", spec.get("coef", 1.0)))
         b = float(spec.get("b", spec.get("intercept", 0.0)))

@@ -71,5 +71,9 @@ def evidence_for(run, dataset, person_id, as_of, indicators, evidence_fn=None):
     if fingerprint and run.manifest.get("fingerprint") not in (None, fingerprint):
         notes.append("Input data changed since the run (fingerprint differs): evidence may not "
                      "match the scored values.")
-    frame = fn(dataset, str(person_id), pd.Timestamp(as_of), indicators=list(indicators))
+    try:
+        frame = fn(dataset, str(person_id), pd.Timestamp(as_of), indicators=list(indicators))
+    except ImportError as exc:  # the features stage is installed without its evidence module
+        notes.append(f"Evidence not shown: riskcohort.features.evidence failed to import ({exc}).")
+        return {}, notes
     return records_by_indicator(frame, list(indicators)), notes
