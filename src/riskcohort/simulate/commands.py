@@ -1,9 +1,58 @@
-"""CLI commands of the simulate stage (registered on the main app by riskcohort.cli)."""
+"""CLI of the simulate stage: ``riskcohort simulate`` (write a synthetic force, or ``--check`` one).
+
+Heavy imports live inside the command so ``riskcohort --help`` stays fast.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the main app."""
+    """Add ``simulate`` to the main app."""
+
+    @app.command()
+    def simulate(
+        out: Path = typer.Option(None, "--out", help="Folder to write the dataset to."),
+        preset: str = typer.Option("small", help="small | force | national"),
+        seed: int = typer.Option(0, help="Random seed (same seed -> identical files)."),
+        fmt: str = typer.Option("parquet", "--format", help="parquet | csv"),
+        clean: bool = typer.Option(False, "--clean", help="Inject no data-quality defects."),
+        bias_group: str = typer.Option(None, help="Ethnicity whose non-serious incidents are "
+                                       "recorded more often (measurement bias)."),
+        bias_rate: float = typer.Option(0.3, help="Share of unrecorded non-serious incidents of "
+                                        "the bias group recorded anyway."),
+        check: Path = typer.Option(None, "--check", help="Measure DATA_DIR against the "
+                                   "stylized facts instead of writing (exit 1 if any fails)."),
+    ) -> None:
+        """Write a synthetic police force (contract tables, ILAS baseline, _truth/) or check one."""
+        from rich.console import Console
+
+        from riskcohort.errors import UserError
+
+        console = Console()
+        if check is not None:
+            from riskcohort.simulate.facts import check as run_check
+            from riskcohort.simulate.facts import render
+
+            table = run_check(check)
+            console.print(render(table))
+            if not table["pass"].all():
+                raise UserError(f"folder {check}: rule stylized_facts: "
+                                f"{int((~table['pass']).sum())} fact(s) outside target",
+                                exit_code=1)
+            return
+        if out is None:
+            raise UserError("option --out: rule required: give --out DATA_DIR (or --check)")
+        from riskcohort.simulate import simulate as run
+
+        s = run(out, preset=preset, seed=seed, fmt=fmt, clean=clean, bias_group=bias_group,
+                bias_rate=bias_rate)
+        rows = ", ".join(f"{k}={v:,}" for k, v in s["rows"].items())
+        n_def = sum(sum(d.values()) for d in s["defects"].values())
+        console.print(f"wrote {out} ({s['preset']}, seed {s['seed']}, {s['format']}) in "
+                      f"{s['seconds']} s: {rows}; baseline {s['baseline_rows']:,}; "
+                      f"truth {s['truth_rows']:,}; defects {n_def}",
+                      highlight=False)

@@ -1,0 +1,154 @@
+"""``simulate``: write a whole synthetic force (contract tables, ILAS scores, truth) to a folder.
+
+Why this orchestration: blocks are simulated and written one at a time (bounded memory); the
+incumbent ILAS cohort flag needs the global top 100 per date, so block scores go to a temporary
+file first and the flag is set in a second pass over it. Same preset + seed + options -> identical
+files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import riskcohort  # noqa: F401  (telemetry off first)
+from riskcohort.contract.schema import BASELINE_SCORES, TABLES
+from riskcohort.errors import UserError
+from riskcohort.io import write_json
+from riskcohort.simulate import baseline, defects
+from riskcohort.simulate.block import simulate_block
+from riskcohort.simulate.presets import DATA_END, get_preset
+from riskcohort.simulate.traits import ETHNICITIES
+from riskcohort.simulate.writer import Sink, arrow_schema
+
+TRUTH_COLUMNS = ("person_id", "month_start", "p_serious_harm")
+DEFAULT_BIAS_RATE = 0.3
+
+
+def _blocks(preset) -> list[int]:
+    n, size = preset.n_perpetrators, preset.block_size or preset.n_perpetrators
+    sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    return sizes
+
+
+def _check_args(fmt, bias_group, bias_rate):
+    if fmt not in ("parquet", "csv"):
+        raise UserError(f"option --format: rule known_format: {fmt!r} is not parquet or csv")
+    if bias_group is not None and bias_group not in ETHNICITIES:
+        raise UserError(f"option --bias-group: rule ethnicity_value: {bias_group!r} is not one "
+                        f"of {', '.join(ETHNICITIES)}")
+    if not 0.0 <= bias_rate <= 1.0:
+        raise UserError(f"option --bias-rate: rule between_0_and_1: {bias_rate!r}")
+
+
+def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet",
+             clean: bool = False, bias_group: str | None = None,
+             bias_rate: float = DEFAULT_BIAS_RATE, max_blocks: int | None = None) -> dict:
+    """Write a synthetic force to ``out_dir``; return a summary dict (counts, timings).
+
+    ``bias_rate`` is the share of *unrecorded* non-serious incidents of ``bias_group``'s
+    perpetrators that get recorded anyway (p -> p + bias_rate * (1 - p)); the latent world and
+    the true risk are unchanged. ``max_blocks`` limits the national preset (benchmarks only).
+    """
+    _check_args(fmt, bias_group, bias_rate)
+    p = get_preset(preset)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "_truth").mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    sinks = {name: Sink(out / f"{name}.{fmt}", TABLES[name], fmt) for name in TABLES}
+    truth = Sink(out / "_truth" / "risk.parquet", None, "parquet")
+    ilas_tmp = Sink(out / "_truth" / ".ilas_blocks.parquet", None, "parquet")
+    counts: dict = {}
+    rows: dict = {}
+    top = []
+    try:
+        sizes = _blocks(p)[:max_blocks] if max_blocks else _blocks(p)
+        for b, n in enumerate(sizes):
+            tables, risk = simulate_block(p, n, b, seed, bias_group, bias_rate)
+            post = np.random.default_rng([seed, b, 3])
+            scores = baseline.ilas(tables, post)
+            top.append(scores.sort_values("score", ascending=False).groupby("as_of").head(
+                baseline.COHORT))
+            if not clean:
+                defects.merge_counts(counts, defects.inject(tables, post, b))
+            for name, frame in tables.items():
+                sinks[name].append(frame[list(TABLES[name].names)])
+                rows[name] = rows.get(name, 0) + len(frame)
+            truth.append(risk, _truth_schema())
+            ilas_tmp.append(scores, _ilas_schema(False))
+        for s in sinks.values():
+            s.close()
+        truth.close()
+        ilas_tmp.close()
+        n_scores = _write_baseline(out, pd.concat(top))
+    except BaseException:
+        for s in [*sinks.values(), truth, ilas_tmp]:
+            s.abort()
+        raise
+    for other in ("csv", "parquet"):
+        if other != fmt:  # a previous run in the other format must not leave a second copy
+            for name in TABLES:
+                (out / f"{name}.{other}").unlink(missing_ok=True)
+    summary = {
+        "preset": preset, "seed": seed, "format": fmt, "clean": clean,
+        "bias_group": bias_group, "bias_rate": bias_rate if bias_group else None,
+        "data_start": str(p.data_start), "data_end": str(DATA_END), "blocks": len(sizes),
+        "rows": rows, "baseline_rows": n_scores, "truth_rows": truth.rows,
+        "defects": counts, "seconds": round(time.perf_counter() - t0, 2),
+    }
+    write_json(out / "_truth" / "defects.json", {"clean": clean, "counts": counts,
+                                                 "total": sum(sum(d.values())
+                                                              for d in counts.values())})
+    write_json(out / "_truth" / "summary.json", {k: v for k, v in summary.items()
+                                                 if k != "seconds"})
+    return summary
+
+
+def _truth_schema():
+    import pyarrow as pa
+
+    return pa.schema([("person_id", pa.string()), ("month_start", pa.date32()),
+                      ("p_serious_harm", pa.float64())])
+
+
+def _ilas_schema(cohort: bool):
+    cols = ["person_id", "as_of", "score", "system"] + (["in_cohort"] if cohort else [])
+    return arrow_schema(BASELINE_SCORES, cols)
+
+
+def _write_baseline(out: Path, top: pd.DataFrame) -> int:
+    """Second pass: flag the global top 100 per date and write ``baseline_scores.csv``."""
+    import pyarrow.parquet as pq
+
+    chosen = baseline.flag_cohort(top)
+    chosen = chosen[chosen["in_cohort"].astype(bool)][["person_id", "as_of"]]
+    tmp = out / "_truth" / ".ilas_blocks.parquet"
+    sink = Sink(out / "baseline_scores.csv", BASELINE_SCORES, "csv")
+    pf = pq.ParquetFile(tmp)
+    key = set(zip(chosen["person_id"], chosen["as_of"], strict=True))
+    for i in range(pf.num_row_groups):
+        f = pf.read_row_group(i).to_pandas()
+        f["as_of"] = pd.to_datetime(f["as_of"]).astype("datetime64[ns]")
+        f["in_cohort"] = pd.Series([(a, b) in key for a, b in zip(f["person_id"], f["as_of"],
+                                                                   strict=True)],
+                                   dtype="boolean")
+        f = f.sort_values(["as_of", "person_id"], kind="stable")
+        sink.append(f, _ilas_schema(True))
+    sink.close()
+    tmp.unlink()
+    return sink.rows
+
+
+def remove(out_dir) -> None:
+    """Delete a simulated folder (tests and benchmarks)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def read_defects(data_dir) -> dict:
+    return json.loads((Path(data_dir) / "_truth" / "defects.json").read_text())

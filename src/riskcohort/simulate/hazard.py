@@ -1,0 +1,80 @@
+"""The serious-harm hazard: one formula shared by the simulation and the truth (oracle) file.
+
+Why one function: ``_truth/risk.parquet`` must be the probability the generator actually used,
+not a re-estimate. The month-by-month simulation calls :func:`monthly` with the current state;
+:func:`project_12m` calls the same formula for the next 12 months with the state's expected path
+(excitation and separation effects decaying, custody known, desistance and future separations as
+expectations), which is an accurate approximation of P(serious harm within 365 days).
+
+Structure (why serious harm concentrates at the top): a log-linear dangerousness term times
+*multiplicative* triggers - recent separation, release from custody, recent abuse (self-excitation)
+- and interactions that only bite when several signals co-occur (strangler x separated x suicidal),
+so harm is not a linear function of incident count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DECAY = 0.55  # monthly decay of the excitation state (recent-abuse memory)
+TAU_SEP = 4.0  # months: decay of the post-separation trigger
+TAU_REL = 3.0  # months: decay of the post-release trigger
+SH_BASE = 2.2e-4  # monthly serious-harm hazard at the population centre
+KAPPA = 0.30  # serious-harm multiplier per unit of excitation
+SEP_BASE, SEP_AFTER_INCIDENT = 0.012, 0.05  # monthly separation probability (intimate)
+DESIST_BASE, DESISTED_MULT = 0.035, 0.08
+SH_RECORDED = 0.95  # average recording probability of a serious-harm incident
+
+
+def static_log(tr) -> np.ndarray:
+    """Time-invariant part of log hazard: dangerousness and risky traits."""
+    return (
+        np.log(SH_BASE)
+        + 1.25 * tr.d
+        + 0.35 * tr.strangler
+        + 0.55 * tr.suicidal
+        + 0.3 * tr.weapons
+        + 0.4 * tr.firearms
+        + np.where(tr.kind == 0, 0.0, -0.25)
+    )
+
+
+def trigger_mult(tr, E, sep_s, rel_s):
+    """Multiplicative triggers; ``sep_s``/``rel_s`` in [0, 1] are decayed recency of events."""
+    sep_amp = 2.2 + 1.5 / (1.0 + np.exp(-tr.c))  # controlling people escalate more on separation
+    st, su = tr.strangler, tr.suicidal
+    inter = 1.0 + sep_s * (2.0 * st + 1.5 * su + 8.0 * st * su)
+    return (1.0 + KAPPA * E) * (1.0 + sep_amp * sep_s) * inter * (1.0 + 2.5 * rel_s)
+
+
+def monthly(static, tr, E, sep_s, rel_s, active) -> np.ndarray:
+    """Monthly serious-harm hazard (occurring) of free perpetrators."""
+    return np.exp(static) * trigger_mult(tr, E, sep_s, rel_s) * np.where(active, 1.0, DESISTED_MULT)
+
+
+def desist_prob(tr) -> np.ndarray:
+    """Monthly probability that an active perpetrator desists (latent, never recorded)."""
+    return DESIST_BASE * np.exp(-0.45 * tr.v - 0.2 * tr.d)
+
+
+def project_12m(m, static, tr, E, sep_month, custody_until, active, partnered, intimate):
+    """P(recorded serious harm in months m..m+11) for the given perpetrators' state at m."""
+    q = desist_prob(tr)
+    ebar = tr.mu / np.maximum(1.0 - DECAY - tr.beta, 0.05)
+    p_sep = SEP_BASE + SEP_AFTER_INCIDENT * (1.0 - np.exp(-tr.mu))
+    p_sep = np.where(partnered & intimate, p_sep, 0.0)
+    total = np.zeros(len(static))
+    fut = np.zeros(len(static))
+    for k in range(12):
+        mk = m + k
+        dk = DECAY**k
+        e_k = E * dk + ebar * (1.0 - dk)
+        sep_s = np.exp(-(mk - sep_month) / TAU_SEP) + fut
+        since = mk - custody_until - 1
+        rel_s = np.where((custody_until >= 0) & (since >= 0), np.exp(-since / TAU_REL), 0.0)
+        act = np.where(active, (1.0 - q) ** k, 0.0)
+        h = np.exp(static) * trigger_mult(tr, e_k, np.minimum(sep_s, 1.0), rel_s)
+        h = h * (act + (1.0 - act) * DESISTED_MULT)
+        total += np.where(custody_until >= mk, 0.0, h)
+        fut = fut * np.exp(-1.0 / TAU_SEP) + p_sep * (1.0 - fut)
+    return 1.0 - np.exp(-total * SH_RECORDED)
