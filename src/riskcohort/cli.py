@@ -7,6 +7,7 @@ a user mistake). Heavy libraries are imported inside the commands so ``--help`` 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 
@@ -49,18 +50,48 @@ def version() -> None:
     typer.echo(__version__)
 
 
+err_console = Console(stderr=True)
+
+
+def report_user_error(exc: UserError) -> None:
+    """Print a user mistake as one message, no traceback."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+
+
+def _friendly(func):
+    """Turn a UserError raised by a command into its message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            report_user_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+    wrapper.friendly = True
+    return wrapper
+
+
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        if command.callback is not None and not getattr(command.callback, "friendly", False):
+            command.callback = _friendly(command.callback)
+    for group in typer_app.registered_groups:
+        _wrap_commands(group.typer_instance)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
-
-err_console = Console(stderr=True)
+_wrap_commands(app)
 
 
 def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except UserError as exc:  # raised outside a command (e.g. while parsing options)
+        report_user_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

@@ -1,7 +1,8 @@
 """A generated person-level table with known structure, as a force might hold one.
 
 The label is driven by two columns (``prior_incidents`` and ``strangulation``) plus noise;
-``outcome_copy`` is a leak (the label with 0.5% flips), ``person_ref`` is an identifier, ``seen_on``
+``outcome_copy`` is a leak (the label with 0.5% flips), ``person_ref`` is the declared id and
+``case_number`` another identifier-like column, ``seen_on``
 a date, ``ethnicity`` a protected column and ``dash_score`` an existing tool's score that carries
 only part of the signal.
 """
@@ -24,6 +25,7 @@ def make_table(n: int = 3000, seed: int = 1) -> pd.DataFrame:
     when = pd.Timestamp("2022-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 900, n)), "D")
     return pd.DataFrame({
         "person_ref": [f"P{i:06d}" for i in range(n)],
+        "case_number": rng.permutation(n) + 100000,
         "prior_incidents": prior,
         "strangulation": np.where(strangulation, "yes", "no"),
         "area": rng.choice(["north", "south", "east", "west", "rare1"], n,

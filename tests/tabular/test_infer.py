@@ -22,7 +22,7 @@ def test_leak_identifier_and_constant_are_excluded_with_reasons(table):
     typer, _, _ = _plan(table)
     reasons = {p.name: p.reason for p in typer.excluded}
     assert "leak" in reasons["outcome_copy"]
-    assert "identifier" in reasons["person_ref"]
+    assert "identifier" in reasons["person_ref"] and "identifier" in reasons["case_number"]
     assert "constant" in reasons["constant"]
     assert "prior_incidents" not in reasons
 
