@@ -26,6 +26,8 @@ P(selected | y=0), ``precision`` P(y=1 | selected), ``observed`` P(y=1) (the bas
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -124,9 +126,11 @@ def audit(frame: pd.DataFrame, group_col: str, score_col: str = "score",
     for m in METRICS:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = boot[m][:, :k] / boot[m][:, [k]]
-        lo, hi = np.nanpercentile(boot[m], [tail, 100 - tail], axis=0)
-        rlo, rhi = np.nanpercentile(np.where(np.isfinite(ratios), ratios, np.nan),
-                                    [tail, 100 - tail], axis=0)
+        with warnings.catch_warnings():  # a group with no positives has no recall at all
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanpercentile(boot[m], [tail, 100 - tail], axis=0)
+            rlo, rhi = np.nanpercentile(np.where(np.isfinite(ratios), ratios, np.nan),
+                                        [tail, 100 - tail], axis=0)
         for i, g in enumerate(labels_all):
             value = points.loc[g, m] if has_labels or m not in LABEL_METRICS else np.nan
             overall = points.loc[OVERALL, m] if has_labels or m not in LABEL_METRICS else np.nan
@@ -159,5 +163,6 @@ def flags(table: pd.DataFrame, low: float = FLAG_LOW, high: float = FLAG_HIGH) -
     out = t[(t["ratio"] < low) | (t["ratio"] > high)].copy()
     out["reason"] = [
         f"{r.metric} for {r.attribute}={r.group} is {r.ratio:.2f} x overall "
-        f"(outside {low}-{high})" for r in out.itertuples()]
+        f"(95% interval {r.ratio_lo:.2f}-{r.ratio_hi:.2f}; outside {low}-{high})"
+        for r in out.itertuples()]
     return out.reset_index(drop=True)

@@ -1,0 +1,166 @@
+"""Build each section of the governance pack from a loaded run folder (data, no HTML).
+
+Why separate from rendering: every number shown is computed here once, so tests can check the
+numbers without parsing HTML, and ``fairness.json`` (read by the review app) holds exactly what
+the pack shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskcohort.governance import drift, equal_risk, fairness, plots
+from riskcohort.governance.protected import attach_protected, attach_true_risk, table_path
+from riskcohort.governance.runfolder import Run, load_run, sibling_metrics
+
+ATTRIBUTES = ("ethnicity", "sex", "age_band")
+
+
+def audit_frame(run: Run) -> pd.DataFrame:
+    """One row per scored person: score, in_cohort, outcome labels if known, protected attributes
+    and the oracle's true risk if available."""
+    ev = run.evaluation
+    if run.scores is not None:
+        f = run.scores[["person_id", "score", "in_cohort"]].copy()
+        if ev is not None:
+            labels = [c for c in ("serious_harm", "homicide", "harm_weight") if c in ev]
+            f = f.merge(ev[["person_id", *labels]].drop_duplicates("person_id"),
+                        on="person_id", how="left")
+    elif ev is not None and "model" in ev:
+        k = int(run.manifest.get("k", 100))
+        f = ev.rename(columns={"model": "score"}).copy()
+        f["in_cohort"] = f["score"].rank(ascending=False, method="first") <= k
+    else:
+        raise ValueError("no scores.csv and no model column in evaluation.parquet")
+    f["in_cohort"] = f["in_cohort"].astype(str).str.lower().isin(["true", "1", "1.0", "yes"])
+    f = attach_protected(f, run.data_dir, run.as_of)
+    return attach_true_risk(f, run.data_dir, run.as_of, ev)
+
+
+def fairness_section(frame: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """Audit tables for each protected attribute, their flags and the equal-true-risk check."""
+    has_labels = "serious_harm" in frame and frame["serious_harm"].notna().any()
+    label = "serious_harm" if has_labels else None
+    tables = [fairness.audit(frame, a, label_col=label, n_boot=n_boot, seed=seed)
+              for a in ATTRIBUTES if a in frame]
+    table = pd.concat(tables, ignore_index=True)
+    section = {"table": table, "flags": fairness.flags(table), "has_labels": has_labels,
+               "plots": {a: plots.ratio_plot(table[table["attribute"] == a]) for a in ATTRIBUTES},
+               "equal_risk": None, "equal_risk_flags": None,
+               "true_risk_source": frame.attrs.get("true_risk_source")}
+    section["by_attr"] = pivot(table, section["flags"])
+    if "true_risk" in frame and frame["true_risk"].notna().any():
+        er = pd.concat([equal_risk.equal_risk(frame, a) for a in ATTRIBUTES],
+                       ignore_index=True)
+        section["equal_risk"], section["equal_risk_flags"] = er, equal_risk.flags(er)
+    return section
+
+
+def pivot(table: pd.DataFrame, flagged: pd.DataFrame) -> dict:
+    """{attribute: {group: {metric: row dict + 'flag'}}} for the report's tables."""
+    keys = {(r.attribute, r.group, r.metric) for r in flagged.itertuples()}
+    out: dict = {}
+    for r in table.to_dict("records"):
+        r["flag"] = (r["attribute"], r["group"], r["metric"]) in keys
+        out.setdefault(r["attribute"], {}).setdefault(r["group"], {})[r["metric"]] = r
+    return out
+
+
+def fairness_json(section: dict, as_of) -> dict:
+    """The audit as JSON records (NaN -> null) for ``fairness.json``."""
+
+    def records(t):
+        return None if t is None else json_records(t)
+
+    return {
+        "as_of": str(as_of.date()) if as_of is not None else None,
+        "primary_property": "calibration within groups",
+        "thresholds": {"min_members": fairness.MIN_MEMBERS,
+                       "min_positives": fairness.MIN_POSITIVES,
+                       "flag_low": fairness.FLAG_LOW, "flag_high": fairness.FLAG_HIGH,
+                       "equal_risk_alpha": equal_risk.ALPHA,
+                       "equal_risk_strata": equal_risk.N_STRATA},
+        "outcomes_known": section["has_labels"],
+        "audit": records(section["table"]), "flags": records(section["flags"]),
+        "equal_risk": records(section["equal_risk"]),
+        "equal_risk_flags": records(section["equal_risk_flags"]),
+        "true_risk_source": section["true_risk_source"],
+    }
+
+
+def json_records(t: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else
+                 v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+            for r in t.to_dict("records")]
+
+
+def incumbents(run: Run) -> set[str]:
+    """Names of external systems (baseline_scores file in the dataset), lower-cased."""
+    names = {str(n).lower() for n in np.atleast_1d(run.manifest.get("incumbent") or [])}
+    path = table_path(run.data_dir, "baseline_scores") if run.data_dir else None
+    if path is not None:
+        col = pd.read_csv(path, usecols=["system"]) if path.suffix == ".csv" else \
+            pd.read_parquet(path, columns=["system"])
+        names |= {str(s).lower() for s in col["system"].dropna().unique()}
+    return names
+
+
+def performance_section(run: Run) -> dict:
+    """metrics.json tables (metric x system, paired differences) and curves from evaluation."""
+    m = run.metrics or {}
+    systems = m.get("systems", {})
+    metric_names = list(dict.fromkeys(k for s in systems.values() for k in s))
+    order = sorted(systems, key=lambda s: (s != "model", s))
+    ev, out = run.evaluation, {"metrics": m, "systems": order, "metric_names": metric_names,
+                               "incumbents": incumbents(run), "calibration": None, "at_k": None}
+    known = ev is not None and "serious_harm" in ev and ev["serious_harm"].notna().any()
+    if known and "model" in ev:
+        e = ev[ev["serious_harm"].notna()]
+        out["calibration"] = plots.calibration_plot(e["model"], e["serious_harm"])
+        out["calibration_table"] = plots.calibration_bins(e["model"], e["serious_harm"])
+        out["at_k"] = plots.precision_recall_at_k_plot(e, run.systems(), "serious_harm",
+                                                       run.manifest.get("k"))
+    return out
+
+
+def stability_section(run: Run) -> dict:
+    t = sibling_metrics(run)
+    if len(t) < 2:
+        return {"table": None, "plot": None, "source": t.attrs.get("source")}
+    cols = [c for c in t.columns if c not in ("as_of", "run")
+            and pd.api.types.is_numeric_dtype(t[c])]
+    keep = [c for c in cols if c in ("roc_auc", "pr_auc") or c.startswith(("recall@", "recall_at"))]
+    return {"table": t, "plot": plots.stability_plot(t, keep[:4] or cols[:4]),
+            "source": t.attrs.get("source"), "columns": cols}
+
+
+def drift_section(run: Run, previous_dir) -> dict:
+    """PSI of each indicator and of the score against the previous iteration, if known."""
+    if previous_dir is None:
+        return {"previous": None}
+    prev = load_run(previous_dir)
+    out = {"previous": str(previous_dir), "prev_as_of": prev.as_of, "score_psi": None,
+           "table": None}
+    if prev.scores is not None and run.scores is not None:
+        value = drift.psi(prev.scores["score"], run.scores["score"])
+        out["score_psi"], out["score_reading"] = value, drift.label(value)
+    if prev.features is not None and run.features is not None:
+        cols = [c for c in run.features.columns if c not in ("person_id", "as_of")]
+        out["table"] = drift.psi_table(prev.features, run.features, cols)
+    return out
+
+
+def catalogue_section(run: Run) -> dict:
+    """The indicator catalogue (features stage), restricted to the indicators this run used."""
+    try:
+        from riskcohort.features.catalogue import load_catalogue
+
+        items = load_catalogue()
+    except Exception as exc:  # the catalogue is another stage's; its absence must not hide the rest
+        return {"items": [], "note": f"indicator catalogue not available ({exc})"}
+    used = set(run.manifest.get("features") or [])
+    if not used and run.features is not None:
+        used = set(run.features.columns) - {"person_id", "as_of"}
+    rows = [i for i in items if not used or getattr(i, "name", None) in used]
+    return {"items": rows, "note": None}

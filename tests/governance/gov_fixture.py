@@ -1,0 +1,94 @@
+"""A small run folder built from scratch (no other stage needed), with a dataset and an oracle.
+
+Why synthetic here: the governance pack must be testable on its own; the numbers in the fixture
+are drawn from a seeded generator so every test recomputes what it checks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ETHNICITIES = ["white", "black", "asian", "mixed", "other", "unknown"]
+ETH_P = [0.62, 0.14, 0.14, 0.05, 0.03, 0.02]
+
+
+def make_people(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    true = np.clip(rng.beta(0.6, 9, n), 0.001, 0.95)
+    return pd.DataFrame({
+        "person_id": [f"P{i:05d}" for i in range(n)],
+        "ethnicity": rng.choice(ETHNICITIES, n, p=ETH_P),
+        "sex": rng.choice(["male", "female", "unknown"], n, p=[0.8, 0.19, 0.01]),
+        "birth_date": pd.Timestamp("1995-01-01")
+        - pd.to_timedelta(rng.integers(0, 365 * 45, n), unit="D"),
+        "true": true,
+        "serious_harm": (rng.random(n) < true).astype(int),
+        "noise": rng.normal(0, 0.6, n),
+        "noise_b": rng.normal(0, 1.2, n),
+    })
+
+
+def write_run(root: Path, n: int = 800, seed: int = 1, as_of: str = "2024-01-01",
+              name: str = "run", k: int = 100, shift: float = 0.0) -> Path:
+    """Write data/ (persons, incidents, baseline_scores, _truth) and a run folder; return it."""
+    people = make_people(n, seed)
+    logit = np.log(people["true"] / (1 - people["true"]))
+    score = 1 / (1 + np.exp(-(logit + people["noise"] + shift)))
+    baseline = logit + people["noise_b"]
+    data = root / f"data_{name}"
+    (data / "_truth").mkdir(parents=True, exist_ok=True)
+    people[["person_id", "birth_date", "sex", "ethnicity"]].assign(death_date=pd.NaT) \
+        .to_parquet(data / "persons.parquet", index=False)
+    pd.DataFrame({"incident_id": ["I1", "I2"], "occurred_at": ["2020-01-01", "2023-05-01"],
+                  "recorded_at": ["2020-01-02", "2023-05-02"], "perpetrator_id": ["P00000"] * 2,
+                  "domestic": ["true", "true"], "offence": ["abh", "gbh"]}) \
+        .to_csv(data / "incidents.csv", index=False)
+    pd.DataFrame({"person_id": people["person_id"], "as_of": as_of, "score": baseline,
+                  "system": "ILAS"}).to_csv(data / "baseline_scores.csv", index=False)
+    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    pd.DataFrame({"person_id": people["person_id"], "month_start": month,
+                  "p_serious_harm": people["true"]}).to_parquet(data / "_truth" / "risk.parquet")
+    run = root / name
+    (run / "plots").mkdir(parents=True, exist_ok=True)
+    (run / "validation").mkdir(exist_ok=True)
+    rank = score.rank(ascending=False, method="first").astype(int)
+    pd.DataFrame({"person_id": people["person_id"], "as_of": as_of, "score": score, "rank": rank,
+                  "in_cohort": rank <= k, "band": np.where(rank <= k, "cohort", "other")}) \
+        .to_csv(run / "scores.csv", index=False)
+    pd.DataFrame({"person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
+                  "serious_harm": people["serious_harm"], "homicide": 0,
+                  "harm_weight": people["serious_harm"] * 100.0, "model": score,
+                  "ilas": baseline}).to_parquet(run / "evaluation.parquet", index=False)
+    pd.DataFrame({"person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
+                  "da_count_365d": np.round(people["true"] * 20 + shift * 3),
+                  "days_since_last_da": people["noise_b"].abs() * 100}) \
+        .to_parquet(run / "features.parquet", index=False)
+
+    def entry(v):
+        return {"value": v, "lo": v - 0.05, "hi": v + 0.05}
+
+    metrics = {"as_of": as_of, "population": n, "positives": int(people["serious_harm"].sum()),
+               "systems": {"model": {"roc_auc": entry(0.75), "recall@100": entry(0.3)},
+                           "ilas": {"roc_auc": entry(0.65), "recall@100": entry(0.2)}},
+               "paired": {"ilas": {"roc_auc": {"diff": 0.1, "lo": 0.05, "hi": 0.15}}},
+               "coverage": {}}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "run.json").write_text(json.dumps({
+        "experiment": "fixture", "as_of": as_of, "data_dir": str(data), "k": k,
+        "horizon_days": 365, "seed": 0, "fingerprint": "abc123", "absent_sources": ["custody"],
+        "features": ["da_count_365d", "days_since_last_da"]}))
+    (run / "validation" / "validation.json").write_text(json.dumps({"quarantined": 3}))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar(["a", "b"], [2, 1])
+    fig.savefig(run / "plots" / "importance.png")
+    plt.close(fig)
+    return run

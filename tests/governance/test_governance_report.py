@@ -1,0 +1,169 @@
+"""The governance pack renders from a fixture run folder; its numbers are the recomputed ones."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pandas as pd
+import pytest
+from gov_fixture import write_run
+
+from riskcohort.errors import UserError
+from riskcohort.governance import drift, report
+from riskcohort.governance.protected import age_band
+
+EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def pack(run_dir):
+    path = report(run_dir, n_boot=60)
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_pack_written_with_atrs_and_fairness_json(pack, run_dir):
+    path, html = pack
+    assert path == run_dir / "report.html"
+    atrs = (run_dir / "report.atrs.md").read_text()
+    assert "## Tier 1: summary" in atrs and "## Tier 2: detail" in atrs
+    assert "Tier 1: summary" in html  # embedded
+    for heading in ("Model card", "Intended use", "Out-of-scope uses", "Factors", "Metrics",
+                    "Evaluation data", "Training data", "Quantitative analyses",
+                    "Ethical considerations", "Caveats and recommendations", "Fairness audit",
+                    "Bias at equal true risk", "ALGO-CARE", "Limitations"):
+        assert f">{heading}" in html or f" {heading}</h" in html, heading
+    for factor in ("Advisory", "Lawful", "Granularity", "Ownership", "Challengeable",
+                   "Accuracy", "Responsible", "Explainable"):
+        assert f"<b>{factor}</b>" in html
+    for source in ("Kleinberg", "Chouldechova", "44.9%", "Thornton", "Chalkley"):
+        assert source in html
+    assert "never makes one" in html and "too small to judge" in html
+    assert "No previous iteration" in html
+
+
+def test_no_external_references(pack):
+    _, html = pack
+    assert not EXTERNAL.search(html)
+    assert "url(" not in html and "@import" not in html
+    srcs = re.findall(r'<img[^>]*\bsrc="([^"]*)"', html)
+    assert len(srcs) >= 5 and all(s.startswith("data:image/") for s in srcs)
+
+
+def _fixture_frame(run_dir) -> pd.DataFrame:
+    """The audit frame rebuilt straight from the fixture's files."""
+    manifest = json.loads((run_dir / "run.json").read_text())
+    scores = pd.read_csv(run_dir / "scores.csv", dtype={"person_id": str})
+    ev = pd.read_parquet(run_dir / "evaluation.parquet")
+    persons = pd.read_parquet(f"{manifest['data_dir']}/persons.parquet")
+    f = scores.merge(ev[["person_id", "serious_harm"]]).merge(persons, on="person_id")
+    f["age_band"] = age_band(f["birth_date"], pd.Timestamp(manifest["as_of"]))
+    return f
+
+
+def test_fairness_json_matches_direct_recomputation(pack, run_dir):
+    data = json.loads((run_dir / "fairness.json").read_text())
+    f = _fixture_frame(run_dir)
+    assert data["primary_property"] == "calibration within groups"
+    rows = data["audit"]
+    assert {r["attribute"] for r in rows} == {"ethnicity", "sex", "age_band"}
+    checked = 0
+    for r in rows:
+        d = f if r["group"] == "(all)" else f[f[r["attribute"]] == r["group"]]
+        sel, y = d["in_cohort"].astype(bool), d["serious_harm"] == 1
+        want = {"selection_rate": sel.mean(), "observed": y.mean(),
+                "predicted": d["score"].mean(), "calibration": y.sum() / d["score"].sum(),
+                "recall": (sel & y).sum() / y.sum() if y.sum() else None,
+                "false_positive_rate": (sel & ~y).sum() / (~y).sum(),
+                "precision": (sel & y).sum() / sel.sum() if sel.sum() else None}[r["metric"]]
+        assert r["members"] == len(d) and r["positives"] == int(y.sum())
+        if want is None:
+            assert r["value"] is None
+        else:
+            assert r["value"] == pytest.approx(want, rel=1e-9)
+            checked += 1
+        small = len(d) < data["thresholds"]["min_members"] or (
+            r["metric"] not in ("selection_rate", "predicted")
+            and y.sum() < data["thresholds"]["min_positives"])
+        assert r["small"] == (small and r["group"] != "(all)")
+    assert checked > 50
+    # flags: exactly the large-enough rows outside the band
+    flagged = {(r["attribute"], r["group"], r["metric"]) for r in data["flags"]}
+    want_flags = {(r["attribute"], r["group"], r["metric"]) for r in rows
+                  if not r["small"] and r["group"] != "(all)" and r["ratio"] is not None
+                  and r["metric"] not in ("observed", "predicted")
+                  and not 0.8 <= r["ratio"] <= 1.25}
+    assert flagged == want_flags
+    # the fixture's scores carry no group bias: the equal-risk check must not flag anything
+    assert data["equal_risk"] and not data["equal_risk_flags"]
+
+
+def test_drift_against_previous_run_and_stability_from_siblings(tmp_path):
+    prev = write_run(tmp_path, seed=1, as_of="2023-07-01", name="a_prev")
+    cur = write_run(tmp_path, seed=1, as_of="2024-01-01", name="b_cur", shift=1.0)
+    html = report(cur, out=tmp_path / "out" / "pack.html", previous=prev, n_boot=30) \
+        .read_text()
+    assert (tmp_path / "out" / "pack.atrs.md").exists()
+    assert (cur / "fairness.json").exists()
+    s_prev = pd.read_csv(prev / "scores.csv")["score"]
+    s_cur = pd.read_csv(cur / "scores.csv")["score"]
+    want = drift.psi(s_prev, s_cur)
+    assert want > 0.1
+    assert f"Score: PSI {want:.3g}" in html
+    assert "da_count_365d" in html.split('id="drift"')[1]
+    assert "sibling run folders" in html and "2023-07-01" in html
+
+
+def test_not_a_run_folder_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="run folder"):
+        report(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="run.json"):
+        report(tmp_path / "empty")
+
+
+def test_pdf_or_clear_error(run_dir, tmp_path, monkeypatch):
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        with pytest.raises(UserError, match="WeasyPrint"):
+            report(run_dir, out=tmp_path / "r.html", pdf=True, n_boot=20)
+    else:
+        report(run_dir, out=tmp_path / "r.html", pdf=True, n_boot=20)
+        assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import now fails
+    with pytest.raises(UserError, match="omit --pdf"):
+        report(run_dir, out=tmp_path / "r2.html", pdf=True, n_boot=20)
+
+
+def test_cli_report(run_dir, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from riskcohort.governance.commands import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def _noop() -> None:  # a second command so typer keeps the command name
+        pass
+
+    out = tmp_path / "cli.html"
+    res = CliRunner().invoke(app, ["report", str(run_dir), "--out", str(out), "--n-boot", "20"])
+    assert res.exit_code == 0, res.output
+    assert out.exists() and "governance pack" in res.output
+
+
+def test_without_outcomes_or_truth_the_pack_says_so(tmp_path):
+    run = write_run(tmp_path, seed=4)
+    (run / "evaluation.parquet").unlink()
+    (run / "metrics.json").unlink()
+    data_dir = json.loads((run / "run.json").read_text())["data_dir"]
+    (tmp_path / data_dir / "_truth" / "risk.parquet").unlink()
+    html = report(run, n_boot=20).read_text()
+    assert "Outcomes are not known" in html and "could not be run" in html
+    assert "metrics.json not available" in html
+    data = json.loads((run / "fairness.json").read_text())
+    assert data["equal_risk"] is None and not data["outcomes_known"]
