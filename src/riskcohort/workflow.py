@@ -1,7 +1,85 @@
 """Wiring of the stages for whole jobs (run, backtest, retrain, demo).
 
 The one module allowed to import every stage: contract -> features -> modelling -> explain ->
-tracking -> governance. Filled in as the stages land.
+tracking -> governance. Filled in as the stages land; explain/tracking/governance calls are added
+after :func:`run_experiment` produced the run folder.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from riskcohort.errors import UserError
+
+
+def run_experiment(config, data_dir=None, as_of=None, out_dir=None, log=None, dataset=None):
+    """Load the dataset named by ``config`` (or ``data_dir``) and run one iteration.
+
+    ``config`` is an :class:`~riskcohort.modelling.config.ExperimentConfig` or a path to its TOML.
+    Returns the :class:`~riskcohort.modelling.iteration.IterationResult`.
+    """
+    from riskcohort.contract import load_dataset
+    from riskcohort.modelling.config import load_experiment
+    from riskcohort.modelling.iteration import run_iteration
+
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    if data_dir is not None:
+        cfg.data_dir = Path(data_dir).resolve()
+    if dataset is None:
+        dataset = load_dataset(cfg.data_dir)
+    return run_iteration(cfg, dataset, as_of=as_of or cfg.as_of, out_dir=out_dir or cfg.out_dir,
+                         log=log)
+
+
+def backtest_dates(start: dt.date, end: dt.date, every_months: int) -> list[dt.date]:
+    """As-of dates from ``start`` to ``end`` inclusive, every ``every_months`` months.
+
+    >>> backtest_dates(dt.date(2024, 1, 1), dt.date(2025, 1, 1), 6)
+    [datetime.date(2024, 1, 1), datetime.date(2024, 7, 1), datetime.date(2025, 1, 1)]
+    """
+    if every_months < 1:
+        raise UserError("option --every: rule 'at least 1 month'")
+    if end < start:
+        raise UserError(f"options --from/--to: rule 'from <= to', got {start} > {end}")
+    out, i = [], 0
+    while True:
+        m = start.month - 1 + i * every_months
+        d = dt.date(start.year + m // 12, m % 12 + 1, min(start.day, 28))
+        if d > end:
+            return out
+        out.append(d)
+        i += 1
+
+
+def backtest(config, start, end, every_months=None, data_dir=None, out_dir=None, log=None):
+    """One iteration per as-of date (each trains only on what was known then).
+
+    Writes ``<out>/<as_of>/`` run folders and ``<out>/backtest.json`` (headline metrics per
+    date). Returns the list of results.
+    """
+    from riskcohort.contract import load_dataset
+    from riskcohort.io import write_json
+    from riskcohort.modelling.config import load_experiment
+    from riskcohort.modelling.iteration import run_iteration
+
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    if data_dir is not None:
+        cfg.data_dir = Path(data_dir).resolve()
+    every = every_months or cfg.backtest_every_months
+    dates = backtest_dates(start, end, every)
+    out = Path(out_dir or cfg.out_dir or Path("runs") / f"{cfg.name}-backtest")
+    dataset = load_dataset(cfg.data_dir)
+    results, summary = [], []
+    for d in dates:
+        res = run_iteration(cfg, dataset, as_of=d, out_dir=out / str(d), log=log)
+        results.append(res)
+        m = res.metrics
+        row = {"as_of": str(d), "backtest": m.get("backtest"), "run_dir": str(res.out_dir)}
+        for name, sc in m.get("scores", {}).items():
+            row[name] = {key: sc[key]["value"] for key in sc}
+        row["targets"] = m.get("targets")
+        row["share_of_oracle"] = m.get("share_of_oracle")
+        summary.append(row)
+    write_json(out / "backtest.json", {"experiment": cfg.name, "dates": summary})
+    return results
