@@ -26,7 +26,7 @@ def test_two_processes_log_to_one_store(tmp_path, store_uri, monkeypatch):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for f in folders]
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
     run_ids = {out.strip().splitlines()[-1] for out, _ in outs}
     assert len(run_ids) == 2

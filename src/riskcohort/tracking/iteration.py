@@ -153,7 +153,7 @@ def _log_new(c, exp_id, run_dir, manifest, metrics, config, key) -> str:
     try:
         with mlflow.start_run(experiment_id=exp_id, run_name=name) as run:
             run_id = run.info.run_id
-            mlflow.set_tags({**tags, "kind": "model",
+            mlflow.set_tags({**tags, "kind": "model", **runfolder.targets(metrics),
                              **({"mlflow.source.git.commit": commit} if commit else {})})
             mlflow.log_params(params.iteration_params(manifest, config))
             mlflow.log_metrics({**per_system.get(runfolder.MODEL_SYSTEM, {}),

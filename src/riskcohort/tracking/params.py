@@ -30,6 +30,8 @@ def as_dict(config) -> dict:
         return {}
     if isinstance(config, dict):
         return dict(config)
+    if callable(getattr(config, "as_dict", None)):
+        return config.as_dict()
     if dataclasses.is_dataclass(config):
         return dataclasses.asdict(config)
     if hasattr(config, "model_dump"):
@@ -83,7 +85,7 @@ def iteration_params(manifest: dict, config=None) -> dict[str, str]:
     ('["a", "b"]', '2', '7', '100')
     """
     out: dict[str, str] = {}
-    _flat("config", as_dict(config), out)
+    _flat("config", as_dict(config) or manifest.get("config") or {}, out)
     for key in MANIFEST_PARAMS:
         if key in manifest:
             out[key] = _text(manifest[key])

@@ -24,7 +24,10 @@ POINT_KEYS = ("value", "diff", "estimate", "point")
 #: Top-level keys of metrics.json that are not systems.
 META_KEYS = {"as_of", "n", "population", "positives", "base_rate", "homicides", "total_harm",
              "paired", "differences", "coverage", "ks", "n_boot", "seed", "reference",
-             "calibration_bins", "systems", "scores", "cautions", "notes"}
+             "calibration_bins", "systems", "scores", "cautions", "notes", "backtest",
+             "incumbent", "validation", "targets", "share_of_oracle"}
+#: Model-only blocks logged on the model run with their key as prefix.
+MODEL_BLOCKS = ("coverage", "share_of_oracle", "validation", "incumbent")
 #: Population-level figures copied onto every run (model and baselines alike).
 SHARED_KEYS = ("n", "population", "positives", "base_rate", "homicides", "total_harm")
 #: Where each block lives, by layout version (first key present wins).
@@ -106,9 +109,32 @@ def systems(metrics: dict) -> dict[str, dict[str, float]]:
 
 
 def model_extras(metrics: dict) -> dict[str, float]:
-    """Metrics only the model run carries: paired differences vs each baseline, coverage."""
+    """Metrics only the model run carries: paired differences vs each baseline, share of the
+    oracle, validation and incumbent coverage figures."""
     out = flatten(_first(metrics, PAIRED_KEYS) or {}, "paired")
-    out.update(flatten(metrics.get("coverage") or {}, "coverage"))
+    for block in MODEL_BLOCKS:
+        out.update(flatten(metrics.get(block) or {}, block))
+    return out
+
+
+def targets(metrics: dict) -> dict[str, str]:
+    """The iteration's pass/fail targets (modelling's summary) as tag values.
+
+    >>> targets({"targets": {"auc_ok": True, "best_rule_auc": "dash", "x": {"roc_auc": False}}})
+    {'target.auc_ok': 'true', 'target.best_rule_auc': 'dash', 'target.x.roc_auc': 'false'}
+    """
+    out: dict[str, str] = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner)
+        elif isinstance(value, bool):
+            out[prefix] = str(value).lower()
+        elif value is not None:
+            out[prefix] = str(value)
+
+    walk("target", metrics.get("targets") or {})
     return out
 
 
