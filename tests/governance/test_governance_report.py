@@ -29,6 +29,10 @@ def test_pack_written_with_atrs_and_fairness_json(pack, run_dir):
     atrs = (run_dir / "report.atrs.md").read_text()
     assert "## Tier 1: summary" in atrs and "## Tier 2: detail" in atrs
     assert "Tier 1: summary" in html  # embedded
+    assert "Medina & Brown" in atrs and "Medina &amp; Brown" in html  # escaped once, in HTML only
+    table = pd.read_csv(run_dir / "fairness.csv")
+    assert {"attribute", "group", "metric", "value", "lo", "hi", "ratio", "small"} <= set(table)
+    assert (run_dir / "fairness_equal_risk.csv").exists()
     for heading in ("Model card", "Intended use", "Out-of-scope uses", "Factors", "Metrics",
                     "Evaluation data", "Training data", "Quantitative analyses",
                     "Ethical considerations", "Caveats and recommendations", "Fairness audit",

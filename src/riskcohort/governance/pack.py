@@ -17,7 +17,7 @@ from riskcohort.errors import UserError
 from riskcohort.governance import equal_risk, fairness, plots, sections, texts
 from riskcohort.governance.protected import source_summary
 from riskcohort.governance.runfolder import load_run, previous_run_dir
-from riskcohort.io import atomic_path, write_json, write_text
+from riskcohort.io import atomic_path, write_frame, write_json, write_text
 
 N_BOOT = 500
 
@@ -25,7 +25,7 @@ N_BOOT = 500
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("riskcohort.governance", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=False), trim_blocks=True,
         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = fmt
     return env
@@ -116,14 +116,23 @@ def report(run_dir, out=None, pdf: bool = False, previous=None, n_boot: int = N_
     run = ctx["run"]
     out = Path(out) if out else run.dir / "report.html"
     env = _env()
-    atrs = env.get_template("atrs.md.j2").render(**ctx)
-    html = env.get_template("report.html.j2").render(atrs=atrs, **ctx)
+    atrs = env.get_template("atrs.md").render(**ctx)
+    html = env.get_template("report.html").render(atrs=atrs, **ctx)
     write_text(out, html)
     write_text(out.with_suffix(".atrs.md"), atrs)
-    write_json(run.dir / "fairness.json", sections.fairness_json(ctx["fair"], run.as_of))
+    write_fairness(run.dir, ctx["fair"], run.as_of)
     if pdf:
         write_pdf(html, out.with_suffix(".pdf"))
     return out
+
+
+def write_fairness(run_dir: Path, fair: dict, as_of) -> None:
+    """``fairness.json`` (full precision, for programs) and ``fairness*.csv`` (rounded, the
+    tables the review app lists) in the run folder."""
+    write_json(run_dir / "fairness.json", sections.fairness_json(fair, as_of))
+    write_frame(run_dir / "fairness.csv", fair["table"].round(4))
+    if fair["equal_risk"] is not None:
+        write_frame(run_dir / "fairness_equal_risk.csv", fair["equal_risk"].round(4))
 
 
 def write_pdf(html: str, path: Path) -> Path:
