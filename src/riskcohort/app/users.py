@@ -26,8 +26,15 @@ from riskcohort.errors import UserError
 
 ROLES = ("dapst", "analyst", "governance", "admin")
 NAME_RULE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
 _DUMMY = _hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+
+def set_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (tests use cheap ones; stored hashes keep their own)."""
+    global _hasher, _DUMMY
+    _hasher = hasher
+    _DUMMY = hasher.hash("not-a-password-" + secrets.token_hex(8))
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,10 @@ class Web:
                 self.engine, request.cookies.get(SESSION_COOKIE), idle_s=self.settings.idle_s)
         return request.state._principal
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx) -> Response:
+    def render(self, request: Request, name: str, code: int = 200, **ctx) -> Response:
         """Render a template with the user and CSRF token in context."""
         ctx.setdefault("user", getattr(request.state, "principal", None))
-        return self.templates.TemplateResponse(request, name, ctx, status_code=status)
+        return self.templates.TemplateResponse(request, name, ctx, status_code=code)
 
 
 def client_ip(request: Request) -> str:

@@ -1,0 +1,39 @@
+"""Helpers shared by the app tests (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+PASSWORD = "correct horse battery"
+ROLES = ("dapst", "analyst", "governance", "admin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field in page"
+    return m.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD):
+    """Log in through the form; returns the response of the POST."""
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": name, "password": password, "csrf": token},
+                       follow_redirects=False)
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open")
