@@ -1,9 +1,136 @@
-"""CLI commands of the tracking stage (registered on the main app by riskcohort.cli)."""
+"""CLI commands of the tracking stage: retrain, score, compare, diff, ui.
+
+Every command takes ``--tracking-uri`` (else ``MLFLOW_TRACKING_URI``, else the SQLite store in
+``--work``). MLflow is imported inside the command bodies so ``riskcohort --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
+
+URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite in --work)."
+WORK_HELP = "Work folder holding mlflow.db and mlartifacts/ (default: $RISKCOHORT_WORK or ./work)."
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(width=None if Console().is_terminal else 160)
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the main app."""
+
+    @app.command()
+    def track(
+        run_dir: Path = typer.Argument(..., help="Run folder to log (riskcohort run --out)."),
+        alias: str = typer.Option("challenger", "--alias", help="Registry alias to set."),
+        no_register: bool = typer.Option(False, "--no-register", help="Log only."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Log a run folder to MLflow (model + baseline runs) and register its model."""
+        from riskcohort.tracking.iteration import log_iteration
+
+        run_id = log_iteration(run_dir, tracking_uri=tracking_uri, work=work,
+                               register=not no_register, alias=alias)
+        _console().print(f"logged {run_dir} as MLflow run {run_id}")
+
+    @app.command()
+    def retrain(
+        experiment: Path = typer.Argument(..., help="Experiment TOML."),
+        data: Path = typer.Option(..., "--data", help="New dataset folder (contract format)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show the decision, change nothing "
+                                     "in the registry."),
+        as_of: str | None = typer.Option(None, "--as-of", help="Backtest as-of (default: the "
+                                         "latest date with a full outcome window)."),
+        out: Path | None = typer.Option(None, "--out", help="Run folder of the challenger."),
+        ece_max: float = typer.Option(0.01, "--ece-max", help="Promotion: ECE must be below."),
+        slope_min: float = typer.Option(0.8, "--slope-min", help="Promotion: slope at least."),
+        slope_max: float = typer.Option(1.2, "--slope-max", help="Promotion: slope at most."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Train a challenger on new data; promote it only if not worse than the champion."""
+        from riskcohort.tracking.promotion import markdown
+        from riskcohort.tracking.retrain import retrain as run_retrain
+
+        console = _console()
+        res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
+                          tracking_uri=tracking_uri, work=work, ece_max=ece_max,
+                          slope_range=(slope_min, slope_max), log=console.log)
+        console.print(markdown(res.decision, dry_run), markup=False)
+        console.print(f"challenger run {res.run_id} ({res.run_dir}); "
+                      f"{'promoted to champion' if res.promoted else 'champion unchanged'}")
+
+    @app.command()
+    def score(
+        model: str = typer.Option("champion", "--model", help="Alias (champion/challenger) or "
+                                  "version number of da-threat-to-life."),
+        data: Path = typer.Option(..., "--data", help="Dataset folder to score."),
+        as_of: str = typer.Option(..., "--as-of", help="Score as of YYYY-MM-DD."),
+        out: Path = typer.Option(..., "--out", help="Run folder to write."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Score a dataset with a registered model, without training (writes a run folder)."""
+        import pandas as pd
+
+        from riskcohort.tracking.scoring import score_registered
+
+        folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri, work=work)
+        scores = pd.read_csv(folder / "scores.csv")
+        _console().print(f"scored {len(scores)} people with {model}; cohort of "
+                         f"{int(scores['in_cohort'].sum())} -> {folder}")
+
+    @app.command()
+    def compare(
+        runs: list[str] = typer.Argument(None, help="Run ids or run folders (default: all)."),
+        experiment: str | None = typer.Option(None, "--experiment", help="Experiment name."),
+        k: int | None = typer.Option(None, "--k", help="Cohort size for @k metrics."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Table of iterations and their baselines: metrics with 95% intervals."""
+        from riskcohort.tracking.compare import compare_table
+
+        _console().print(compare_table(runs or [], experiment, tracking_uri, work, k))
+
+    @app.command()
+    def diff(
+        run_a: str = typer.Argument(..., help="Earlier iteration: run id or run folder."),
+        run_b: str = typer.Argument(..., help="Later iteration: run id or run folder."),
+        limit: int = typer.Option(20, "--limit", help="Rows shown per section."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Cohort change: who entered (with top reasons), who left, who stayed (rank change)."""
+        from riskcohort.tracking.compare import cohort_diff
+        from riskcohort.tracking.render import print_diff
+
+        print_diff(cohort_diff(run_a, run_b, tracking_uri, work), _console(), limit)
+
+    @app.command()
+    def ui(
+        port: int = typer.Option(5000, "--port", help="Port on 127.0.0.1."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+        work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+    ) -> None:
+        """Start the MLflow UI on the local store (loopback only)."""
+        import subprocess
+        import sys
+
+        from riskcohort.tracking import store
+
+        uri = store.resolve_tracking_uri(tracking_uri, work)
+        store.client(uri)  # create/migrate the store first, under the lock
+        cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+               "--host", "127.0.0.1", "--port", str(port)]
+        root = store.artifact_root(uri)
+        if root:
+            cmd += ["--default-artifact-root", root]
+        _console().print(f"MLflow UI on http://127.0.0.1:{port} ({uri}); Ctrl-C to stop")
+        raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))

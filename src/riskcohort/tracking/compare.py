@@ -1,0 +1,173 @@
+"""Compare iterations and baselines, and show how the cohort changed between two iterations.
+
+Why both: the metrics table answers "is iteration 4 better than iteration 3 and than DASH?",
+but a public-protection team also needs "who is new on my list, who dropped off, and why", so
+that a change of model is reviewed person by person before it is trusted. Runs are named by
+MLflow run id or by run folder (its ``run.json`` holds the id).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskcohort.errors import UserError
+from riskcohort.tracking import runfolder, store
+
+BASE_METRICS = ("roc_auc", "pr_auc")
+K_METRICS = ("recall", "precision", "harm")
+CALIBRATION = ("ece", "calibration_slope")
+
+
+def resolve_run_id(ref: str) -> str:
+    """A run id from an id or a run folder path."""
+    path = Path(ref)
+    if path.is_dir():
+        run_id = runfolder.read_manifest(path).get("mlflow_run_id")
+        if not run_id:
+            raise UserError(f"run folder {path}: run.json has no mlflow_run_id (log it first)")
+        return run_id
+    if re.fullmatch(r"[0-9a-f]{32}", ref):
+        return ref
+    raise UserError(f"run {ref!r}: not a run folder and not an MLflow run id")
+
+
+def _runs(c, refs, experiment):
+    if refs:
+        ids = [resolve_run_id(r) for r in refs]
+        models = [c.get_run(i) for i in ids]
+        exp_ids = sorted({r.info.experiment_id for r in models})
+    else:
+        if experiment:
+            exp = c.get_experiment_by_name(experiment)
+            if exp is None:
+                raise UserError(f"experiment {experiment!r} not found in {c.tracking_uri}")
+            exp_ids = [exp.experiment_id]
+        else:
+            exp_ids = [e.experiment_id for e in c.search_experiments()]
+        models = c.search_runs(exp_ids, "tags.kind = 'model' and attributes.status = 'FINISHED'",
+                               order_by=["attributes.start_time ASC"], max_results=50)
+    out = []
+    for model in models:
+        out.append(model)
+        rid = model.info.run_id
+        out += c.search_runs(exp_ids, f"tags.`riskcohort.model_run_id` = '{rid}' and "
+                             "attributes.status = 'FINISHED'", order_by=["tags.baseline ASC"])
+    return out
+
+
+def metric_columns(runs, k: int | None = None) -> list[str]:
+    """Metric names to show: AUCs, recall/precision/harm at the chosen (or smallest logged) k.
+
+    >>> class R:  # minimal stand-in for an MLflow Run
+    ...     class data: metrics = {"roc_auc": 1, "recall_at_50": 1, "recall_at_100": 1, "ece": 1}
+    >>> metric_columns([R()], k=100)
+    ['roc_auc', 'recall_at_100', 'ece']
+    """
+    names = set().union(*(r.data.metrics for r in runs)) if runs else set()
+    ks = sorted({int(m.rsplit("_", 1)[1]) for m in names if re.fullmatch(r"recall_at_\d+", m)})
+    k = k if k in ks else (ks[0] if ks else None)
+    wanted = [*BASE_METRICS, *(f"{m}_at_{k}" for m in K_METRICS), *CALIBRATION]
+    return [m for m in wanted if m in names]
+
+
+def fmt(metrics: dict, name: str) -> str:
+    """``value [lo, hi]`` (or ``-``).
+
+    >>> fmt({"a": 0.5, "a_lo": 0.4, "a_hi": 0.61}, "a"), fmt({}, "a")
+    ('0.500 [0.400, 0.610]', '-')
+    """
+    v, lo, hi = runfolder.point_and_interval(metrics, name)
+    if v != v:
+        return "-"
+    return f"{v:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else "")
+
+
+def compare_table(refs=(), experiment=None, tracking_uri=None, work=None, k=None):
+    """A Rich table: one row per model run and per baseline run, metrics with intervals."""
+    from rich.table import Table
+
+    c = store.client(tracking_uri, work)
+    runs = _runs(c, list(refs), experiment)
+    if not runs:
+        raise UserError(f"no finished iterations in {c.tracking_uri} (run `riskcohort run`)")
+    cols = metric_columns(runs, k)
+    table = Table(title=f"Iterations and baselines ({c.tracking_uri})")
+    for head in ("run", "kind", "experiment", "as of", *cols):
+        table.add_column(head, overflow="fold")
+    for r in runs:
+        tags = r.data.tags
+        kind = tags.get("kind", "?") + (f":{tags['baseline']}" if "baseline" in tags else "")
+        table.add_row(r.info.run_id[:8], kind, tags.get("experiment", ""), tags.get("as_of", ""),
+                      *(fmt(r.data.metrics, m) for m in cols))
+    return table
+
+
+@dataclass
+class CohortDiff:
+    """Cohort change from run A to run B (frames keyed by person_id)."""
+
+    entered: object
+    left: object
+    stayed: object
+    notes: list[str] = field(default_factory=list)
+
+
+def _run_files(ref: str, c, tmp: Path) -> Path:
+    """A local folder with scores.csv (and explanations.parquet when logged) for a run."""
+    path = Path(ref)
+    if path.is_dir() and (path / "scores.csv").exists():
+        return path
+    import mlflow
+
+    run_id = resolve_run_id(ref)
+    dst = tmp / run_id
+    dst.mkdir(parents=True)
+    for name in ("scores.csv", "explanations.parquet"):
+        try:
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=name,
+                                                dst_path=str(dst), tracking_uri=c.tracking_uri)
+        except Exception:  # noqa: BLE001 - explanations are optional
+            if name == "scores.csv":
+                raise UserError(f"run {run_id}: no scores.csv artifact") from None
+    return dst
+
+
+def top_reasons(folder: Path, person_ids, n: int = 3) -> dict[str, str]:
+    """The ``n`` indicators that raise each person's score most, from explanations.parquet."""
+    import pandas as pd
+
+    f = folder / "explanations.parquet"
+    if not f.exists():
+        return {}
+    ex = pd.read_parquet(f)
+    ex = ex[ex["person_id"].astype(str).isin(set(person_ids)) & (ex["contribution"] > 0)]
+    ex = ex.sort_values("contribution", ascending=False)
+    return {str(pid): ", ".join(f"{r.indicator}={r.value:g}" for r in g.head(n).itertuples())
+            for pid, g in ex.groupby(ex["person_id"].astype(str), sort=False)}
+
+
+def cohort_diff(run_a: str, run_b: str, tracking_uri=None, work=None) -> CohortDiff:
+    """Who entered, who left and who stayed (with rank change) between two iterations."""
+    import pandas as pd
+
+    needs_store = not all(Path(r).is_dir() and (Path(r) / "scores.csv").exists()
+                          for r in (run_a, run_b))
+    c = store.client(tracking_uri, work) if needs_store else None
+    with tempfile.TemporaryDirectory() as tmp:
+        fa, fb = (_run_files(r, c, Path(tmp)) for r in (run_a, run_b))
+        a, b = (pd.read_csv(f / "scores.csv", dtype={"person_id": str}) for f in (fa, fb))
+        ca, cb = (s[s["in_cohort"].astype(bool)].set_index("person_id") for s in (a, b))
+        entered = cb.loc[~cb.index.isin(ca.index), ["rank", "score", "band"]].sort_values("rank")
+        left = ca.loc[~ca.index.isin(cb.index), ["rank", "score", "band"]].sort_values("rank")
+        b_rank = b.set_index("person_id")["rank"]
+        left["rank_now"] = b_rank.reindex(left.index)
+        both = ca.index.intersection(cb.index)
+        stayed = pd.DataFrame({"rank_a": ca.loc[both, "rank"], "rank_b": cb.loc[both, "rank"]})
+        stayed["change"] = stayed["rank_a"] - stayed["rank_b"]  # positive = moved up
+        reasons = top_reasons(fb, entered.index)
+    notes = [] if reasons else ["explanations not available for run B: reasons not shown"]
+    entered["reasons"] = [reasons.get(p, "explanations not available") for p in entered.index]
+    return CohortDiff(entered, left, stayed.sort_values("rank_b"), notes)
