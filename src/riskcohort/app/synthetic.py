@@ -74,7 +74,7 @@ def build_run(out: str | Path, n: int = 300, seed: int = 0, as_of: str = "2026-0
     ev = [{"person_id": pid, "indicator": ind, "table": "incidents", "record_id": f"I{i}-{j}",
            "recorded_at": (date - dt.timedelta(days=30 * j + 3)).isoformat(), "kind": "domestic",
            "victim_id": f"V{i % 97}"}
-          for i, pid in enumerate(ids[: min(n, 2 * k)]) for ind in COUNTS
+          for i, pid in enumerate(ids) if rank[i] <= 2 * k for ind in COUNTS
           for j in range(int(feats.at[i, ind]))]
     write_frame(out / "evidence.parquet", pd.DataFrame(ev))
     iv = lambda v, w: {"value": v, "lo": v - w, "hi": v + w}  # noqa: E731
