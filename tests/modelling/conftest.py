@@ -54,3 +54,9 @@ def make_dataset(n: int = 700, seed: int = 0, serious_scale: float = 1.0) -> dic
 @pytest.fixture(scope="session")
 def tables():
     return make_dataset()
+
+
+@pytest.fixture(scope="session")
+def dataset_factory():
+    """``make_dataset`` for tests that need several variants."""
+    return make_dataset

@@ -14,6 +14,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from riskcohort.contract.schema import TABLES
 from riskcohort.modelling.baselines import RULE_BASELINES
 
 
@@ -59,7 +60,9 @@ def code_version() -> str | None:
 
 def manifest(cfg, dataset, as_of, snapshots, features, info, backtest, attrs) -> dict:
     """``run.json``: the fields listed in docs/architecture.md (mlflow_run_id set by tracking)."""
-    absent = list(getattr(dataset, "absent", []) or [])
+    absent = getattr(dataset, "absent", None)
+    if absent is None:  # a plain dict of tables: the optional tables not given
+        absent = sorted(n for n in TABLES if n not in dataset)
     return {
         "experiment": cfg.name,
         "experiment_file": str(cfg.path) if cfg.path else None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -125,10 +126,14 @@ def _params(spec: dict, trial: dict, monotone: list[int] | None, seed: int) -> d
     return p
 
 
-def _dataset(X, y, w, names):
+def _dataset(X, y, w, names, spec):
+    """Binned once per fold and reused by every trial (pre-filtering off so trials may differ
+    in ``min_child_samples``)."""
     keep = w > 0
+    params = {"feature_pre_filter": False, "verbose": -1,
+              "max_bin": spec.get("fixed", {}).get("max_bin", 255)}
     return lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
-                       free_raw_data=False)
+                       free_raw_data=False, params=params)
 
 
 def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: int,
@@ -170,13 +175,15 @@ def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: i
         tr, va = np.isin(dates, train_d), np.isin(dates, val_d)
         if y[tr].sum() == 0 or y[va].sum() == 0:
             continue
-        dtr = _dataset(X[tr], y[tr], w[tr], features)
+        dtr = _dataset(X[tr], y[tr], w[tr], features, spec)
         dva = lgb.Dataset(X[va], label=y[va], reference=dtr, feature_name=features)
         fold_data.append((dtr, dva, va))
     if not fold_data:
         raise UserError("modelling: rule 'positives in every fold': no validation fold has both "
                         "outcomes; the dataset is too small for time-ordered validation")
     results = []
+    # validation sets reuse the training bins on purpose; LightGBM warns about that each time
+    warnings.filterwarnings("ignore", message="Overriding the parameters from Reference")
     for i, trial in enumerate(trials(spec, seed)):
         params = _params(spec, trial, monotone, seed)
         iters, aps, margins = [], [], []
