@@ -44,27 +44,16 @@ def _fmt(v) -> str:
 
 def from_run_folder(it: Iteration, pid: str, n_up: int = 5, n_down: int = 3) -> PersonView:
     """Reasons from explanations.parquet (log-odds), evidence from evidence.parquet."""
-    try:
-        from riskcohort.explain.labels import indicator_labels, render_reason
-    except ImportError:  # pragma: no cover
-        indicator_labels = None
-    rows = it.person_contributions(pid).sort_values("contribution", ascending=False)
-    labels = indicator_labels(list(rows["indicator"])) if indicator_labels else {}
+    terms = it.person_terms(pid)
 
-    def reason(r) -> dict:
-        lab = labels.get(r.indicator)
-        text = render_reason(lab, r.value) if lab else f"{r.indicator}: {_fmt(r.value)}"
-        return {"indicator": r.indicator, "text": text, "value_text": _fmt(r.value),
-                "contribution": float(r.contribution), "effect": ""}
+    def reason(ind: str, value: float, con: float) -> dict:
+        text = it.reason_text(ind, value) if it.reason_text else f"{ind}: {_fmt(value)}"
+        return {"indicator": ind, "text": text, "value_text": _fmt(value), "contribution": con,
+                "effect": ""}
 
-    up = [reason(r) for r in rows.itertuples() if r.contribution > 0][:n_up]
-    down = [reason(r) for r in rows[::-1].itertuples() if r.contribution < 0][:n_down]
-    evidence: dict[str, list[dict]] = {}
-    if it.evidence is not None:
-        ev = it.evidence[it.evidence["person_id"] == pid]
-        for ind, grp in ev.groupby("indicator", sort=True):
-            evidence[str(ind)] = grp.drop(columns=["person_id", "indicator"]).astype(str).to_dict(
-                "records")
+    up = [reason(*t) for t in terms if t[2] > 0][:n_up]
+    down = [reason(*t) for t in reversed(terms) if t[2] < 0][:n_down]
+    evidence = it.person_evidence(pid)
     notes = ["Reasons from the run folder's SHAP contributions (log-odds, additive)."]
     if it.evidence is None:
         notes.append("Evidence records are not available: the run folder has no evidence file "

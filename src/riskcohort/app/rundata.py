@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,54 @@ class Iteration:
     bands: list[str]  # highest risk first
     band_floor: dict[str, float]  # lowest score seen in each band
     evidence: pd.DataFrame | None = None
+    descriptions: dict[str, str] = field(default_factory=dict)  # indicator -> plain words
+    reason_text: object = None  # (indicator, value) -> reason sentence (catalogue wording)
     report: Path | None = None
     fairness: list[Path] = field(default_factory=list)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The cohort page's rows for everyone, in rank order, built once (pages only slice it)."""
+        t = self.scores.reset_index().sort_values("rank", kind="stable").reset_index(drop=True)
+        t["band_order"] = t["band"].map({b: i for i, b in enumerate(self.bands)})
+        t["band"] = pd.Categorical(t["band"], categories=self.bands)
+        return t.fillna({"reason1": "", "reason2": ""})
+
+    @cached_property
+    def cohort_table(self) -> pd.DataFrame:
+        """Rows of the cohort only (the default view)."""
+        return self.table[self.table["in_cohort"]].reset_index(drop=True)
+
+    @cached_property
+    def _evidence_index(self) -> tuple[dict, list[str], list[np.ndarray]]:
+        """person_id -> row positions, and the columns as string arrays (built once)."""
+        if self.evidence is None:
+            return {}, [], []
+        cols = [c for c in self.evidence.columns if c not in ("person_id", "indicator")]
+        arrays = [self.evidence[c].astype(str).to_numpy() for c in ["indicator", *cols]]
+        return self.evidence.groupby("person_id").indices, cols, arrays
+
+    def person_evidence(self, pid: str) -> dict[str, list[dict]]:
+        """Evidence records of a person by indicator (strings, for display)."""
+        index, cols, arrays = self._evidence_index
+        out: dict[str, list[dict]] = {}
+        for i in index.get(pid, ()):
+            rec = {c: a[i] for c, a in zip(cols, arrays[1:], strict=True)}
+            out.setdefault(arrays[0][i], []).append(rec)
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = self.contributions
+        return (c["indicator"].astype(str).to_numpy(), c["value"].to_numpy(dtype=float),
+                c["contribution"].to_numpy(dtype=float))
+
+    def person_terms(self, pid: str) -> list[tuple[str, float, float]]:
+        """(indicator, value, contribution) of a person, largest contribution first."""
+        a, b = self.spans.get(pid, (0, 0))
+        ind, val, con = (x[a:b] for x in self._terms)
+        order = np.argsort(-con, kind="stable")
+        return [(str(ind[i]), float(val[i]), float(con[i])) for i in order]
 
     def person_contributions(self, pid: str) -> pd.DataFrame:
         """This person's rows of explanations.parquet (empty frame if none)."""
@@ -57,13 +104,14 @@ def _read_json(path: Path, default=None):
 
 
 def _labels(names: list[str]):
-    """Reason wording from explain's labels (the catalogue); bare names if unavailable."""
+    """(reason wording, descriptions) from explain's labels (the catalogue), else bare names."""
     try:
         from riskcohort.explain.labels import indicator_labels, render_reason
     except ImportError:  # pragma: no cover - explain stage always ships its labels
-        return lambda name, value: f"{name.replace('_', ' ')}: {value:g}"
+        return (lambda name, value: f"{name.replace('_', ' ')}: {value:g}"), {}
     labels = indicator_labels(names)
-    return lambda name, value: render_reason(labels[name], value)
+    return (lambda name, value: render_reason(labels[name], value)), {
+        n: lab.description for n, lab in labels.items()}
 
 
 def _top_reasons(contrib: pd.DataFrame, render) -> pd.DataFrame:
@@ -106,7 +154,7 @@ def load_iteration(root: str | Path) -> Iteration:
     pids = contrib["person_id"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1], True]) if len(pids) else []
     spans = {pids[a]: (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=False)}
-    render = _labels(sorted(contrib["indicator"].unique()))
+    render, descriptions = _labels(sorted(set(contrib["indicator"]) | set(feats.columns)))
     scores = scores.join(_top_reasons(contrib, render)) if len(contrib) else scores.assign(
         reason1=np.nan, reason2=np.nan)
     order = scores.groupby("band")["score"].mean().sort_values(ascending=False)
@@ -121,7 +169,8 @@ def load_iteration(root: str | Path) -> Iteration:
         pd.Series([""])).iloc[0])[:10], manifest=manifest, scores=scores, features=feats,
         contributions=contrib, spans=spans, base_value=float(meta.get("base_value", 0.0)),
         link=str(meta.get("link", "logit")), metrics=_read_json(root / "metrics.json", {}) or {},
-        bands=[str(b) for b in order.index], evidence=evidence,
+        bands=[str(b) for b in order.index], evidence=evidence, descriptions=descriptions,
+        reason_text=render,
         band_floor=scores.groupby("band")["score"].min().to_dict(),
         report=root / "report.html" if (root / "report.html").exists() else None,
         fairness=fairness)

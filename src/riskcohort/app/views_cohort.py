@@ -35,25 +35,34 @@ def _params(request: Request) -> dict:
             "page": int(page) if page.isdigit() and 0 < len(page) < 7 else 1}
 
 
-def cohort_frame(request: Request, p: dict) -> pd.DataFrame:
-    """The filtered, sorted rows (all pages) for the current iteration."""
+def cohort_frame(request: Request, p: dict, *, with_status: bool = False) -> pd.DataFrame:
+    """The filtered, sorted rows (all pages) for the current iteration.
+
+    Works on the iteration's prebuilt rank-ordered table; the review status (from the database)
+    is joined only when filtered or sorted on, or asked for, since decisions are few.
+    """
     web = request.app.state.web
     it = web.runs.current
-    df = it.scores
-    if p["scope"] == "cohort":
-        df = df[df["in_cohort"]]
-    df = df.reset_index()
-    status = decisions.status_map(web.engine, it.name)
-    df["status"] = df["person_id"].map(status).fillna("not reviewed")
+    df = it.cohort_table if p["scope"] == "cohort" else it.table
     if p["band"] in it.bands:
         df = df[df["band"] == p["band"]]
-    if p["status"] in decisions.STATUSES:
-        df = df[df["status"] == p["status"]]
     if p["q"]:
         df = df[df["person_id"].str.contains(p["q"], case=False, regex=False, na=False)]
-    df = df.assign(band_order=df["band"].map({b: i for i, b in enumerate(it.bands)}))
-    return df.sort_values([SORTS[p["sort"]], "rank"], ascending=[p["order"] == "asc", True],
-                          kind="stable")
+    if with_status or p["status"] in decisions.STATUSES or p["sort"] == "status":
+        df = add_status(request, df)
+    if p["status"] in decisions.STATUSES:
+        df = df[df["status"] == p["status"]]
+    if p["sort"] != "rank" or p["order"] != "asc":
+        df = df.sort_values([SORTS[p["sort"]], "rank"], ascending=[p["order"] == "asc", True],
+                            kind="stable")
+    return df
+
+
+def add_status(request: Request, df: pd.DataFrame) -> pd.DataFrame:
+    """Join the latest decision of each person in the current iteration as ``status``."""
+    web = request.app.state.web
+    status = decisions.status_map(web.engine, web.runs.current.name)
+    return df.assign(status=df["person_id"].map(status).fillna("not reviewed"))
 
 
 @router.get("/cohort")
@@ -65,8 +74,8 @@ def cohort(request: Request):
     size = web.settings.page_size
     pages = max(1, -(-len(df) // size))
     p["page"] = min(p["page"], pages)
-    rows = (df.iloc[(p["page"] - 1) * size: p["page"] * size][COLUMNS]
-            .fillna({"reason1": "", "reason2": ""}).to_dict("records"))
+    page = df.iloc[(p["page"] - 1) * size: p["page"] * size]
+    rows = (page if "status" in page else add_status(request, page))[COLUMNS].to_dict("records")
     it = web.runs.current
     return web.render(request, "cohort.html", it=it, rows=rows, p=p, total=len(df), pages=pages,
                       statuses=decisions.STATUSES, sorts=list(SORTS),
@@ -84,7 +93,7 @@ def _safe(v) -> str:
 def export(request: Request):
     web = request.app.state.web
     p = _params(request)
-    df = cohort_frame(request, p)[COLUMNS]
+    df = cohort_frame(request, p, with_status=True)[COLUMNS]
     user = request.state.principal
     filters = {k: p[k] for k in ("band", "status", "q", "sort", "order", "scope")}
     audit_log.append(web.engine, user.name, "export", "cohort.csv",

@@ -43,6 +43,17 @@ def uncertainty(it, score: float, band: str) -> dict:
     return out
 
 
+def _short(v) -> str:
+    """Compact value for chart labels ('unknown' for NaN).
+
+    >>> _short(3.0), _short(float("nan")), _short(0.12345)
+    ('3', 'unknown', '0.123')
+    """
+    if v != v:
+        return "unknown"
+    return f"{float(v):.3g}"
+
+
 def _known(request: Request, pid: str):
     it = request.app.state.web.runs.current
     return it if PID_RULE.match(pid) and pid in it.scores.index else None
@@ -65,15 +76,16 @@ def person(request: Request, pid: str):
     unc = uncertainty(it, float(row["score"]), row["band"])
     if "lo_col" in unc:
         unc["lo"], unc["hi"] = float(row[unc["lo_col"]]), float(row[unc["hi_col"]])
-    contrib = it.person_contributions(pid)
+    terms = it.person_terms(pid)
     view = person_view(it, pid, web.settings.use_explain)
-    chart = waterfall(it.base_value, list(zip(contrib["indicator"], contrib["contribution"],
-                                             strict=True))) if len(contrib) else None
+    chart = waterfall(it.base_value, [(f"{i} = {_short(v)}", c) for i, v, c in terms]
+                      ) if terms else None
     values = []
     feats = it.features.loc[pid] if pid in it.features.index else None
     if feats is not None:
         for name, v in feats.items():
-            values.append({"indicator": name, "value": None if v != v else v,
+            values.append({"indicator": name, "description": it.descriptions.get(name, ""),
+                           "value": None if v != v else v,
                            "evidence": view.evidence.get(name, [])})
     return web.render(
         request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,

@@ -1,0 +1,89 @@
+"""End to end in real headless Chromium: ``riskcohort serve`` in a subprocess on a free loopback
+port; a DAPST officer logs in, opens the cohort and a person, records a decision; a governance
+user then finds it in the audit log. Screenshots go to test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from apptest_helpers import free_port, wait_port
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PW = "browser test password"
+
+
+def _cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "riskcohort.cli", *args], input=stdin, text=True,
+                          capture_output=True, timeout=120, check=True)
+
+
+@pytest.fixture
+def server(tmp_path, run_root):
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    _cli("users", "add", "dee", "--role", "dapst", "--password-stdin", "--db", db, stdin=PW)
+    _cli("users", "add", "gov", "--role", "governance", "--password-stdin", "--db", db, stdin=PW)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "riskcohort.cli", "serve", "--run",
+                             str(run_root), "--port", str(port), "--db", db],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_port(port, 60)
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("app-browser")
+def test_review_journey_in_chromium(server, runs):
+    from playwright.sync_api import sync_playwright
+
+    base, db = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    pid = runs.current.scores.sort_values("rank").index[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+        page.goto(base + "/cohort")
+        assert page.url.endswith("/login")
+        page.fill("input[name=username]", "dee")
+        page.fill("input[name=password]", PW)
+        page.click("button[type=submit]")
+        page.wait_for_selector("table#cohort")
+        assert page.locator("table#cohort tbody tr").count() == 50
+        page.screenshot(path=str(ARTIFACTS / "app-1-cohort.png"), full_page=True)
+        page.click(f"a[href='/person/{pid}']")
+        page.wait_for_selector("svg.waterfall")
+        assert page.locator("#reasons-up li").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "app-2-person.png"), full_page=True)
+        page.check("input[name=decision][value=refer]")
+        page.select_option("select[name=refer_to]", "marac")
+        page.fill("textarea[name=rationale]", "Escalation and a recent breach; refer to MARAC.")
+        page.click("form.decision button[type=submit]")
+        page.wait_for_selector("#decision-history >> text=refer to MARAC")
+        page.screenshot(path=str(ARTIFACTS / "app-3-decision.png"), full_page=True)
+        page.click("form.logout button")
+        page.wait_for_selector("form.login")
+        page.fill("input[name=username]", "gov")
+        page.fill("input[name=password]", PW)
+        page.click("form.login button")
+        page.goto(base + "/audit?action=decision")
+        row = page.locator("table#audit tbody tr").first
+        assert "dee" in row.inner_text() and pid in row.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "app-4-audit.png"), full_page=True)
+        browser.close()
+    assert outside == [], f"requests left the app: {outside}"
+    assert "intact" in _cli("audit", "verify", "--db", db).stdout
