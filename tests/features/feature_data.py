@@ -37,7 +37,7 @@ def frame(table: str, rows: list[dict]) -> pd.DataFrame:
     out = pd.DataFrame(full, columns=cols) if full else pd.DataFrame(columns=cols)
     for col in spec.columns:
         if col.type in ("date", "timestamp"):
-            out[col.name] = pd.to_datetime(out[col.name]).astype("datetime64[ns]")
+            out[col.name] = pd.to_datetime(out[col.name], format="mixed").astype("datetime64[ns]")
         elif col.type == "bool":
             out[col.name] = out[col.name].astype("boolean")
         elif col.type == "float":
@@ -59,3 +59,86 @@ def dataset(**tables: list[dict]) -> dict[str, pd.DataFrame]:
                     ids.update(v for v in df[col.name].dropna().astype(str))
         data["persons"] = frame("persons", [{"person_id": i} for i in sorted(ids)])
     return data
+
+
+def random_dataset(rng, n_persons: int = 4, n_events: int = 10) -> dict[str, pd.DataFrame]:
+    """A small random dataset touching every table, every kind and null booleans.
+
+    Dates fall in 2019-2024 at whole hours, so windows, ties and late recording all occur.
+    """
+    start = pd.Timestamp("2019-01-01")
+    span_h = 6 * 365 * 24
+
+    def when():
+        return start + pd.Timedelta(hours=int(rng.integers(0, span_h)))
+
+    def later(t, max_days=120):
+        return t + pd.Timedelta(hours=int(rng.integers(0, max_days * 24)))
+
+    def pick(values):
+        return values[int(rng.integers(0, len(values)))]
+
+    people = [f"p{i}" for i in range(n_persons)]
+    tri = [True, False, None]
+    incidents, rels, ras, orders, custody, markers, refs = [], [], [], [], [], [], []
+    for k in range(n_persons):
+        a, b = people[k], people[(k + 1) % n_persons]
+        rec = when()
+        end = later(rec, 400) if rng.random() < 0.5 else None
+        rels.append(dict(
+            relationship_id=f"r{k}", person_a_id=a, person_b_id=b,
+            kind=pick(["intimate", "family_parent_child", "family_sibling", "family_other"]),
+            start_date=rec.normalize() - pd.Timedelta(days=100),
+            end_date=None if end is None else end.normalize(),
+            end_recorded_at=None if end is None or rng.random() < 0.2 else later(end, 200),
+            cohabiting=pick(tri), recorded_at=rec,
+        ))
+    offences = ["common_assault", "abh", "gbh", "strangulation", "threats_to_kill", "stalking",
+                "breach_of_order", "non_crime", "theft", "homicide", "coercive_control"]
+    for n in range(n_events * n_persons):
+        occ = when()
+        perp = pick(people)
+        rel = pick(rels)
+        incidents.append(dict(
+            incident_id=f"i{n}", occurred_at=occ, recorded_at=later(occ, 90),
+            perpetrator_id=perp, victim_id=pick([*people, None]),
+            relationship_id=rel["relationship_id"] if rng.random() < 0.6 else None,
+            domestic=rng.random() < 0.75, offence=pick(offences),
+            weapon=pick([None, "none", "knife", "firearm"]),
+            injury=pick([None, "none", "minor", "serious"]),
+        ))
+    for n in range(n_events):
+        t = when()
+        ras.append(dict(
+            assessment_id=f"a{n}", assessed_at=t, perpetrator_id=pick(people),
+            victim_id=pick(people), grade=pick(["standard", "medium", "high"]),
+            q_strangulation=pick(tri), q_pregnancy_infant=pick(tri),
+            q_child_contact_conflict=pick(tri), q_separation=pick(tri),
+        ))
+        s = when().normalize()
+        orders.append(dict(
+            order_id=f"o{n}", subject_id=pick(people), protected_id=pick(people),
+            kind=pick(["dvpo", "non_molestation", "bail_conditions"]), start_date=s,
+            end_date=pick([None, s + pd.Timedelta(days=int(rng.integers(1, 400)))]),
+            recorded_at=later(s - pd.Timedelta(days=5), 30),
+        ))
+        cs = when().normalize()
+        custody.append(dict(
+            custody_id=f"c{n}", person_id=pick(people), start_date=cs,
+            end_date=pick([None, cs + pd.Timedelta(days=int(rng.integers(1, 300)))]),
+        ))
+        mr = when()
+        markers.append(dict(
+            marker_id=f"m{n}", person_id=pick(people),
+            kind=pick(["alcohol", "mental_health", "suicide_self_harm", "firearms_access"]),
+            recorded_at=mr, expires_at=pick([None, later(mr, 500)]),
+        ))
+        refs.append(dict(
+            referral_id=f"f{n}", person_id=pick(people), role=pick(["victim", "perpetrator"]),
+            kind=pick(["marac", "mappa", "mental_health"]), referred_at=when(),
+        ))
+    persons = [dict(person_id=p, birth_date=pick([None, pd.Timestamp("1980-05-05")]),
+                    death_date=pick([None, None, None, when().normalize()])) for p in people]
+    return dataset(persons=persons, incidents=incidents, relationships=rels,
+                   risk_assessments=ras, orders=orders, custody=custody, markers=markers,
+                   referrals=refs)

@@ -46,6 +46,51 @@ def tables_of(data) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _ibis_type(col) -> str:
+    return {"date": "timestamp", "timestamp": "timestamp", "bool": "boolean",
+            "float": "float64"}.get(col.type, "string")
+
+
+def schemas() -> dict[str, dict[str, str]]:
+    """Fixed Ibis schema per contract table (protected columns dropped, all q_* items kept).
+
+    Why fixed: the SQL is compiled once per set of present tables and reused (``plan.py``), so
+    every input must arrive with exactly these columns and types (see :func:`normalise`).
+    """
+    return {
+        name: {c.name: _ibis_type(c) for c in table.columns if c.name not in PROTECTED_COLUMNS}
+        for name, table in TABLES.items()
+    }
+
+
+def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Frames with exactly the :func:`schemas` columns and dtypes (absent optional columns null).
+
+    Ids and enums become plain strings (so "007" stays "007"), dates/timestamps naive
+    ``datetime64[ns]``, booleans nullable ``boolean``. Extra ``q_*`` items beyond the contract's
+    list are not used by any indicator and are dropped here.
+    """
+    out = {}
+    for name, frame in tables.items():
+        cols = {}
+        for col, typ in schemas()[name].items():
+            s = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
+            if typ == "timestamp":
+                s = pd.to_datetime(s)
+                if getattr(s.dt, "tz", None) is not None:
+                    s = s.dt.tz_localize(None)
+                s = s.astype("datetime64[ns]")
+            elif typ == "boolean":
+                s = s.astype("boolean")
+            elif typ == "float64":
+                s = s.astype("float64")
+            elif not pd.api.types.is_string_dtype(s) or s.dtype == object:
+                s = s.astype("str")  # pandas >= 3 keeps missing values missing
+            cols[col] = s.reset_index(drop=True)
+        out[name] = pd.DataFrame(cols)
+    return out
+
+
 def absent_sources(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """Optional contract tables not provided (their indicators are NaN)."""
     return sorted(n for n in TABLES if n not in tables)

@@ -1,60 +1,65 @@
-"""``build``: indicators (and labels) for many snapshots in one pass, on DuckDB via Ibis.
+"""``build``: indicators (and labels) for many snapshots in one pass, on DuckDB.
 
-Why Ibis: the indicator logic is written once as Ibis expressions (``spec.py``, ``sources.py``,
-``relationship.py``); Ibis compiles them to SQL for DuckDB in-process here, and the same
-expressions run unchanged on Spark through Ibis' PySpark backend (no hand-written dialect SQL).
-Every snapshot date is processed in the same query: the population ``(person_id, as_of)`` is
-range-joined to each source (``known_at < as_of``) and aggregated by ``(person_id, as_of)``;
-there is no Python loop over people or dates, only one query per source.
+Why this shape: the indicator logic is written once as Ibis expressions (``spec.py``,
+``sources.py``, ``relationship.py``) and compiled to SQL (``plan.py``); the same plan compiles to
+Spark SQL unchanged. Every snapshot date is processed in the same query: the population
+``(person_id, as_of)`` is range-joined to each source (``known_at < as_of``) and aggregated by
+``(person_id, as_of)``; there is no Python loop over people or dates, one query per source.
 """
 
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from functools import lru_cache
 
-import ibis
+import duckdb
 import numpy as np
 import pandas as pd
 
 from riskcohort.contract.schema import SERIOUS_HARM_OFFENCES
 from riskcohort.features import relationship as rel
-from riskcohort.features.data import absent_sources, as_of_index, tables_of
+from riskcohort.features.data import absent_sources, as_of_index, normalise, tables_of
 from riskcohort.features.defs import SPECS
 from riskcohort.features.labels import check_horizon
-from riskcohort.features.labels import labels as label_expr
-from riskcohort.features.population import population
-from riskcohort.features.sources import SOURCE_TABLES, build_sources
+from riskcohort.features.plan import KEYS, by_source, compile_labels, compile_plan
+from riskcohort.features.sources import SOURCE_TABLES
 
-KEYS = ["person_id", "as_of"]
 AGE_NAME = "age_at_as_of"
 
 
-def connect() -> ibis.BaseBackend:
-    """An in-process DuckDB backend (threads capped by ``RISKCOHORT_THREADS`` if set)."""
-    threads = int(os.environ.get("RISKCOHORT_THREADS", "0")) or (os.cpu_count() or 1)
-    return ibis.duckdb.connect(threads=threads)
-
-
 def indicator_names() -> list[str]:
-    """All indicator columns in output order (catalogue order is checked against this)."""
+    """All indicator columns in output order (the catalogue is checked against this)."""
     return [s.name for s in SPECS] + [AGE_NAME] + list(rel.NAMES)
 
 
-def memtables(tables: dict[str, pd.DataFrame]) -> dict[str, ibis.Table]:
-    return {name: ibis.memtable(frame) for name, frame in tables.items()}
+@lru_cache(maxsize=1)
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process (opening one costs ~0.1 s); each call uses a cursor."""
+    con = duckdb.connect()
+    threads = os.environ.get("RISKCOHORT_THREADS")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
 
 
-def join_source(pop: ibis.Table, src: ibis.Table) -> ibis.Table:
-    """Population x source rows of the same person known before T (the point-in-time join)."""
-    return pop.join(src, [pop.person_id == src.subject, src.known_at < pop.as_of])
+def connect(tables: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB cursor with the tables registered under their contract names.
+
+    Registrations are private to the cursor, so concurrent calls do not see each other's data.
+    Threads: ``RISKCOHORT_THREADS`` if set, else DuckDB's default (all cores).
+    """
+    con = _database().cursor()
+    for name, frame in tables.items():
+        con.register(name, frame)
+    return con
 
 
-def _aggregate(con, joined: ibis.Table, specs) -> pd.DataFrame:
-    aggs: dict = {}
-    for spec in specs:
-        aggs.update(spec.aggregates(joined))
-    return con.execute(joined.group_by(KEYS).aggregate(**aggs))
+def run(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    out = con.sql(sql).df()
+    for col in out.columns:
+        if str(out[col].dtype).startswith("datetime64"):
+            out[col] = out[col].astype("datetime64[ns]")
+    return out
 
 
 def _finish(base: pd.DataFrame, agg: pd.DataFrame, specs) -> pd.DataFrame:
@@ -62,22 +67,19 @@ def _finish(base: pd.DataFrame, agg: pd.DataFrame, specs) -> pd.DataFrame:
     return pd.DataFrame({s.name: s.finalize(merged).to_numpy() for s in specs}, index=base.index)
 
 
-def _relationship(con, pop_t, srcs, t, popdf) -> pd.DataFrame:
+def _relationship(con, plan, popdf) -> pd.DataFrame:
     out = pd.DataFrame(np.nan, index=popdf.index, columns=list(rel.NAMES))
-    if "incidents_rel" not in srcs:
+    if "current" not in plan:
         return out
-    cur = con.execute(rel.current(pop_t, srcs["incidents_rel"], t["relationships"]))
-    cur_t = ibis.memtable(cur)
+    cur = run(con, plan["current"])
+    con.register("cur", cur)
     idx = popdf[KEYS].reset_index().merge(cur, on=KEYS, how="inner")
     rows = idx["index"].to_numpy()
     out.loc[rows, list(rel.ATTRIBUTES)] = idx[list(rel.ATTRIBUTES)].to_numpy(dtype="float64")
-    joins = {"incidents_rel": rel.join_incidents, "assessments": rel.join_assessments}
     for source, specs in rel.spec_groups():
-        if source not in srcs:
-            continue
-        agg = _aggregate(con, joins[source](cur_t, srcs[source]), specs)
-        vals = _finish(idx, agg, specs)
-        out.loc[rows, [s.name for s in specs]] = vals.to_numpy(dtype="float64")
+        if source in plan["rel_aggregate"]:
+            vals = _finish(idx, run(con, plan["rel_aggregate"][source]), specs)
+            out.loc[rows, [s.name for s in specs]] = vals.to_numpy(dtype="float64")
     return out
 
 
@@ -109,52 +111,39 @@ def build(
     >>> f.attrs["notes"][0]
     'absent source: custody'
     """
-    tables = tables_of(data)
+    tables = normalise(tables_of(data))
     snapshots = as_of_index(as_of)
     if labels:
         check_horizon(snapshots, tables["incidents"], horizon_days, labels_known_by)
-    con = connect()
-    t = memtables(tables)
-    srcs = build_sources(t)
-    snap_t = ibis.memtable(pd.DataFrame({"as_of": snapshots}))
-    popdf = con.execute(population(t["incidents"], t["persons"], snap_t, lookback_days))
-    popdf = popdf.sort_values(KEYS, kind="stable").reset_index(drop=True)
-    popdf["person_id"] = popdf["person_id"].astype(str)
-    popdf["as_of"] = popdf["as_of"].astype("datetime64[ns]")
-    pop_t = ibis.memtable(popdf[KEYS])
+    plan = compile_plan(tuple(sorted(tables)), int(lookback_days))
+    con = connect(tables)
+    con.register("snapshots", pd.DataFrame({"as_of": snapshots}))
+    popdf = run(con, plan["population"])
+    popdf = popdf.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
+    con.register("pop", popdf[KEYS])
     notes = [f"absent source: {name}" for name in absent_sources(tables)]
 
-    by_source: dict[str, list] = defaultdict(list)
-    for spec in SPECS:
-        by_source[spec.source].append(spec)
     parts = [popdf[KEYS]]
-    for source, specs in by_source.items():
-        if source in srcs and len(popdf):
-            agg = _aggregate(con, join_source(pop_t, srcs[source]), specs)
-            parts.append(_finish(popdf, agg, specs))
+    for source, specs in by_source().items():
+        if source in plan["aggregate"]:
+            parts.append(_finish(popdf, run(con, plan["aggregate"][source]), specs))
         else:
             parts.append(pd.DataFrame(np.nan, index=popdf.index, columns=[s.name for s in specs]))
             missing = [n for n in SOURCE_TABLES[source] if n not in tables]
-            notes.extend(f"indicators from {source} are NaN: {m} absent" for m in missing)
+            notes.append(f"indicators from {'+'.join(missing)} are NaN ({source})")
     age = (popdf["as_of"] - popdf["birth_date"]).dt.days / 365.25
     parts.append(pd.DataFrame({AGE_NAME: age.astype("float64")}, index=popdf.index))
-    if len(popdf):
-        parts.append(_relationship(con, pop_t, srcs, t, popdf))
-    else:
-        parts.append(pd.DataFrame(np.nan, index=popdf.index, columns=list(rel.NAMES)))
-    frame = pd.concat(parts, axis=1)
-    frame = frame[KEYS + indicator_names()]
+    parts.append(_relationship(con, plan, popdf))
+    frame = pd.concat(parts, axis=1)[KEYS + indicator_names()]
     if labels:
-        lab = con.execute(
-            label_expr(
-                pop_t, t["incidents"], horizon_days=horizon_days,
-                serious_offences=serious_offences, domestic_only=domestic_only,
-                labels_known_by=labels_known_by,
-            )
+        sql = compile_labels(
+            int(horizon_days), tuple(serious_offences), bool(domestic_only),
+            None if labels_known_by is None else pd.Timestamp(labels_known_by),
         )
-        frame = frame.merge(lab, on=KEYS, how="left")
+        frame = frame.merge(run(con, sql), on=KEYS, how="left")
         for col in ("serious_harm", "homicide"):
             frame[col] = frame[col].fillna(0).astype("int64")
         frame["harm_weight"] = frame["harm_weight"].astype("float64").fillna(0.0)
+    con.close()
     frame.attrs["notes"] = list(dict.fromkeys(notes))
     return frame

@@ -1,0 +1,113 @@
+"""``evidence``: the records behind each indicator value of one person at one date.
+
+Why: an officer challenging a score must see *which* records made it. The rows come from the
+same Ibis definitions as ``build`` (``Spec.condition`` over ``population JOIN source``), evaluated
+for one (person, T) on the person's own rows only (filtered in pandas first, so it is fast on a
+force-sized dataset); ``Spec.pick`` then keeps every counted record for counts and sums, the
+records at the maximum for a maximum and the latest record for "days since"/"latest".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from riskcohort.contract.schema import DEFAULT_LOOKBACK_DAYS
+from riskcohort.features import relationship as rel
+from riskcohort.features.data import as_of_index, normalise, tables_of
+from riskcohort.features.engine import AGE_NAME, connect, indicator_names, run
+from riskcohort.features.plan import by_source, compile_plan
+
+COLUMNS = ["indicator", "table", "record_id", "recorded_at", "kind", "victim_id"]
+
+#: contract table -> columns naming the person whose rows matter for evidence.
+_PERSON_COLS = {
+    "persons": ("person_id",),
+    "incidents": ("perpetrator_id",),
+    "risk_assessments": ("perpetrator_id",),
+    "orders": ("subject_id",),
+    "custody": ("person_id",),
+    "markers": ("person_id",),
+    "referrals": ("person_id",),
+}
+
+
+def _person_tables(tables: dict[str, pd.DataFrame], person_id: str) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, frame in tables.items():
+        if name == "relationships":
+            continue
+        mask = pd.Series(False, index=frame.index)
+        for col in _PERSON_COLS[name]:
+            mask |= (frame[col] == person_id).fillna(False).astype(bool)
+        out[name] = frame[mask]
+    if "relationships" in tables:
+        r = tables["relationships"]
+        used = set(out["incidents"]["relationship_id"].dropna().astype(str))
+        keep = r["relationship_id"].astype(str).isin(used)
+        keep |= (r["person_a_id"] == person_id) | (r["person_b_id"] == person_id)
+        out["relationships"] = r[keep]
+    return out
+
+
+def _picked(frame: pd.DataFrame, specs) -> list[pd.DataFrame]:
+    out = []
+    for spec in specs:
+        hit = frame[frame[f"__{spec.name}"].fillna(False).astype(bool)]
+        out.append(spec.pick(hit).assign(indicator=spec.name))
+    return out
+
+
+def _relationship_rows(con, plan, wanted) -> list[pd.DataFrame]:
+    if "current" not in plan:
+        return []
+    cur = run(con, plan["current"])
+    con.register("cur", cur)
+    parts = []
+    for name in rel.ATTRIBUTES:
+        hit = cur[cur[name].notna() & (cur[name] != 0)]
+        parts.append(pd.DataFrame({
+            "indicator": name, "table": "relationships", "record_id": hit["rel_id"],
+            "known_at": hit["rel_record_at"], "kind": hit["rel_kind"], "victim_id": hit["other"],
+        }))
+    for source, specs in rel.spec_groups():
+        specs = [s for s in specs if s.name in wanted]
+        if specs and source in plan["rel_rows"]:
+            parts.extend(_picked(run(con, plan["rel_rows"][source]), specs))
+    return parts
+
+
+def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
+    """Rows ``indicator, table, record_id, recorded_at, kind, victim_id`` for one person at T.
+
+    ``recorded_at`` is when the record became usable (its ``known_at``). A person with no record
+    behind an indicator has no row for it; for counts the rows equal the count.
+    """
+    when = as_of_index([as_of])[0]
+    pid = str(person_id)
+    mine = normalise(_person_tables(tables_of(data), pid))
+    plan = compile_plan(tuple(sorted(mine)), DEFAULT_LOOKBACK_DAYS)
+    con = connect(mine)
+    con.register("pop", pd.DataFrame({"person_id": [pid], "as_of": [when]}))
+    wanted = set(indicator_names() if indicators is None else indicators)
+    parts: list = []
+    for source, specs in by_source().items():
+        specs = [s for s in specs if s.name in wanted]
+        if specs and source in plan["rows"]:
+            parts.extend(_picked(run(con, plan["rows"][source]), specs))
+    if wanted & set(rel.NAMES):
+        parts.extend(_relationship_rows(con, plan, wanted))
+    con.close()
+    person = mine["persons"]
+    if AGE_NAME in wanted and len(person) and person["birth_date"].notna().any():
+        parts.append(pd.DataFrame({
+            "indicator": [AGE_NAME], "table": ["persons"], "record_id": [pid],
+            "known_at": [pd.NaT], "kind": ["birth_date"], "victim_id": [None],
+        }))
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+    out = pd.concat(parts, ignore_index=True).rename(columns={"known_at": "recorded_at"})
+    out = out[out["indicator"].isin(wanted)]
+    order = {n: i for i, n in enumerate(indicator_names())}
+    out = out.assign(_o=out["indicator"].map(order)).sort_values(["_o", "recorded_at", "record_id"])
+    return out[COLUMNS].reset_index(drop=True)

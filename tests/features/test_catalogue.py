@@ -1,0 +1,86 @@
+"""The catalogue and the computed columns describe each other exactly."""
+
+from pathlib import Path
+
+import pandas as pd
+from feature_data import dataset
+
+import riskcohort.features as features
+from riskcohort.contract.schema import PROTECTED_COLUMNS
+from riskcohort.features.catalogue import FIELDS, GROUPS, catalogue_text, load_catalogue
+from riskcohort.features.engine import indicator_names
+
+REPO = Path(__file__).resolve().parents[2]
+FIXED = ("days_since_last_da", "da_count_365d", "da_count_3y", "harm_365d",
+         "distinct_victims_3y", "dash_high_12m", "gravity_max_3y", "days_since_last_high_grade")
+
+
+def _tiny():
+    return dataset(incidents=[dict(incident_id="i1", occurred_at="2024-01-01",
+                                   recorded_at="2024-01-01", perpetrator_id="p", victim_id="v")])
+
+
+def test_every_entry_has_a_column_and_every_column_an_entry():
+    names = [i.name for i in load_catalogue()]
+    assert len(names) == len(set(names)) >= 30
+    assert names == indicator_names()
+    frame = features.build(_tiny(), ["2024-02-01"])
+    assert list(frame.columns[2:]) == names
+
+
+def test_fields_complete_and_valid():
+    for ind in load_catalogue():
+        for field in FIELDS:
+            value = getattr(ind, field)
+            assert value not in (None, "", ()), (ind.name, field)
+        assert ind.group in GROUPS
+        assert ind.direction in (-1, 0, 1)
+        text = ind.reason_text(3.0)
+        assert "3" in text and "{" not in text, ind.name
+
+
+def test_fixed_baseline_names_present():
+    names = set(indicator_names())
+    assert set(FIXED) <= names
+
+
+def test_relationship_group_is_the_rel_columns():
+    rel = {i.name for i in load_catalogue() if i.group == "relationship"}
+    assert rel == {n for n in indicator_names() if n.startswith("rel_")}
+
+
+def test_repo_copy_identical_to_packaged_catalogue():
+    top = REPO / "features" / "indicators.yaml"
+    assert top.read_text(encoding="utf-8") == catalogue_text()
+
+
+def test_protected_attributes_never_indicators():
+    names = set(indicator_names())
+    for col in PROTECTED_COLUMNS:
+        assert not any(col in n.split("_") for n in names)
+    data = _tiny()
+    base = features.build(data, ["2024-02-01"])
+    data["persons"] = data["persons"].assign(sex="female", ethnicity="black")
+    changed = features.build(data, ["2024-02-01"])
+    assert not (set(base.columns) & PROTECTED_COLUMNS)
+    pd.testing.assert_frame_equal(base, changed)
+
+
+def test_all_indicator_columns_are_float():
+    frame = features.build(_tiny(), ["2024-02-01"])
+    for name in indicator_names():
+        assert frame[name].dtype == "float64", name
+
+
+def test_plan_transpiles_to_spark_sql():
+    """The compiled plan is portable SQL: sqlglot parses it and writes Spark SQL."""
+    import sqlglot
+
+    from riskcohort.contract.schema import TABLES
+    from riskcohort.features.plan import compile_plan
+
+    plan = compile_plan(tuple(sorted(TABLES)), 1825)
+    assert set(plan["aggregate"]) >= {"incidents", "assessments", "orders", "markers"}
+    for sql in [plan["population"], *plan["aggregate"].values(), plan["current"]]:
+        spark = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+        assert "`pop`" in spark or "`snapshots`" in spark
