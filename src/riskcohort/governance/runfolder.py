@@ -140,25 +140,38 @@ def previous_run_dir(run: Run, previous=None) -> Path | None:
     return None
 
 
-def sibling_metrics(run: Run) -> pd.DataFrame:
-    """Model metrics of this run and sibling run folders, one row per as_of (for stability).
+def _backtest_json(path: Path) -> pd.DataFrame | None:
+    """``backtest.json`` of ``riskcohort backtest``: {"dates": [{"as_of", "model": {...}}]}."""
+    data = _json(path)
+    rows = []
+    for d in (data or {}).get("dates", []):
+        model = d.get("model")
+        if isinstance(model, dict) and d.get("as_of"):
+            rows.append({"as_of": pd.Timestamp(d["as_of"]), "run": Path(str(d.get("run_dir",
+                         d["as_of"]))).name, **{k: v for k, v in model.items()
+                                               if isinstance(v, int | float)}})
+    return pd.DataFrame(rows) if len(rows) > 1 else None
 
-    Also reads a ``backtest*.csv|parquet`` summary in the run folder (columns ``as_of`` + metric
-    columns) if the modelling stage writes one.
+
+def sibling_metrics(run: Run) -> pd.DataFrame:
+    """Model metrics per as_of date, for stability across backtest dates.
+
+    Read from ``backtest.json`` (written by ``riskcohort backtest`` beside its run folders) in
+    the run folder or its parent; else from the metrics.json of sibling run folders.
     """
-    for pattern in ("backtest*.csv", "backtest*.parquet"):
-        for p in sorted(run.dir.glob(pattern)):
-            f = _frame(p)
-            if f is not None and "as_of" in f and len(f) > 1:
-                f.attrs["source"] = p.name
-                return f
+    for p in (run.dir / "backtest.json", run.dir.parent / "backtest.json"):
+        f = _backtest_json(p) if p.exists() else None
+        if f is not None:
+            f.attrs["source"] = f"{p.name} ({p.parent.name})"
+            return f.sort_values("as_of", ignore_index=True)
     rows = []
     for d in sorted(p for p in run.dir.parent.iterdir() if p.is_dir()):
         m = read_metrics(d / "metrics.json")
         model = (m or {}).get("systems", {}).get("model")
-        if not model or not m.get("as_of"):
+        as_of = (m or {}).get("as_of") or (_json(d / "run.json") or {}).get("as_of")
+        if not model or not as_of:
             continue
-        row = {"as_of": pd.Timestamp(m["as_of"]), "run": d.name}
+        row = {"as_of": pd.Timestamp(as_of), "run": d.name}
         row.update({k: v.get("value") for k, v in model.items()})
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -96,8 +96,9 @@ def json_records(t: pd.DataFrame) -> list[dict]:
 
 
 def incumbents(run: Run) -> set[str]:
-    """Names of external systems (baseline_scores file in the dataset), lower-cased."""
-    names = {str(n).lower() for n in np.atleast_1d(run.manifest.get("incumbent") or [])}
+    """Names of external systems (baseline_scores file in the dataset), lower-cased; the
+    modelling stage calls the external system's column ``incumbent``."""
+    names = {"incumbent"}
     path = table_path(run.data_dir, "baseline_scores") if run.data_dir else None
     if path is not None:
         col = pd.read_csv(path, usecols=["system"]) if path.suffix == ".csv" else \
@@ -106,14 +107,65 @@ def incumbents(run: Run) -> set[str]:
     return names
 
 
+METRIC_ORDER = ("roc_auc", "pr_auc", "recall", "precision", "harm", "homicides", "brier", "ece",
+                "calibration_slope", "calibration_intercept")
+
+
+def _metric_key(name: str):
+    """Ranking metrics first, then the cohort metrics by k, then calibration."""
+    base, _, k = name.replace("_at_", "@").partition("@")
+    rank = METRIC_ORDER.index(base) if base in METRIC_ORDER else len(METRIC_ORDER)
+    return rank, int(k) if k.isdigit() else 0, name
+
+
+def system_label(name: str, metrics: dict, incumbent_names: set[str]) -> str:
+    """Column heading: say which system is the incumbent and which is the (synthetic) oracle."""
+    if name == "model":
+        return "model (this run)"
+    if name == "oracle":
+        return "oracle (true risk; synthetic data only, an upper bound)"
+    if name.lower() in incumbent_names:
+        info = metrics.get("incumbent") if isinstance(metrics.get("incumbent"), dict) else {}
+        cov = info.get("coverage")
+        detail = ", ".join(x for x in (info.get("system"), f"coverage {cov:.0%}"
+                                       if isinstance(cov, float) else None) if x)
+        return f"{name} (incumbent{': ' + detail if detail else ''})"
+    return name
+
+
+def model_details(manifest: dict) -> list[tuple[str, str]]:
+    """Model card 'details' rows from run.json, summarised (long lists are shortened)."""
+    cal = manifest.get("calibration")
+    if isinstance(cal, dict):
+        sel = cal.get("selection") or {}
+        cal = f"{cal.get('method', '?')}" + (f" (chosen by {sel['chosen_by']})"
+                                             if sel.get("chosen_by") else "")
+    snaps = manifest.get("training_snapshots") or []
+    rows = [("Model", "Gradient-boosted trees (LightGBM) with a probability calibrator; one row "
+                      "per person and scoring date"),
+            ("Calibration", str(cal) if cal else "not recorded"),
+            ("Training snapshots", f"{len(snaps)} dates from {min(snaps)} to {max(snaps)}; "
+             "labels use only records known by the scoring date" if snaps else "not recorded"),
+            ("Indicators used", str(len(manifest.get("features") or [])) or "not recorded"),
+            ("Hyperparameters", str(manifest.get("hyperparameters", "not recorded"))),
+            ("Seed", str(manifest.get("seed", "not recorded"))),
+            ("Created", str(manifest.get("created_at", "not recorded"))),
+            ("Code version", str(manifest.get("code_version", "not recorded"))),
+            ("Software versions", str(manifest.get("versions", "not recorded"))),
+            ("Licence / owner", "code Apache-2.0 (open source); model and data: the force")]
+    return rows
+
+
 def performance_section(run: Run) -> dict:
     """metrics.json tables (metric x system, paired differences) and curves from evaluation."""
     m = run.metrics or {}
     systems = m.get("systems", {})
-    metric_names = list(dict.fromkeys(k for s in systems.values() for k in s))
-    order = sorted(systems, key=lambda s: (s != "model", s))
+    metric_names = sorted(dict.fromkeys(k for s in systems.values() for k in s), key=_metric_key)
+    order = sorted(systems, key=lambda s: (s != "model", s in ("oracle",), s))
+    inc = incumbents(run)
     ev, out = run.evaluation, {"metrics": m, "systems": order, "metric_names": metric_names,
-                               "incumbents": incumbents(run), "calibration": None, "at_k": None}
+                               "labels": {s: system_label(s, m, inc) for s in order},
+                               "incumbents": inc, "calibration": None, "at_k": None}
     known = ev is not None and "serious_harm" in ev and ev["serious_harm"].notna().any()
     if known and "model" in ev:
         e = ev[ev["serious_harm"].notna()]
