@@ -84,3 +84,9 @@ def test_plan_transpiles_to_spark_sql():
     for sql in [plan["population"], *plan["aggregate"].values(), plan["current"]]:
         spark = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
         assert "`pop`" in spark or "`snapshots`" in spark
+
+
+def test_generated_docs_page_is_current():
+    from riskcohort.features.catalogue import catalogue_markdown
+
+    assert (REPO / "docs" / "indicators.md").read_text(encoding="utf-8") == catalogue_markdown()

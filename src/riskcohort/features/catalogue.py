@@ -77,3 +77,37 @@ def catalogue_version() -> str:
 def directions() -> dict[str, int]:
     """Indicator -> monotone direction, for LightGBM ``monotone_constraints``."""
     return {i.name: i.direction for i in load_catalogue()}
+
+
+_DOC_HEAD = """# Indicator catalogue (generated)
+
+Generated from `src/riskcohort/features/indicators.yaml` by
+`python -m riskcohort.features.catalogue > docs/indicators.md` (a test keeps it in sync).
+
+Every indicator is a float column of `riskcohort.features.build` (NaN = unknown, e.g. its source
+table is absent). T is the as-of date. A record counts at T only when known strictly before T:
+incidents by `recorded_at`, assessments by `assessed_at`, orders by `recorded_at`, custody by
+`start_date` (a release once `end_date` < T), markers by `recorded_at` while not expired
+(`expires_at` > T or none), referrals by `referred_at`, relationships by `recorded_at` and their
+end by `end_recorded_at` (falling back to `recorded_at` when the export has none). Windows are on
+when the event happened (`occurred_at`; `assessed_at` for assessments) among known records.
+Direction +1/-1 is the LightGBM monotone constraint (0 = none). Crime-harm weights:
+`riskcohort.features.harm.HARM_WEIGHTS` (approximate Cambridge Crime Harm Index days).
+
+| name | group | dir | window | unit | sources | description | evidence |
+|---|---|---|---|---|---|---|---|
+"""
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown page (``docs/indicators.md``)."""
+    rows = [
+        f"| `{i.name}` | {i.group} | {i.direction:+d} | {i.window} | {i.unit} | "
+        f"{', '.join(i.sources)} | {i.description} | {i.evidence} |"
+        for i in load_catalogue()
+    ]
+    return _DOC_HEAD + "\n".join(rows) + f"\n\nCatalogue version {catalogue_version()}.\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")

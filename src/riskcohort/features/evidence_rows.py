@@ -65,9 +65,11 @@ def _relationship_rows(con, plan, wanted) -> list[pd.DataFrame]:
     parts = []
     for name in rel.ATTRIBUTES:
         hit = cur[cur[name].notna() & (cur[name] != 0)]
+        # separation-based values became known with the end, the others with the record
+        known = hit["rel_end_known_at"] if name in rel.SEPARATION else hit["rel_record_at"]
         parts.append(pd.DataFrame({
             "indicator": name, "table": "relationships", "record_id": hit["rel_id"],
-            "known_at": hit["rel_record_at"], "kind": hit["rel_kind"], "victim_id": hit["other"],
+            "known_at": known, "kind": hit["rel_kind"], "victim_id": hit["other"],
         }))
     for source, specs in rel.spec_groups():
         specs = [s for s in specs if s.name in wanted]

@@ -32,6 +32,7 @@ ATTRIBUTES = (
     "rel_days_since_separation",
     "rel_cohabiting",
 )
+SEPARATION = ("rel_ex_intimate", "rel_separated", "rel_days_since_separation")
 #: indicators over the perpetrator's domestic incidents within the current relationship.
 INCIDENT_SPECS = (
     Count("rel_da_count", "incidents_rel", DA),
@@ -68,6 +69,7 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
         "rel_id",
         other=ibis.ifelse(c.person_a_id == c.person_id, c.person_b_id, c.person_a_id),
         rel_record_at=c.recorded_at.cast("timestamp"),
+        rel_end_known_at=ibis.ifelse(separated, end_known_at, ibis.null()),
         rel_kind=c.kind,
         rel_intimate=flag((c.kind == "intimate") & ~separated),
         rel_ex_intimate=flag((c.kind == "intimate") & separated),

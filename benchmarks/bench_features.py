@@ -1,0 +1,276 @@
+"""Benchmark of the point-in-time indicator pipeline (prints figures; not a test).
+
+Side by side on the ``force`` preset with 36 monthly snapshots:
+  * ``pipeline``     riskcohort.features.build (all indicators, DuckDB, one pass);
+  * ``pandas``       a plain pandas loop over snapshots computing 12 representative indicators
+                     (also a correctness cross-check: values must equal the pipeline's);
+  * ``featuretools`` deep feature synthesis with cutoff times on the same 12 (run from a separate
+                     venv because featuretools/woodwork do not support pandas 3; pass
+                     ``--ft-python /path/to/python``), windows on ``recorded_at`` (its time index);
+and one snapshot of the ``national`` preset (time, peak memory) when ``--national DIR`` is given.
+Each engine runs in its own process so peak RSS (``ru_maxrss``) is its own. Target: the pipeline
+under 60 s for 36 snapshots of ``force`` on 2 cores; evidence for one person under 200 ms.
+
+    .venv/bin/python benchmarks/bench_features.py --data /tmp/featbench/force \\
+        [--ft-python /tmp/ftvenv/bin/python] [--national /tmp/featbench/national]
+
+The featuretools mode imports neither riskcohort nor pandas 3 (it reads the Parquet files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TWELVE = [
+    "days_since_last_da", "da_count_90d", "da_count_365d", "da_count_3y", "crime_count_3y",
+    "harm_365d", "gravity_max_3y", "distinct_victims_3y", "strangulation_count",
+    "breach_count_365d", "dash_high_12m", "days_since_last_high_grade",
+]
+# Approximate CHI weights: copied for the featuretools process (which cannot import riskcohort);
+# the pandas engine uses riskcohort.features.harm.HARM_WEIGHTS and the cross-check catches drift.
+FT_HARM = {
+    "homicide": 5475.0, "attempted_murder": 3650.0, "gbh_with_intent": 1460.0, "gbh": 547.0,
+    "strangulation": 547.0, "sexual_offence": 1460.0, "threats_to_kill": 365.0,
+    "coercive_control": 365.0, "stalking": 365.0, "abh": 182.0, "weapons_possession": 182.0,
+    "harassment": 84.0, "breach_of_order": 84.0, "common_assault": 10.0, "theft": 7.0,
+    "criminal_damage": 5.0, "public_order": 5.0, "drugs": 2.0, "other": 5.0, "non_crime": 0.0,
+}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def monthly_dates(data_dir: Path, n: int) -> list[str]:
+    import pandas as pd
+
+    inc = pd.read_parquet(data_dir / "incidents.parquet", columns=["recorded_at"])
+    last = pd.Timestamp(inc["recorded_at"].max()).to_period("M").to_timestamp()
+    return [str(d.date()) for d in pd.date_range(end=last, periods=n, freq="MS")]
+
+
+# --- engines (each runs in a child process) --------------------------------------------------
+
+def run_pipeline(data_dir, dates, out):
+    from riskcohort.contract import load_dataset
+    from riskcohort.features import build, evidence
+
+    t0 = time.perf_counter()
+    data = load_dataset(data_dir)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    frame = build(data, dates)
+    seconds = time.perf_counter() - t0
+    frame[["person_id", "as_of", *TWELVE]].to_parquet(out)
+    ev = []
+    people = frame.sort_values("harm_365d")["person_id"].iloc[-5:]
+    for pid in people:  # the riskiest people have the most records
+        t0 = time.perf_counter()
+        evidence(data, pid, dates[-1])
+        ev.append(time.perf_counter() - t0)
+    return dict(seconds=seconds, load_seconds=load_s, rows=len(frame), columns=frame.shape[1] - 2,
+                evidence_ms_median=1000 * sorted(ev)[len(ev) // 2], evidence_ms_max=1000 * max(ev))
+
+
+def run_pandas(data_dir, dates, out):
+    """The obvious pandas approach: for each snapshot, filter known records and group by person."""
+    import pandas as pd
+
+    from riskcohort.contract import load_dataset
+    from riskcohort.features.harm import HARM_WEIGHTS
+
+    t = load_dataset(data_dir).tables
+    t0 = time.perf_counter()
+    inc = t["incidents"].assign(
+        harm=lambda d: d["offence"].map(HARM_WEIGHTS).astype(float),
+        dom=lambda d: d["domestic"].fillna(False).astype(bool),
+    )
+    ra = t["risk_assessments"]
+    persons = t["persons"].set_index("person_id")
+    frames = []
+    for day in pd.to_datetime(dates):
+        known = inc[inc["recorded_at"] < day]
+        da = known[known["dom"]]
+        pop = da.loc[da["recorded_at"] >= day - pd.Timedelta(days=1825), "perpetrator_id"].unique()
+        death = persons["death_date"].reindex(pop)
+        pop = pd.Index(pop[(death.isna() | (death > day)).to_numpy()], name="person_id")
+        g = da.groupby("perpetrator_id")
+
+        def since(days, frame=da, day=day):
+            return frame[frame["occurred_at"] >= day - pd.Timedelta(days=days)]
+
+        f = pd.DataFrame(index=pop)
+        f["days_since_last_da"] = (day - g["occurred_at"].max()).dt.total_seconds() / 86400
+        for name, days in (("da_count_90d", 90), ("da_count_365d", 365), ("da_count_3y", 1095)):
+            f[name] = since(days).groupby("perpetrator_id").size()
+        crimes = known[(known["offence"] != "non_crime")
+                       & (known["occurred_at"] >= day - pd.Timedelta(days=1095))]
+        f["crime_count_3y"] = crimes.groupby("perpetrator_id").size()
+        f["harm_365d"] = since(365).groupby("perpetrator_id")["harm"].sum()
+        f["gravity_max_3y"] = since(1095).groupby("perpetrator_id")["harm"].max()
+        f["distinct_victims_3y"] = since(1095).groupby("perpetrator_id")["victim_id"].nunique()
+        f["strangulation_count"] = (
+            known[known["offence"] == "strangulation"].groupby("perpetrator_id").size())
+        br = known[(known["offence"] == "breach_of_order")
+                   & (known["occurred_at"] >= day - pd.Timedelta(days=365))]
+        f["breach_count_365d"] = br.groupby("perpetrator_id").size()
+        high = ra[(ra["assessed_at"] < day) & (ra["grade"] == "high")]
+        f["dash_high_12m"] = (high[high["assessed_at"] >= day - pd.Timedelta(days=365)]
+                              .groupby("perpetrator_id").size())
+        f["days_since_last_high_grade"] = (
+            (day - high.groupby("perpetrator_id")["assessed_at"].max()).dt.total_seconds() / 86400)
+        counts = [c for c in TWELVE if not c.startswith("days_since")]
+        f[counts] = f[counts].fillna(0.0)
+        frames.append(f.reset_index().assign(as_of=day))
+    frame = pd.concat(frames, ignore_index=True)
+    seconds = time.perf_counter() - t0
+    frame[["person_id", "as_of", *TWELVE]].astype({c: float for c in TWELVE}).to_parquet(out)
+    return dict(seconds=seconds, rows=len(frame), columns=len(TWELVE))
+
+
+def run_featuretools(data_dir, dates, out):
+    """DFS with cutoff times; runs under a separate interpreter with featuretools installed."""
+    import featuretools as ft
+    import pandas as pd
+
+    pop = pd.read_parquet(Path(out).with_suffix(".cutoff.parquet"))
+    t0 = time.perf_counter()
+    inc = pd.read_parquet(data_dir / "incidents.parquet")
+    inc["recorded_at"] = pd.to_datetime(inc["recorded_at"])
+    inc["harm"] = inc["offence"].map(FT_HARM).astype(float)
+    inc["domestic"] = inc["domestic"].astype(str).str.lower().isin(["true", "1", "yes"])
+    ra = pd.read_parquet(data_dir / "risk_assessments.parquet")
+    ra["assessed_at"] = pd.to_datetime(ra["assessed_at"])
+    ra["high"] = ra["grade"] == "high"
+    people = pd.DataFrame({"person_id": pd.unique(pop["person_id"])})
+    es = ft.EntitySet("force")
+    es.add_dataframe(dataframe_name="persons", dataframe=people, index="person_id")
+    es.add_dataframe(dataframe_name="incidents",
+                     dataframe=inc[["incident_id", "perpetrator_id", "victim_id", "recorded_at",
+                                    "offence", "domestic", "harm"]],
+                     index="incident_id", time_index="recorded_at",
+                     logical_types={"offence": "Categorical", "victim_id": "Categorical"})
+    es.add_dataframe(dataframe_name="assessments",
+                     dataframe=ra[["assessment_id", "perpetrator_id", "assessed_at", "high"]],
+                     index="assessment_id", time_index="assessed_at")
+    es.add_relationship("persons", "person_id", "incidents", "perpetrator_id")
+    es.add_relationship("persons", "person_id", "assessments", "perpetrator_id")
+    es.add_interesting_values(dataframe_name="incidents",
+                              values={"domestic": [True],
+                                      "offence": ["strangulation", "breach_of_order"]})
+    es.add_interesting_values(dataframe_name="assessments", values={"high": [True]})
+    cutoff = pop.rename(columns={"as_of": "time"})[["person_id", "time"]]
+    parts = []
+    for window in ("90 days", "365 days", "1095 days", None):
+        fm, _ = ft.dfs(entityset=es, target_dataframe_name="persons", cutoff_time=cutoff,
+                       agg_primitives=["count", "sum", "max", "num_unique", "time_since_last"],
+                       where_primitives=["count", "sum", "max", "num_unique", "time_since_last"],
+                       trans_primitives=[], training_window=window, max_depth=1,
+                       cutoff_time_in_index=True, n_jobs=1)
+        parts.append(fm.add_suffix(f"@{window}"))
+    frame = pd.concat(parts, axis=1)
+    seconds = time.perf_counter() - t0
+    frame.reset_index().to_parquet(out)
+    return dict(seconds=seconds, rows=len(frame), columns=frame.shape[1])
+
+
+ENGINES = {"pipeline": run_pipeline, "pandas": run_pandas, "featuretools": run_featuretools}
+
+
+def child(args) -> None:
+    out = ENGINES[args.engine](Path(args.data), args.dates, args.out)
+    out["peak_mb"] = peak_mb()
+    print("RESULT " + json.dumps(out))
+
+
+def spawn(python, engine, data, dates, out) -> dict:
+    cmd = [python, __file__, "--engine", engine, "--data", str(data), "--out", str(out),
+           "--dates", *dates]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
+
+
+def compare(a: Path, b: Path) -> str:
+    import numpy as np
+    import pandas as pd
+
+    x = pd.read_parquet(a).sort_values(["as_of", "person_id"]).reset_index(drop=True)
+    y = pd.read_parquet(b).sort_values(["as_of", "person_id"]).reset_index(drop=True)
+    if len(x) != len(y) or not (x["person_id"] == y["person_id"]).all():
+        return f"population differs: {len(x)} vs {len(y)} rows"
+    bad = [c for c in TWELVE
+           if not np.allclose(x[c].to_numpy(float), y[c].to_numpy(float), equal_nan=True)]
+    return "all 12 indicators equal" if not bad else f"differ: {bad}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", choices=sorted(ENGINES))
+    ap.add_argument("--data", default="/tmp/featbench/force")
+    ap.add_argument("--out")
+    ap.add_argument("--dates", nargs="*")
+    ap.add_argument("--snapshots", type=int, default=36)
+    ap.add_argument("--ft-python", default="/tmp/ftvenv/bin/python")
+    ap.add_argument("--national")
+    ap.add_argument("--work", default="/tmp/featbench/out")
+    args = ap.parse_args()
+    if args.engine:
+        return child(args)
+    data, work = Path(args.data), Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not (data / "incidents.parquet").exists():
+        sys.exit(f"no dataset at {data}: run `riskcohort simulate --out {data} --preset force`")
+    dates = monthly_dates(data, args.snapshots)
+    print(f"force preset at {data}: {len(dates)} monthly snapshots {dates[0]} .. {dates[-1]}")
+    results = {}
+    for engine in ("pipeline", "pandas"):
+        results[engine] = spawn(sys.executable, engine, data, dates, work / f"{engine}.parquet")
+    if "error" not in results["pipeline"]:
+        import pandas as pd
+
+        pop = pd.read_parquet(work / "pipeline.parquet", columns=["person_id", "as_of"])
+        pop.to_parquet(work / "featuretools.cutoff.parquet")
+    if Path(args.ft_python).exists():
+        results["featuretools"] = spawn(args.ft_python, "featuretools", data, dates,
+                                        work / "featuretools.parquet")
+    else:
+        results["featuretools"] = {"error": f"no interpreter at {args.ft_python} (featuretools "
+                                            "needs pandas < 3: install it in a separate venv)"}
+    print(f"{'engine':<14}{'indicators':>11}{'rows':>10}{'seconds':>10}{'peak MB':>10}")
+    for engine, r in results.items():
+        if "error" in r:
+            print(f"{engine:<14} failed: {r['error']}")
+            continue
+        print(f"{engine:<14}{r['columns']:>11}{r['rows']:>10}{r['seconds']:>10.1f}"
+              f"{r['peak_mb']:>10.0f}")
+    p = results["pipeline"]
+    if "error" not in p:
+        print(f"pipeline: dataset load+validation {p['load_seconds']:.1f} s (not included); "
+              f"evidence for one person: median {p['evidence_ms_median']:.0f} ms, "
+              f"max {p['evidence_ms_max']:.0f} ms (target < 200 ms); "
+              f"target < 60 s: {'met' if p['seconds'] < 60 else 'NOT met'}")
+        if "error" not in results["pandas"]:
+            ratio = results["pandas"]["seconds"] / p["seconds"]
+            print(f"pandas / pipeline time: {ratio:.1f}x ({len(TWELVE)} vs {p['columns']} "
+                  f"indicators); cross-check: "
+                  f"{compare(work / 'pipeline.parquet', work / 'pandas.parquet')}")
+    if args.national:
+        nat = Path(args.national)
+        r = spawn(sys.executable, "pipeline", nat, monthly_dates(nat, 1)[-1:],
+                  work / "national.parquet")
+        print("national, 1 snapshot: " + (f"failed: {r['error']}" if "error" in r else
+              f"{r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB, {r['rows']} rows"))
+
+
+if __name__ == "__main__":
+    main()
