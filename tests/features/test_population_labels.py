@@ -89,3 +89,10 @@ def test_labels_do_not_change_indicators(outcome_data):
     a = features.build(outcome_data, [T], labels=True)
     b = features.build(outcome_data, [T])
     pd.testing.assert_frame_equal(a[b.columns], b)
+
+
+def test_horizon_may_end_at_the_end_of_the_latest_recorded_day(outcome_data):
+    # latest record 2024-06-01 00:00: a horizon ending 2024-06-02 is observed, 2024-06-03 is not
+    assert len(features.build(outcome_data, ["2023-06-03"], labels=True)) > 0
+    with pytest.raises(UserError):
+        features.build(outcome_data, ["2023-06-04"], labels=True)

@@ -3,9 +3,10 @@
 Why each rule: the label is what the model is trained to foresee, so it uses the time the harm
 *occurred*; ``labels_known_by`` keeps only incidents recorded before that date, so a training
 label never uses records a backtest at that date could not have seen. A label is only defined
-when the whole horizon is observable: ``T + horizon <= latest recorded_at`` in the data (and
-``<= labels_known_by`` when given); otherwise :func:`check_horizon` raises a ``UserError``
-(a label of 0 would silently mean "not yet recorded").
+when the whole horizon is observable: ``T + horizon <=`` the end of the latest recorded day in
+the data (midnight after the largest ``recorded_at``; and ``<= labels_known_by`` when given);
+otherwise :func:`check_horizon` raises a ``UserError`` (a label of 0 would silently mean "not yet
+recorded").
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def check_horizon(
     snapshots: pd.DatetimeIndex, incidents: pd.DataFrame, horizon_days: int, labels_known_by
 ) -> None:
     """Raise when a snapshot's horizon is not fully observed in the data."""
-    latest = pd.Timestamp(incidents["recorded_at"].max())
+    # the data cover the whole latest recorded day: observed up to the next midnight
+    latest = pd.Timestamp(incidents["recorded_at"].max()).normalize() + pd.Timedelta(days=1)
     if labels_known_by is not None:
         latest = min(latest, pd.Timestamp(labels_known_by))
     end = snapshots + pd.Timedelta(days=horizon_days)
@@ -30,7 +32,7 @@ def check_horizon(
         raise UserError(
             f"features: labels need the whole {horizon_days}-day horizon observed: as-of "
             f"{', '.join(str(d.date()) for d in bad[:5])} + horizon is after the latest recorded "
-            f"date {latest} (rule: T + horizon <= latest recorded_at"
+            f"day's end {latest} (rule: T + horizon <= end of the latest recorded day"
             f"{' and labels_known_by' if labels_known_by is not None else ''}); "
             "use earlier --as-of dates or drop --labels"
         )
