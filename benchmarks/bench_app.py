@@ -74,6 +74,9 @@ async def user_loop(client, name, pw, pids, stop_at, budget, lat, errors, think)
             except httpx.HTTPError as exc:
                 ok, resp = False, exc
             lat[kind].append(time.perf_counter() - t0)
+            st = resp.headers.get("server-timing", "") if ok else ""
+            if st.startswith("app;dur="):
+                lat["server " + kind].append(float(st[8:]) / 1000)
             if not ok:
                 errors.append(f"{url}: {getattr(resp, 'status_code', resp)}")
             if think:
@@ -84,7 +87,7 @@ async def drive(base, users, pids, duration, max_requests, think):
     import httpx
 
     stop_at = time.monotonic() + duration
-    lat = {"cohort": [], "person": []}
+    lat = {"cohort": [], "person": [], "server cohort": [], "server person": []}
     errors: list[str] = []
     budget = [max_requests]
     limits = httpx.Limits(max_connections=2)
@@ -107,6 +110,7 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     ap.add_argument("--max-requests", type=int, default=20_000)
     ap.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = ap.parse_args()
 
     from argon2 import PasswordHasher
@@ -129,7 +133,8 @@ def main() -> int:
     port = free_port()
     t_start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "riskcohort.cli", "serve", "--run", str(run),
-                             "--port", str(port), "--db", db], stdout=subprocess.DEVNULL,
+                             "--port", str(port), "--db", db, "--workers", str(args.workers)],
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env={**os.environ})
     try:
         while True:
@@ -148,22 +153,24 @@ def main() -> int:
         proc.wait(30)
     print(f"run: {run} ({len(cur)} scored, {int(cur['in_cohort'].sum())} in cohort, "
           f"{len(runs.iterations)} iterations); server start-up {startup:.1f} s")
-    print(f"users: {args.users}, think time mean {args.think:.2f} s, duration {elapsed:.1f} s")
+    print(f"users: {args.users}, think time mean {args.think:.2f} s, duration {elapsed:.1f} s, "
+          f"server workers {args.workers}, load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs (the client runs on the same machine)")
     allv = []
     for kind, v in lat.items():
         a = np.array(v) * 1000
-        allv += v
+        allv += v if not kind.startswith("server") else []
         if len(a):
-            print(f"{kind:7s} n={len(a):6d}  p50={np.percentile(a, 50):7.1f} ms  "
+            print(f"{kind:14s} n={len(a):6d}  p50={np.percentile(a, 50):7.1f} ms  "
                   f"p95={np.percentile(a, 95):7.1f} ms  p99={np.percentile(a, 99):7.1f} ms  "
                   f"max={a.max():7.1f} ms")
     a = np.array(allv) * 1000
     p95 = float(np.percentile(a, 95)) if len(a) else float("nan")
-    print(f"all     n={len(a):6d}  p50={np.percentile(a, 50):7.1f} ms  p95={p95:7.1f} ms  "
-          f"throughput={len(a) / elapsed:.1f} req/s  errors={len(errors)}")
+    print(f"{'all (client)':14s} n={len(a):6d}  p50={np.percentile(a, 50):7.1f} ms  "
+          f"p95={p95:7.1f} ms  throughput={len(a) / elapsed:.1f} req/s  errors={len(errors)}")
     for e in errors[:5]:
         print("  error:", e)
-    ok = p95 < 200 and not errors
+    ok = p95 < 200 and not errors  # judged on client-side latency (what an officer waits)
     print(f"target p95 < 200 ms and zero errors: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 

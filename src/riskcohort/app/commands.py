@@ -56,6 +56,8 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, help="Listen port."),
         db: str = typer.Option(None, "--db", help=DB_HELP + " Serve default: <run parent>/app.db"),
         secure_cookies: bool = typer.Option(False, help="Mark cookies Secure (behind HTTPS)."),
+        workers: int = typer.Option(1, min=1, max=16, help="Worker processes (each loads the "
+                                    "run data; sessions and audit are shared via the database)."),
     ) -> None:
         """Serve the DAPST review app (cohort, person pages, decisions, governance, audit)."""
         import uvicorn
@@ -76,6 +78,15 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
         if not list_users(engine):
             typer.echo(f"no users yet: riskcohort users add NAME --role admin --db {db}")
+        if workers > 1:
+            from riskcohort.app.server import config_env
+
+            os.environ.update(config_env([str(p) for p in paths], db,
+                                         {"secure_cookies": secure_cookies}))
+            engine.dispose()
+            uvicorn.run("riskcohort.app.server:build", factory=True, workers=workers, host=host,
+                        port=port, log_level="info", access_log=False)
+            return
         application = create_app(runs, engine, Settings(secure_cookies=secure_cookies))
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 

@@ -67,7 +67,9 @@ def add_status(request: Request, df: pd.DataFrame) -> pd.DataFrame:
 
 @router.get("/cohort")
 @allow(*READERS)
-def cohort(request: Request):
+async def cohort(request: Request):
+    """Async on purpose: a few ms of in-memory work, run to completion on the event loop
+    (thread-pool interleaving under the GIL stretched every page's latency under load)."""
     web = request.app.state.web
     p = _params(request)
     df = cohort_frame(request, p)

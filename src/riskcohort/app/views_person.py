@@ -11,6 +11,7 @@ import re
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from riskcohort.app import audit as audit_log
 from riskcohort.app import decisions
@@ -61,7 +62,8 @@ def _known(request: Request, pid: str):
 
 @router.get("/person/{pid}")
 @allow(*READERS)
-def person(request: Request, pid: str):
+async def person(request: Request, pid: str):
+    """Async like the cohort page; the explain stage (model, SHAP) runs in the thread pool."""
     web = request.app.state.web
     it = _known(request, pid)
     if it is None:
@@ -77,7 +79,10 @@ def person(request: Request, pid: str):
     if "lo_col" in unc:
         unc["lo"], unc["hi"] = float(row[unc["lo_col"]]), float(row[unc["hi_col"]])
     terms = it.person_terms(pid)
-    view = person_view(it, pid, web.settings.use_explain)
+    if web.settings.use_explain and (it.root / "model" / "model.txt").exists():
+        view = await run_in_threadpool(person_view, it, pid, True)
+    else:
+        view = person_view(it, pid, False)
     chart = waterfall(it.base_value, [(f"{i} = {_short(v)}", c) for i, v, c in terms]
                       ) if terms else None
     values = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,11 @@ def error_page(request: Request, status: int) -> Response:
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware adding CSP and friends; authenticated pages are not cached."""
+    """Pure ASGI middleware adding CSP and friends; authenticated pages are not cached.
+
+    ``Server-Timing`` carries the time spent in the app, so a load test can tell server time
+    from queueing in the client.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -92,6 +97,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         static = scope["path"].startswith("/static/")
+        t0 = time.perf_counter()
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -100,7 +106,9 @@ class SecurityHeaders:
                 extra = {b"x-content-type-options": b"nosniff",
                          b"referrer-policy": b"no-referrer", b"x-frame-options": b"SAMEORIGIN",
                          b"content-security-policy": CSP.encode(),
-                         b"cache-control": b"public, max-age=3600" if static else b"no-store"}
+                         b"cache-control": b"public, max-age=3600" if static else b"no-store",
+                         b"server-timing": f"app;dur={(time.perf_counter() - t0) * 1e3:.1f}"
+                         .encode()}
                 h += [(k, v) for k, v in extra.items() if k not in names]
                 message["headers"] = h
             await send(message)
