@@ -72,12 +72,48 @@ def make_run_folder(out: Path, *, seed: int = 0, n: int = 400, as_of: str = "202
     return out
 
 
+_CACHE: dict[int, Path] = {}
+
+
+def run_copy(out: Path, seed: int = 0) -> Path:
+    """A copy of a cached run folder for ``seed`` (building one costs LightGBM + bootstrap)."""
+    import shutil
+    import tempfile
+
+    if seed not in _CACHE:
+        _CACHE[seed] = make_run_folder(Path(tempfile.mkdtemp(prefix="rc-run-")) / "run", seed=seed)
+    return Path(shutil.copytree(_CACHE[seed], out))
+
+
 @pytest.fixture
 def run_folder(tmp_path) -> Path:
-    return make_run_folder(tmp_path / "run1")
+    return run_copy(tmp_path / "run1")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """An empty, migrated MLflow database, made once: creating the schema (alembic) costs
+    seconds, so each test gets a copy instead."""
+    from riskcohort.tracking import store
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    store.client(f"sqlite:///{db}")
+    return db
 
 
 @pytest.fixture
-def store_uri(tmp_path, monkeypatch) -> str:
+def store_uri(tmp_path, monkeypatch, template_db) -> str:
+    """A fresh SQLite store (a copy of the template) in this test's folder."""
+    import shutil
+
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "store").mkdir()
+    shutil.copy(template_db, tmp_path / "store" / "mlflow.db")
     return f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+
+
+@pytest.fixture
+def fresh_store_uri(tmp_path, monkeypatch) -> str:
+    """A store that does not exist yet (tests that exercise schema creation)."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_run_folder
+from conftest import run_copy
 from mlflow import MlflowClient
 
 from riskcohort.tracking import registry
@@ -19,10 +19,10 @@ SCRIPT = (
 
 
 @pytest.mark.slow
-def test_two_processes_log_to_one_store(tmp_path, store_uri, monkeypatch):
+def test_two_processes_log_to_one_store(tmp_path, fresh_store_uri, monkeypatch):
     monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-    folders = [make_run_folder(tmp_path / f"run{i}", seed=i) for i in range(2)]
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(f), store_uri],
+    folders = [run_copy(tmp_path / f"run{i}", seed=i) for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(f), fresh_store_uri],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for f in folders]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -30,10 +30,10 @@ def test_two_processes_log_to_one_store(tmp_path, store_uri, monkeypatch):
         assert p.returncode == 0, err[-2000:]
     run_ids = {out.strip().splitlines()[-1] for out, _ in outs}
     assert len(run_ids) == 2
-    db = store_uri.removeprefix("sqlite:///")
+    db = fresh_store_uri.removeprefix("sqlite:///")
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    c = MlflowClient(tracking_uri=store_uri, registry_uri=store_uri)
+    c = MlflowClient(tracking_uri=fresh_store_uri, registry_uri=fresh_store_uri)
     versions = c.search_model_versions(f"name='{registry.MODEL_NAME}'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
     assert {v.run_id for v in versions} == run_ids

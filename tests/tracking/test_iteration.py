@@ -83,10 +83,10 @@ def test_first_model_is_champion_and_relog_is_idempotent(run_folder, store_uri):
 
 
 def test_second_iteration_is_challenger_only(run_folder, store_uri, tmp_path):
-    from conftest import make_run_folder
+    from conftest import run_copy
 
     log_iteration(run_folder, tracking_uri=store_uri)
-    second = make_run_folder(tmp_path / "run2", seed=1)
+    second = run_copy(tmp_path / "run2", seed=1)
     log_iteration(second, tracking_uri=store_uri)
     aliases = _client(store_uri).get_registered_model(registry.MODEL_NAME).aliases
     assert aliases == {"champion": 1, "challenger": 2}

@@ -116,8 +116,9 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
                   register: bool = True, alias: str | None = registry.CHALLENGER) -> str:
     """Log a run folder as one model run plus baseline runs; register it; return the run id.
 
-    ``work`` locates the default SQLite store (defaults to the run folder's parent). The run id
-    is written back to run.json (``mlflow_run_id``) atomically.
+    Store: ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else ``<work>/mlflow.db`` with
+    ``work`` defaulting to ``$RISKCOHORT_WORK`` or ``./work`` (the same default as every
+    tracking command). The run id is written back to run.json (``mlflow_run_id``) atomically.
     """
     import mlflow
 
@@ -125,7 +126,7 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
     manifest = runfolder.read_manifest(run_dir)
     metrics_file = run_dir / "metrics.json"
     metrics = runfolder.read_json(metrics_file) if metrics_file.exists() else {}
-    uri = store.resolve_tracking_uri(tracking_uri, work or run_dir.resolve().parent)
+    uri = store.resolve_tracking_uri(tracking_uri, work)
     c = store.client(uri)
     exp_name = str(manifest.get("experiment") or "riskcohort")
     exp_id = store.get_or_create_experiment(c, exp_name)
