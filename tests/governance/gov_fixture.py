@@ -92,3 +92,48 @@ def write_run(root: Path, n: int = 800, seed: int = 1, as_of: str = "2024-01-01"
     fig.savefig(run / "plots" / "importance.png")
     plt.close(fig)
     return run
+
+
+def check_fairness_json(run_dir: Path) -> int:
+    """Recompute every audit number in RUN_DIR/fairness.json straight from the run folder's
+    files with pandas (no fairlearn, no riskcohort code but age banding); return how many
+    values were compared. Flags are re-derived from the documented rule."""
+    from riskcohort.governance.protected import age_band
+
+    data = json.loads((run_dir / "fairness.json").read_text())
+    manifest = json.loads((run_dir / "run.json").read_text())
+    scores = pd.read_csv(run_dir / "scores.csv", dtype={"person_id": str})
+    ev = pd.read_parquet(run_dir / "evaluation.parquet")
+    ev["person_id"] = ev["person_id"].astype(str)
+    persons = pd.read_parquet(Path(manifest["data_dir"]) / "persons.parquet")
+    persons["person_id"] = persons["person_id"].astype(str)
+    f = scores.merge(ev[["person_id", "serious_harm"]], how="left") \
+        .merge(persons, on="person_id", how="left")
+    f["age_band"] = age_band(f["birth_date"], pd.Timestamp(manifest["as_of"]))
+    th = data["thresholds"]
+    checked = 0
+    for r in data["audit"]:
+        d = f if r["group"] == "(all)" else f[f[r["attribute"]].fillna("unknown") == r["group"]]
+        sel = d["in_cohort"].astype(str).str.lower().isin(["true", "1"])
+        y = d["serious_harm"] == 1
+        want = {"selection_rate": sel.mean(), "observed": y.mean(),
+                "predicted": d["score"].mean(), "calibration": y.sum() / d["score"].sum(),
+                "recall": (sel & y).sum() / y.sum() if y.sum() else None,
+                "false_positive_rate": (sel & ~y).sum() / (~y).sum() if (~y).sum() else None,
+                "precision": (sel & y).sum() / sel.sum() if sel.sum() else None}[r["metric"]]
+        assert r["members"] == len(d) and r["positives"] == int(y.sum()), r
+        if want is None:
+            assert r["value"] is None, r
+        else:
+            assert abs(r["value"] - want) <= 1e-9 * max(1.0, abs(want)), (r, want)
+            checked += 1
+        small = len(d) < th["min_members"] or (
+            r["metric"] not in ("selection_rate", "predicted") and y.sum() < th["min_positives"])
+        assert r["small"] == (small and r["group"] != "(all)"), r
+    flagged = {(r["attribute"], r["group"], r["metric"]) for r in data["flags"]}
+    want_flags = {(r["attribute"], r["group"], r["metric"]) for r in data["audit"]
+                  if not r["small"] and r["group"] != "(all)" and r["ratio"] is not None
+                  and r["metric"] not in ("observed", "predicted")
+                  and not th["flag_low"] <= r["ratio"] <= th["flag_high"]}
+    assert flagged == want_flags
+    return checked

@@ -26,8 +26,9 @@ def population(bias: float, n: int = 6000, seed: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_unbiased_scores_raise_no_flag_even_with_different_base_rates(seed):
     f = population(bias=0.0, seed=seed)
-    t = equal_risk.equal_risk(f, "group")
+    t = equal_risk.equal_risk(f, "group", score_col="score")
     assert not t["flag"].any(), t
+    assert t["rank_z"].abs().max() < 4 and t["rank_shift"].abs().max() < 3
     assert t["ratio"].between(0.8, 1.25).all()
     # ...although the raw selection rate of b is far above overall: the plain audit flags it,
     # which is why the equal-risk check is needed to tell need from bias.
@@ -37,8 +38,10 @@ def test_unbiased_scores_raise_no_flag_even_with_different_base_rates(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_inflated_scores_for_one_group_are_flagged(seed):
-    t = equal_risk.equal_risk(population(bias=0.8, seed=seed), "group").set_index("group")
+    t = equal_risk.equal_risk(population(bias=0.8, seed=seed), "group",
+                              score_col="score").set_index("group")
     assert t.loc["b", "flag"] and t.loc["b", "ratio"] > 1.25
+    assert t.loc["b", "rank_shift"] > 5 and t.loc["b", "rank_z"] > 5  # percentile points
     # a cohort has fixed size: the slots b gains are lost by the others (ratio below 1)
     assert t.loc["a", "ratio"] < 1 and t.loc["c", "ratio"] < 1
     out = equal_risk.flags(t.reset_index()).set_index("group")
@@ -60,6 +63,16 @@ def test_expected_counts_by_hand():
     assert t.loc["y", "ratio"] == pytest.approx(0.5)
     assert not t["flag"].any()  # far too few people to judge
     assert t["small"].all()
+
+
+def test_rank_shift_by_hand():
+    # one stratum (constant risk): percentiles of scores 1..4 are 25, 50, 75, 100; mean 62.5
+    f = pd.DataFrame({"g": ["x", "x", "y", "y"], "r": 0.1, "s": [0, 0, 0, 1],
+                      "score": [4.0, 3.0, 2.0, 1.0]})
+    t = equal_risk.equal_risk(f, "g", risk_col="r", selected_col="s", n_strata=1,
+                              min_members=1, score_col="score").set_index("group")
+    assert t.loc["x", "rank_shift"] == pytest.approx((100 + 75) / 2 - 62.5)
+    assert t.loc["y", "rank_shift"] == pytest.approx((50 + 25) / 2 - 62.5)
 
 
 def test_people_without_true_risk_are_counted_not_used():

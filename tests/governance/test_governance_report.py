@@ -8,11 +8,10 @@ import sys
 
 import pandas as pd
 import pytest
-from gov_fixture import write_run
+from gov_fixture import check_fairness_json, write_run
 
 from riskcohort.errors import UserError
 from riskcohort.governance import drift, report
-from riskcohort.governance.protected import age_band
 
 EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
@@ -55,51 +54,10 @@ def test_no_external_references(pack):
     assert len(srcs) >= 5 and all(s.startswith("data:image/") for s in srcs)
 
 
-def _fixture_frame(run_dir) -> pd.DataFrame:
-    """The audit frame rebuilt straight from the fixture's files."""
-    manifest = json.loads((run_dir / "run.json").read_text())
-    scores = pd.read_csv(run_dir / "scores.csv", dtype={"person_id": str})
-    ev = pd.read_parquet(run_dir / "evaluation.parquet")
-    persons = pd.read_parquet(f"{manifest['data_dir']}/persons.parquet")
-    f = scores.merge(ev[["person_id", "serious_harm"]]).merge(persons, on="person_id")
-    f["age_band"] = age_band(f["birth_date"], pd.Timestamp(manifest["as_of"]))
-    return f
-
-
 def test_fairness_json_matches_direct_recomputation(pack, run_dir):
-    data = json.loads((run_dir / "fairness.json").read_text())
-    f = _fixture_frame(run_dir)
-    assert data["primary_property"] == "calibration within groups"
-    rows = data["audit"]
-    assert {r["attribute"] for r in rows} == {"ethnicity", "sex", "age_band"}
-    checked = 0
-    for r in rows:
-        d = f if r["group"] == "(all)" else f[f[r["attribute"]] == r["group"]]
-        sel, y = d["in_cohort"].astype(bool), d["serious_harm"] == 1
-        want = {"selection_rate": sel.mean(), "observed": y.mean(),
-                "predicted": d["score"].mean(), "calibration": y.sum() / d["score"].sum(),
-                "recall": (sel & y).sum() / y.sum() if y.sum() else None,
-                "false_positive_rate": (sel & ~y).sum() / (~y).sum(),
-                "precision": (sel & y).sum() / sel.sum() if sel.sum() else None}[r["metric"]]
-        assert r["members"] == len(d) and r["positives"] == int(y.sum())
-        if want is None:
-            assert r["value"] is None
-        else:
-            assert r["value"] == pytest.approx(want, rel=1e-9)
-            checked += 1
-        small = len(d) < data["thresholds"]["min_members"] or (
-            r["metric"] not in ("selection_rate", "predicted")
-            and y.sum() < data["thresholds"]["min_positives"])
-        assert r["small"] == (small and r["group"] != "(all)")
-    assert checked > 50
-    # flags: exactly the large-enough rows outside the band
-    flagged = {(r["attribute"], r["group"], r["metric"]) for r in data["flags"]}
-    want_flags = {(r["attribute"], r["group"], r["metric"]) for r in rows
-                  if not r["small"] and r["group"] != "(all)" and r["ratio"] is not None
-                  and r["metric"] not in ("observed", "predicted")
-                  and not 0.8 <= r["ratio"] <= 1.25}
-    assert flagged == want_flags
+    assert check_fairness_json(run_dir) > 50
     # the fixture's scores carry no group bias: the equal-risk check must not flag anything
+    data = json.loads((run_dir / "fairness.json").read_text())
     assert data["equal_risk"] and not data["equal_risk_flags"]
 
 

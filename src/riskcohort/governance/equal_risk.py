@@ -42,12 +42,18 @@ def strata(risk: pd.Series, n_strata: int = N_STRATA) -> pd.Series:
 def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
                selected_col: str = "in_cohort", n_strata: int = N_STRATA,
                min_members: int = MIN_MEMBERS, alpha: float = ALPHA,
-               low: float = FLAG_LOW, high: float = FLAG_HIGH) -> pd.DataFrame:
+               low: float = FLAG_LOW, high: float = FLAG_HIGH,
+               score_col: str | None = None) -> pd.DataFrame:
     """One row per group: members, selected, expected at equal true risk, ratio, z, p, flag.
 
+    With ``score_col``, also ``rank_shift``: the group's mean score percentile minus that of
+    everyone in the same true-risk stratum (percentile points; > 0 = ranked higher than people
+    of the same risk) and its z. It uses every member, not only the selected, so it shows score
+    inflation before it is large enough to change who is selected; it is reported, not flagged.
     Rows without a true risk are left out (counted in ``attrs["dropped"]``).
     """
-    f = frame[[group_col, risk_col, selected_col]].copy()
+    cols = [group_col, risk_col, selected_col] + ([score_col] if score_col else [])
+    f = frame[list(dict.fromkeys(cols))].copy()
     dropped = int(f[risk_col].isna().sum())
     f = f[f[risk_col].notna()]
     f["_g"] = f[group_col].astype("string").fillna(UNKNOWN)
@@ -55,9 +61,15 @@ def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
     f["_sel"] = f[selected_col].astype(float)
     rate = f.groupby("_s")["_sel"].transform("mean")
     f["_exp"], f["_var"] = rate, rate * (1 - rate)
+    if score_col:
+        pct = f[score_col].astype(float).rank(pct=True) * 100
+        f["_shift"] = pct - pct.groupby(f["_s"]).transform("mean")
+    else:
+        f["_shift"] = np.nan
     g = f.groupby("_g").agg(members=("_sel", "size"), selected=("_sel", "sum"),
                             expected=("_exp", "sum"), var=("_var", "sum"),
-                            mean_true_risk=(risk_col, "mean"))
+                            mean_true_risk=(risk_col, "mean"), rank_shift=("_shift", "mean"),
+                            shift_sd=("_shift", "std"))
     n_groups = len(g)
     rows = []
     for name, r in g.iterrows():
@@ -70,7 +82,11 @@ def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
         rows.append({"attribute": group_col, "group": name, "members": int(r.members),
                      "selected": int(r.selected), "expected": float(r.expected),
                      "ratio": float(ratio), "z": float(z), "p_value": float(p),
-                     "mean_true_risk": float(r.mean_true_risk), "small": not enough,
+                     "mean_true_risk": float(r.mean_true_risk),
+                     "rank_shift": float(r.rank_shift),
+                     "rank_z": float(r.rank_shift / (r.shift_sd / math.sqrt(r.members)))
+                     if r.shift_sd and r.shift_sd > 0 else float("nan"),
+                     "small": not enough,
                      "flag": flag})
     out = pd.DataFrame(rows)
     out.attrs.update(dropped=dropped, n_strata=int(f["_s"].nunique()), alpha=alpha)

@@ -100,6 +100,7 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
         "explain_plots": [(p.stem, plots.file_uri(p)) for p in run.plots
                           if p.suffix == ".png" or not p.with_suffix(".png").exists()],
         "model_details": sections.model_details(run.manifest),
+        "validation_rows": sections.validation_rows(run.validation),
         "algo_care": texts.algo_care(facts), "texts": texts, "thresholds": fairness,
         "er": equal_risk,
         "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),

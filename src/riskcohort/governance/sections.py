@@ -51,7 +51,7 @@ def fairness_section(frame: pd.DataFrame, n_boot: int, seed: int) -> dict:
                "true_risk_source": frame.attrs.get("true_risk_source")}
     section["by_attr"] = pivot(table, section["flags"])
     if "true_risk" in frame and frame["true_risk"].notna().any():
-        er = pd.concat([equal_risk.equal_risk(frame, a) for a in ATTRIBUTES],
+        er = pd.concat([equal_risk.equal_risk(frame, a, score_col="score") for a in ATTRIBUTES],
                        ignore_index=True)
         section["equal_risk"], section["equal_risk_flags"] = er, equal_risk.flags(er)
     return section
@@ -133,6 +133,39 @@ def system_label(name: str, metrics: dict, incumbent_names: set[str]) -> str:
     return name
 
 
+def validation_rows(validation: dict | None) -> list[dict]:
+    """Per input table: rows read, accepted, quarantined, rules broken, expectation results."""
+    rows = []
+    for name, t in sorted(((validation or {}).get("tables") or {}).items()):
+        if not isinstance(t, dict):
+            continue
+        exp = t.get("expectations") or {}
+        rules = t.get("rules") or {}
+        rows.append({"table": name, "file": t.get("file"), "read": t.get("read"),
+                     "accepted": t.get("accepted"), "quarantined": t.get("quarantined"),
+                     "rules": ", ".join(f"{k}: {v}" for k, v in rules.items()) or "-",
+                     "expectations": f"{exp.get('successful', '?')}/{exp.get('evaluated', '?')}"
+                     if exp else "-"})
+    return rows
+
+
+def incumbent_note(metrics: dict, systems) -> str | None:
+    """Say so when the incumbent had no (or few) scores at this date."""
+    info = metrics.get("incumbent")
+    if not isinstance(info, dict):
+        return None
+    cov = info.get("coverage")
+    name = info.get("system", "the incumbent")
+    if "incumbent" not in systems:
+        return (f"Incumbent {name}: no scores dated within {info.get('window_days', '?')} days "
+                f"before the scoring date (coverage {cov if cov is not None else 0:.0%}); it "
+                "cannot be compared at this date.")
+    if isinstance(cov, float) and cov < 0.95:
+        return (f"Incumbent {name} scored {cov:.0%} of the population at this date; its metrics "
+                "treat unscored people as ranked last.")
+    return None
+
+
 def model_details(manifest: dict) -> list[tuple[str, str]]:
     """Model card 'details' rows from run.json, summarised (long lists are shortened)."""
     cal = manifest.get("calibration")
@@ -165,13 +198,15 @@ def performance_section(run: Run) -> dict:
     inc = incumbents(run)
     ev, out = run.evaluation, {"metrics": m, "systems": order, "metric_names": metric_names,
                                "labels": {s: system_label(s, m, inc) for s in order},
-                               "incumbents": inc, "calibration": None, "at_k": None}
+                               "incumbents": inc, "calibration": None, "at_k": None,
+                               "incumbent_note": incumbent_note(m, order)}
     known = ev is not None and "serious_harm" in ev and ev["serious_harm"].notna().any()
     if known and "model" in ev:
         e = ev[ev["serious_harm"].notna()]
         out["calibration"] = plots.calibration_plot(e["model"], e["serious_harm"])
         out["calibration_table"] = plots.calibration_bins(e["model"], e["serious_harm"])
-        out["at_k"] = plots.precision_recall_at_k_plot(e, run.systems(), "serious_harm",
+        scored = [c for c in run.systems() if e[c].notna().any()]  # an unscored incumbent: no line
+        out["at_k"] = plots.precision_recall_at_k_plot(e, scored, "serious_harm",
                                                        run.manifest.get("k"))
     return out
 

@@ -1,0 +1,51 @@
+"""The pack on a real run folder: simulate (with recording bias) -> run -> report.
+
+Why: the fixture run folder is written by these tests; this checks the pack against what the
+modelling stage actually writes. Kept small (small preset, one hyperparameter trial) for speed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gov_fixture import check_fairness_json
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_report_on_a_real_biased_run(tmp_path):
+    from riskcohort.governance import report
+    from riskcohort.modelling.config import load_experiment
+    from riskcohort.simulate import simulate
+    from riskcohort.workflow import run_experiment
+
+    data = tmp_path / "data"
+    simulate(data, preset="small", seed=7, clean=True, bias_group="black", bias_rate=1.0)
+    last = pd.read_parquet(data / "incidents.parquet", columns=["recorded_at"])["recorded_at"].max()
+    as_of = (pd.Timestamp(last) - pd.Timedelta(days=400)).to_period("M").to_timestamp().date()
+    cfg = load_experiment(REPO / "experiments" / "iteration-3-small.toml", data=data,
+                          as_of=str(as_of), out=tmp_path / "run")
+    cfg.model_spec.setdefault("search", {})["n_trials"] = 1
+    cfg.max_snapshots, cfg.cv_folds, cfg.n_boot = 18, 2, 50
+    run_experiment(cfg)
+    run = tmp_path / "run"
+
+    html = report(run, n_boot=50).read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert "model (this run)" in html
+    assert "(incumbent" in html or "cannot be compared at this date" in html
+    assert "Rules broken" in html  # the contract's validation summary, as a table
+    assert check_fairness_json(run) > 50
+    fair = json.loads((run / "fairness.json").read_text())
+    groups = {r["group"] for r in fair["equal_risk"] if r["attribute"] == "ethnicity"}
+    assert {"black", "white"} <= groups
+    persons = pd.read_parquet(data / "persons.parquet")
+    scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
+    n_black = scores.merge(persons, on="person_id")["ethnicity"].eq("black").sum()
+    row = next(r for r in fair["equal_risk"] if r["group"] == "black")
+    assert row["members"] == n_black and row["rank_shift"] is not None
