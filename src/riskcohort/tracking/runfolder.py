@@ -122,6 +122,8 @@ def targets(metrics: dict) -> dict[str, str]:
 
     >>> targets({"targets": {"auc_ok": True, "best_rule_auc": "dash", "x": {"roc_auc": False}}})
     {'target.auc_ok': 'true', 'target.best_rule_auc': 'dash', 'target.x.roc_auc': 'false'}
+    >>> targets({"targets": {"recall@100_ratio_ok": True}})  # MLflow tag names allow no '@'
+    {'target.recall_at_100_ratio_ok': 'true'}
     """
     out: dict[str, str] = {}
 
@@ -130,9 +132,9 @@ def targets(metrics: dict) -> dict[str, str]:
             for key, inner in value.items():
                 walk(f"{prefix}.{key}", inner)
         elif isinstance(value, bool):
-            out[prefix] = str(value).lower()
+            out[prefix.replace("@", "_at_")] = str(value).lower()
         elif value is not None:
-            out[prefix] = str(value)
+            out[prefix.replace("@", "_at_")] = str(value)
 
     walk("target", metrics.get("targets") or {})
     return out
