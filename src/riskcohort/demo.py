@@ -1,9 +1,169 @@
-"""``riskcohort demo``: the whole main job on the synthetic force, end to end."""
+"""``riskcohort demo``: the whole main job on a synthetic force, end to end, offline.
+
+The story it tells is the one a force lives: a first cohort iteration is trained on the force as
+police knew it six months ago (backtested, tracked, registered as champion); six more months of
+records arrive; a challenger is retrained on them and promoted only if the evidence says so; the
+cohort change is shown; the governance pack is written. Every step is a public function of a
+stage, so the demo is also the integration test of the stages' interfaces.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import typer
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENTS = {"small": "iteration-3-small.toml", "force": "iteration-3.toml"}
+HORIZON_DAYS = 365  # the reference experiments' outcome horizon
+
+
+@dataclass
+class DemoResult:
+    """Where the demo put things, and the headline numbers it printed."""
+
+    work: Path
+    data: Path
+    earlier: Path
+    first_run: Path
+    retrain_run: Path
+    report: Path
+    promoted: bool
+    timings: dict = field(default_factory=dict)
+
+
+def experiment_file(preset: str) -> Path:
+    """The reference experiment config for a preset (shipped in the repo's experiments/)."""
+    path = ROOT / "experiments" / EXPERIMENTS.get(preset, "iteration-3.toml")
+    if not path.exists():
+        from riskcohort.errors import UserError
+
+        raise UserError(f"experiment config {path} not found (run the demo from a repo checkout)")
+    return path
+
+
+def latest_record(data_dir: Path) -> dt.date:
+    """The day of the latest ``recorded_at`` in the incidents table (the dataset's end)."""
+    import pandas as pd
+
+    path = next(p for p in (data_dir / "incidents.parquet", data_dir / "incidents.csv")
+                if p.exists())
+    frame = (pd.read_parquet(path, columns=["recorded_at"]) if path.suffix == ".parquet"
+             else pd.read_csv(path, usecols=["recorded_at"]))
+    return pd.to_datetime(frame["recorded_at"], errors="coerce", format="mixed").max().date()
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """First day of the month ``months`` before ``day``'s month.
+
+    >>> months_before(dt.date(2026, 9, 30), 6)
+    datetime.date(2026, 3, 1)
+    """
+    m = day.year * 12 + day.month - 1 - months
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = False,
+             new_months: int = 6, console=None) -> DemoResult:
+    """Simulate, run iteration 1 (champion), retrain on more months, diff, write the report."""
+    from rich.console import Console
+
+    from riskcohort import governance, simulate, workflow
+    from riskcohort.contract.cutoff import cut_dataset
+    from riskcohort.tracking import registry
+    from riskcohort.tracking.compare import cohort_diff
+    from riskcohort.tracking.promotion import markdown
+    from riskcohort.tracking.render import print_diff
+    from riskcohort.tracking.retrain import retrain
+    from riskcohort.tracking.store import default_tracking_uri
+
+    console = console or Console()
+
+    def log(message: str) -> None:
+        console.print(message, highlight=False)
+
+    work = Path(work).resolve()
+    data = work / "data" / f"{preset}-seed{seed}"
+    uri = default_tracking_uri(work)
+    starts: list[tuple[str, float]] = []
+
+    def step(name):
+        starts.append((name.split(":")[0], time.perf_counter()))
+        log(f"[bold cyan]==>[/] {name}")
+
+    step("simulate")
+    if fresh or not (data / "persons.parquet").exists():
+        simulate.simulate(data, preset=preset, seed=seed)
+    end = latest_record(data)
+    cutoff = months_before(end, new_months)
+    earlier = cut_dataset(data, work / "data" / f"{preset}-seed{seed}-until-{cutoff}", cutoff)
+    log(f"synthetic force in {data} (records to {end}); as known before {cutoff}: {earlier}")
+
+    step("iteration 1: validate, train, backtest, explain, track")
+    experiment = experiment_file(preset)
+    # The latest as-of whose whole outcome window lies in the data known at the cutoff.
+    first_as_of = latest_record(earlier) - dt.timedelta(days=HORIZON_DAYS)
+    first = work / "runs" / "iteration-1"
+    workflow.run_and_track(experiment, data_dir=earlier, as_of=first_as_of, out_dir=first,
+                           tracking_uri=uri, work=work, log=log)
+    c = registry_client(uri)
+    if registry.current_version(c, registry.CHAMPION) is None:
+        version = registry.resolve_version(c, registry.CHALLENGER).version
+        registry.set_alias(c, registry.CHAMPION, version)
+        log(f"first model: version {version} becomes champion (no incumbent model yet)")
+
+    step(f"retrain with {new_months} more months of records")
+    second = work / "runs" / "iteration-2"
+    result = retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work, log=log)
+    console.print(markdown(result.decision, False), markup=False)
+
+    step("cohort change between iterations")
+    print_diff(cohort_diff(str(first), str(second), uri, work), console, 10)
+
+    step("governance pack")
+    report = governance.report(second, previous=first)
+    log(f"governance report: {report}")
+    ends = [t for _, t in starts[1:]] + [time.perf_counter()]
+    timings = {name: round(end - start, 1) for (name, start), end in zip(starts, ends, strict=True)}
+    return DemoResult(work, data, earlier, first, second, report, result.promoted, timings)
+
+
+def registry_client(uri: str):
+    """MLflow client on the demo's store (one place, so tests can reuse it)."""
+    from riskcohort.tracking.store import client
+
+    return client(uri)
 
 
 def register(app: typer.Typer) -> None:
     """Add the demo command."""
+
+    @app.command()
+    def demo(
+        work: Path = typer.Option(Path("work"), "--work", help="Work folder (data, runs, MLflow)."),
+        preset: str = typer.Option("small", "--preset", help="small (minutes) | force (longer)."),
+        seed: int = typer.Option(7, "--seed", help="Generator seed."),
+        fresh: bool = typer.Option(False, "--fresh", help="Re-simulate even if the data exists."),
+    ) -> None:
+        """Run the whole job on a synthetic force: simulate, validate, train, explain, track,
+        retrain, diff and write the governance pack."""
+        from rich.console import Console
+
+        console = Console()
+        res = run_demo(work, preset=preset, seed=seed, fresh=fresh, console=console)
+        console.print("\n[bold green]Demo finished.[/] What it produced:")
+        for label, path in (("dataset (full)", res.data),
+                            ("dataset (6 months earlier)", res.earlier),
+                            ("iteration 1 run folder", res.first_run),
+                            ("iteration 2 (retrain) run folder", res.retrain_run),
+                            ("governance report", res.report),
+                            ("MLflow store", res.work / "mlflow.db")):
+            console.print(f"  {label:34s} {path}")
+        run = res.retrain_run
+        console.print(f"\nNext: [bold]riskcohort serve --run {run}[/] (review app) · "
+                      f"[bold]riskcohort ui --work {res.work}[/] (MLflow) · "
+                      f"[bold]riskcohort explain PERSON_ID --run {run}[/]")
+        console.print("Timings (s): " + ", ".join(f"{k} {v}" for k, v in res.timings.items()))

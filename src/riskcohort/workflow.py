@@ -20,16 +20,41 @@ def run_experiment(config, data_dir=None, as_of=None, out_dir=None, log=None, da
     Returns the :class:`~riskcohort.modelling.iteration.IterationResult`.
     """
     from riskcohort.contract import load_dataset
+    from riskcohort.explain.run import explain_run
     from riskcohort.modelling.config import load_experiment
     from riskcohort.modelling.iteration import run_iteration
 
     cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
     if data_dir is not None:
         cfg.data_dir = Path(data_dir).resolve()
-    if dataset is None:
-        dataset = load_dataset(cfg.data_dir)
-    return run_iteration(cfg, dataset, as_of=as_of or cfg.as_of, out_dir=out_dir or cfg.out_dir,
-                         log=log)
+    out = out_dir or cfg.out_dir
+    if dataset is None:  # the validation report travels with the run (governance reads it)
+        dataset = load_dataset(cfg.data_dir, report_dir=Path(out) / "validation" if out else None)
+    result = run_iteration(cfg, dataset, as_of=as_of or cfg.as_of, out_dir=out, log=log)
+    (log or (lambda m: None))("explaining every score (SHAP) and writing global plots")
+    explain_run(result.out_dir, dataset)
+    return result
+
+
+def run_and_track(config, data_dir=None, as_of=None, out_dir=None, tracking_uri=None, work=None,
+                  log=None):
+    """``riskcohort run``: one iteration (validate, train, score, explain), then its MLflow record.
+
+    The model version is registered as ``challenger``; only ``retrain``'s evidence rule (or the
+    demo, for the very first model) moves ``champion``.
+    """
+    from riskcohort.modelling.config import load_experiment
+    from riskcohort.tracking import log_iteration
+
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    if data_dir is not None:
+        cfg.data_dir = Path(data_dir).resolve()
+    if out_dir is not None:
+        cfg.out_dir = Path(out_dir)
+    result = run_experiment(cfg, as_of=as_of, log=log)
+    (log or (lambda m: None))("logging the iteration and its baselines to MLflow")
+    run_id = log_iteration(result.out_dir, cfg, tracking_uri, work=work)
+    return result, run_id
 
 
 def backtest_dates(start: dt.date, end: dt.date, every_months: int) -> list[dt.date]:

@@ -20,18 +20,24 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: the day "
                                          "after the latest record (score now, no backtest)."),
         out: Path | None = typer.Option(None, "--out", help="Run folder to write."),
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking "
+                                                "URI (default: SQLite in the work folder)."),
+        work: Path | None = typer.Option(None, "--work", help="Work folder of the default "
+                                         "MLflow store (default: $RISKCOHORT_WORK or ./work)."),
     ) -> None:
-        """Train as of a date, score the population, write the run folder."""
+        """Validate, train as of a date, score, explain, and record the iteration in MLflow."""
         from rich.console import Console
 
         from riskcohort.modelling.config import load_experiment
         from riskcohort.modelling.report import print_run
-        from riskcohort.workflow import run_experiment
+        from riskcohort.workflow import run_and_track
 
         console = Console(width=None if Console().is_terminal else 180)
         cfg = load_experiment(experiment, data=data, as_of=as_of, out=out)
-        res = run_experiment(cfg, log=lambda m: console.log(m))
+        res, run_id = run_and_track(cfg, tracking_uri=tracking_uri, work=work,
+                                    log=lambda m: console.log(m))
         print_run(res, console)
+        console.print(f"MLflow run {run_id}; run folder {res.out_dir}")
 
     @app.command()
     def backtest(
