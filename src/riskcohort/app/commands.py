@@ -26,18 +26,43 @@ def _db(db: str | None) -> str:
     return db
 
 
-def resolve_model(alias: str) -> Path:
-    """Run folder of a registered model alias, through the tracking stage."""
-    try:
-        from riskcohort import tracking
-    except ImportError as exc:  # pragma: no cover
-        raise UserError("--model needs the tracking stage, which is not installed") from exc
-    for fn_name in ("resolve_run_dir", "run_dir_for_alias", "resolve_alias"):
-        fn = getattr(tracking, fn_name, None)
-        if fn is not None:
-            return Path(fn(alias))
-    raise UserError(f"--model {alias}: the tracking stage cannot resolve aliases to run folders "
-                    "yet (no riskcohort.tracking.resolve_run_dir); use --run OUT_DIR instead")
+def find_run_folder(work: Path, mlflow_run_id: str, depth: int = 3) -> Path | None:
+    """The run folder under ``work`` whose run.json records ``mlflow_run_id`` (newest wins)."""
+    import json
+
+    found = []
+    for level in range(1, depth + 1):
+        for manifest in work.glob("/".join(["*"] * level) + "/run.json"):
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get(
+                        "mlflow_run_id") == mlflow_run_id:
+                    found.append(manifest.parent)
+            except (OSError, ValueError):
+                continue
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def resolve_model(alias: str, work: Path, tracking_uri: str | None = None) -> Path:
+    """Run folder of a registered model alias (e.g. champion).
+
+    Uses ``riskcohort.tracking.resolve_run_dir`` when the tracking stage offers it; otherwise
+    asks the registry which MLflow run the alias points at and finds the run folder under
+    ``work`` whose run.json carries that ``mlflow_run_id`` (written by ``log_iteration``).
+    """
+    from riskcohort import tracking
+
+    fn = getattr(tracking, "resolve_run_dir", None)
+    if fn is not None:
+        return Path(fn(alias))
+    from riskcohort.tracking import registry, store
+
+    version = registry.resolve_version(store.client(tracking_uri, work), alias)
+    folder = find_run_folder(Path(work), version.run_id)
+    if folder is None:
+        raise UserError(f"--model {alias}: registered version {version.version} comes from MLflow "
+                        f"run {version.run_id}, but no run folder under {work} has that "
+                        "mlflow_run_id in its run.json; pass the folder with --run OUT_DIR")
+    return folder
 
 
 def register(app: typer.Typer) -> None:
@@ -55,6 +80,10 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Listen address (loopback by default)."),
         port: int = typer.Option(8000, help="Listen port."),
         db: str = typer.Option(None, "--db", help=DB_HELP + " Serve default: <run parent>/app.db"),
+        work: Path = typer.Option(Path("work"), "--work", help="Work folder searched for the "
+                                  "run folder of --model (and its default tracking store)."),
+        tracking_uri: str = typer.Option(None, "--tracking-uri", help="MLflow tracking URI for "
+                                         "--model (default: the tracking stage's)."),
         secure_cookies: bool = typer.Option(False, help="Mark cookies Secure (behind HTTPS)."),
         workers: int = typer.Option(1, min=1, max=16, help="Worker processes (each loads the "
                                     "run data; sessions and audit are shared via the database)."),
@@ -69,7 +98,7 @@ def register(app: typer.Typer) -> None:
 
         if bool(run) == bool(model):
             raise UserError("give exactly one of --run OUT_DIR or --model ALIAS")
-        paths = list(run) if run else [resolve_model(model)]
+        paths = list(run) if run else [resolve_model(model, work, tracking_uri)]
         runs = load_runs(paths)
         db = db or os.environ.get("RISKCOHORT_DB") or f"sqlite:///{paths[0].resolve().parent}/app.db"
         engine = open_db(db)
