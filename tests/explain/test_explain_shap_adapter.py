@@ -74,3 +74,43 @@ def test_normalise_rejects_wrong_shapes_and_varying_base():
         sa.normalise(np.zeros((4, 2)), 0.0, n=4, p=3)
     with pytest.raises(ValueError, match="differ"):
         sa.normalise(V, np.array([0.0, 1.0, 2.0, 3.0]), n=4, p=3)
+
+
+@pytest.mark.parametrize("zero_as_missing", [False, True])
+def test_deduplicated_contributions_equal_row_by_row_ones(zero_as_missing):
+    rng = np.random.default_rng(3)
+    n = 600
+    X = pd.DataFrame({
+        "count": rng.poisson(0.7, n).astype(float),  # many shared profiles
+        "days": rng.choice([0.0, 1e-40, 3.0, 30.0, 400.0, np.nan], n),  # zeros, tiny, missing
+        "flag": rng.integers(0, 2, n).astype(float),
+        "cont": rng.normal(size=n).round(1),
+    })
+    y = ((X["count"] + X["flag"] + rng.normal(size=n)) > 1.5).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1, "min_data_in_leaf": 3,
+              "num_leaves": 8, "zero_as_missing": zero_as_missing}
+    booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=30)
+    base, deduped = sa.contributions(booster, X, dedupe=True)
+    base_all, direct = sa.lightgbm_contributions(booster, X)
+    assert base == pytest.approx(base_all, abs=1e-12)
+    np.testing.assert_allclose(deduped, direct, atol=1e-12)
+    codes = sa.split_codes(booster, X.to_numpy())
+    assert len(np.unique(codes, axis=0)) < n  # the shortcut actually merged rows
+
+
+def test_split_codes_separate_values_either_side_of_a_threshold(model):
+    booster, X = model
+    splits = sa.split_thresholds(booster)
+    j, thr = next((j, t[0]) for j, t in splits.items() if len(t))
+    arr = np.repeat(X.to_numpy()[:1], 3, axis=0)
+    arr[:, j] = [thr, np.nextafter(thr, np.inf), np.nan]
+    codes = sa.split_codes(booster, arr)[:, j]
+    assert len(set(codes)) == 3
+
+
+def test_person_engine_matches_stated_engine(model):
+    booster, X = model
+    base_s, v_s = sa.contributions(booster, X.iloc[:7], engine="shap", dedupe=False)
+    base_l, v_l = sa.contributions(booster, X.iloc[:7], engine="lightgbm")
+    assert base_s == pytest.approx(base_l)
+    np.testing.assert_allclose(v_s, v_l, atol=1e-12)

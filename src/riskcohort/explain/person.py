@@ -95,20 +95,22 @@ def _select(run: RunFolder, person_id: str, as_of) -> tuple[int, list[str]]:
 
 def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
     """Recompute score and rank with each reason's indicator at the snapshot median."""
-    medians = run.matrix(run.features.loc[snap]).median(skipna=True)
+    medians = run.medians(run.features.at[idx, "as_of"])
     others = run.scores.loc[snap & (run.features.index != idx), "score"].to_numpy(dtype=float)
+    reasons = [r for r in reasons if not pd.isna(medians[r.indicator])]
+    if not reasons:
+        return []
+    changed = pd.concat([x] * len(reasons), ignore_index=True)
+    for k, r in enumerate(reasons):
+        changed.loc[k, r.indicator] = medians[r.indicator]
+    new = run.calibration.probability(raw_margin(run.booster, changed))
     out = []
-    for r in reasons:
-        typical = medians[r.indicator]
-        if pd.isna(typical):
-            continue
-        changed = x.copy()
-        changed[r.indicator] = typical
-        new = float(run.calibration.probability(raw_margin(run.booster, changed))[0])
-        new_rank = int(1 + np.sum(others > new))
-        out.append(WhatIf(r.indicator, r.description, r.value_text, float(typical),
-                          format_value(typical, labels[r.indicator].unit), new, new_rank,
-                          100.0 * (new - score), new_rank - rank))
+    for k, r in enumerate(reasons):
+        typical, p = float(medians[r.indicator]), float(new[k])
+        new_rank = int(1 + np.sum(others > p))
+        out.append(WhatIf(r.indicator, r.description, r.value_text, typical,
+                          format_value(typical, labels[r.indicator].unit), p, new_rank,
+                          100.0 * (p - score), new_rank - rank))
     return out
 
 
@@ -131,7 +133,7 @@ def explain_person(
     idx, notes = _select(run, person_id, as_of)
     when = run.features.at[idx, "as_of"]
     x = run.matrix(run.features.loc[[idx]])
-    base, vals = contributions(run.booster, x)
+    base, vals = contributions(run.booster, x, engine="lightgbm")  # same Tree SHAP, no set-up
     margin = float(raw_margin(run.booster, x)[0])
     labels = indicator_labels(run.feature_names)
     up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,

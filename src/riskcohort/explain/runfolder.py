@@ -8,7 +8,7 @@ and its feature order, the scored snapshot, the stored scores and ranks, and the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +30,15 @@ class RunFolder:
     features: pd.DataFrame  # person_id, as_of, <indicators>, aligned with ``scores``
     scores: pd.DataFrame  # person_id, as_of, score, rank, in_cohort, band
     calibration: Calibration
+    _medians: dict = field(default_factory=dict, repr=False)
+
+    def medians(self, as_of) -> pd.Series:
+        """Population median of each model input at one snapshot (cached: used per person)."""
+        key = pd.Timestamp(as_of)
+        if key not in self._medians:
+            snap = self.features["as_of"] == key
+            self._medians[key] = self.matrix(self.features.loc[snap]).median(skipna=True)
+        return self._medians[key]
 
     def matrix(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
         """The model inputs in the booster's order (float; NaN = unknown)."""
