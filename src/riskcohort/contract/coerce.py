@@ -93,7 +93,11 @@ def parse_float(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def parse(raw: pd.Series, type_: str, values: tuple[str, ...] = ()) -> tuple[pd.Series, np.ndarray]:
     """Parse one raw column by its contract type; return (typed column, invalid-value mask)."""
-    text = blank_to_null(raw)
+    return parse_text(blank_to_null(raw), type_, values)
+
+
+def parse_text(text: pd.Series, type_: str, values: tuple[str, ...] = ()):
+    """Like :func:`parse` for text already passed through :func:`blank_to_null`."""
     if type_ in (ID, STRING):
         return parse_id(text)
     if type_ == ENUM:

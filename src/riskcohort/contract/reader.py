@@ -58,22 +58,29 @@ def _check_columns(path: Path, columns: list[str]) -> list[str]:
     return names
 
 
-def _csv_header(path: Path) -> list[str]:
+def _decoded_lines(path: Path):
+    """Lines decoded one at a time, so a bad byte further down is not blamed on the header."""
     with open(path, "rb") as fh:
-        first = fh.readline()
-    if not first.strip():
-        raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
+        for number, raw in enumerate(fh):
+            try:
+                yield raw.decode("utf-8-sig" if number == 0 else "utf-8")
+            except UnicodeDecodeError as exc:
+                where = "the header" if number == 0 else f"line {number + 1}"
+                raise UserError(
+                    f"file {path.name}: rule utf8_required: {where} is not UTF-8 text "
+                    f"(byte {exc.start}: {exc.reason})"
+                ) from None
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header record, read with the csv module (quoted names may hold commas, newlines)."""
     try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(
-            f"file {path.name}: rule utf8_required: the header is not UTF-8 text "
-            f"(byte {exc.start}: {exc.reason})"
-        ) from None
-    try:
-        return next(csv.reader([line]))
+        header = next(csv.reader(_decoded_lines(path)), None)
     except csv.Error as exc:
         raise UserError(f"file {path.name}: rule readable_csv: bad header ({exc})") from None
+    if header is None or not any(h.strip() for h in header):
+        raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
+    return header
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -83,7 +90,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows_after_names=1, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=True,

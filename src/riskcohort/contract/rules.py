@@ -130,9 +130,9 @@ def check_table(raw: RawTable, table: Table, refs: dict[str, KeySets | None]) ->
             source = pd.Series(np.nan, index=frame.index, dtype=coerce.STR_DTYPE)
         else:
             source = frame[col.name]
-        values, bad = coerce.parse(source, col.type, col.values)
-        typed[col.name] = values
         texts[col.name] = coerce.blank_to_null(source)
+        values, bad = coerce.parse_text(texts[col.name], col.type, col.values)
+        typed[col.name] = values
         marker.mark(bad, "invalid_type", col.name, source.to_numpy())
     for col in columns:
         if not col.nullable:
