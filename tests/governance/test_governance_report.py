@@ -59,6 +59,10 @@ def test_fairness_json_matches_direct_recomputation(pack, run_dir):
     # the fixture's scores carry no group bias: the equal-risk check must not flag anything
     data = json.loads((run_dir / "fairness.json").read_text())
     assert data["equal_risk"] and not data["equal_risk_flags"]
+    # the thresholds documented in docs/governance.md and printed in the pack
+    assert data["thresholds"] == {"min_members": 50, "min_positives": 10, "flag_low": 0.8,
+                                  "flag_high": 1.25, "equal_risk_alpha": 0.01,
+                                  "equal_risk_strata": 20}
 
 
 def test_drift_against_previous_run_and_stability_from_siblings(tmp_path):
