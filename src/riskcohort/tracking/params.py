@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _flat(prefix: str, value, out: dict[str, str]) -> None:
         for key, inner in value.items():
             _flat(f"{prefix}.{key}", inner, out)
     else:
-        out[prefix[:250]] = _text(value)
+        out[re.sub(r"[^A-Za-z0-9_\-./ :]+", "_", prefix)[:250]] = _text(value)
 
 
 def package_versions() -> dict[str, str]:

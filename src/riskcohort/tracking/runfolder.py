@@ -120,8 +120,8 @@ def model_extras(metrics: dict) -> dict[str, float]:
 def targets(metrics: dict) -> dict[str, str]:
     """The iteration's pass/fail targets (modelling's summary) as tag values.
 
-    >>> targets({"targets": {"auc_ok": True, "best_rule_auc": "dash", "x": {"roc_auc": False}}})
-    {'target.auc_ok': 'true', 'target.best_rule_auc': 'dash', 'target.x.roc_auc': 'false'}
+    >>> targets({"targets": {"auc_ok": True, "recall@50_ok": False, "best": "dash"}})
+    {'target.auc_ok': 'true', 'target.recall_at_50_ok': 'false', 'target.best': 'dash'}
     >>> targets({"targets": {"recall@100_ratio_ok": True}})  # MLflow tag names allow no '@'
     {'target.recall_at_100_ratio_ok': 'true'}
     """
