@@ -50,6 +50,8 @@ def test_change_column_against_previous_iteration(runs):
     assert cur.loc[pid, "change"] == expect
     assert set(cur["change"]) <= {"new", "up", "down", "same"}
     assert (runs.iterations[0].scores["change"] == "").all()
+    moved = abs(int(prev.loc[pid, "rank"]) - int(cur.loc[pid, "rank"]))
+    assert cur.loc[pid, "moved"] == moved
 
 
 def test_person_page_shows_scores_reasons_chart_history_evidence(client_for, runs, engine):

@@ -238,5 +238,8 @@ def load_runs(paths: list[str | Path]) -> RunSet:
     prev = None
     for it in its:
         it.scores["change"] = change_column(it.scores, prev)
+        moved = (prev["rank"].reindex(it.scores.index) - it.scores["rank"]) if prev is not None \
+            else pd.Series(np.nan, index=it.scores.index)
+        it.scores["moved"] = moved.abs().fillna(0).astype(int)  # places up or down
         prev = it.scores
     return RunSet(its)

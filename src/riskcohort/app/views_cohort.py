@@ -21,7 +21,8 @@ from riskcohort.app.policy import READERS, allow
 router = APIRouter()
 SORTS = {"rank": "rank", "score": "score", "band": "band_order", "status": "status",
          "change": "change", "person": "person_id"}
-COLUMNS = ["rank", "person_id", "score", "band", "reason1", "reason2", "status", "change"]
+COLUMNS = ["rank", "person_id", "score", "band", "reason1", "reason2", "status", "change",
+           "moved"]
 
 
 def _params(request: Request) -> dict:
