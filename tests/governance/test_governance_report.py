@@ -133,3 +133,21 @@ def test_without_outcomes_or_truth_the_pack_says_so(tmp_path):
     assert "metrics.json not available" in html
     data = json.loads((run / "fairness.json").read_text())
     assert data["equal_risk"] is None and not data["outcomes_known"]
+
+
+def test_stability_from_backtest_json_and_previous_from_run_json(tmp_path):
+    prev = write_run(tmp_path, seed=2, as_of="2023-01-01", name="2023-01-01")
+    cur = write_run(tmp_path, seed=2, as_of="2024-01-01", name="2024-01-01")
+    dates = [{"as_of": d, "run_dir": str(tmp_path / d), "model": {"roc_auc": auc,
+              "recall@100": rec}} for d, auc, rec in
+             (("2023-01-01", 0.7123, 0.25), ("2023-07-01", 0.7345, 0.3), ("2024-01-01", 0.7567,
+                                                                           0.35))]
+    (tmp_path / "backtest.json").write_text(json.dumps({"experiment": "x", "dates": dates}))
+    manifest = json.loads((cur / "run.json").read_text())
+    (cur / "run.json").write_text(json.dumps({**manifest, "previous_run": "2023-01-01"}))
+    html = report(cur, n_boot=20).read_text()
+    stability = html.split('id="stability"')[1].split('id="fairness"')[0]
+    assert "backtest.json" in stability and "2023-07-01" in stability
+    assert all(v in stability for v in ("0.712", "0.735", "0.757"))
+    drift_part = html.split('id="drift"')[1]
+    assert str(prev) in drift_part and "Score: PSI" in drift_part
