@@ -50,19 +50,37 @@ def sigmoid_calibration(reason: str) -> Calibration:
     return Calibration("sigmoid", note, sigmoid)
 
 
-def _from_cohort_model(model_dir: Path) -> Calibration | None:
-    """Use ``riskcohort.modelling.CohortModel`` when the modelling stage provides one."""
+def _cohort_model_class():
     try:
         from riskcohort.modelling import CohortModel  # type: ignore[attr-defined]
     except ImportError:
+        try:
+            from riskcohort.modelling.model import CohortModel
+        except ImportError:
+            return None
+    return CohortModel
+
+
+def _from_cohort_model(model_dir: Path) -> Calibration | None:
+    """Use ``riskcohort.modelling.CohortModel`` (the object that produced the scores)."""
+    cls = _cohort_model_class()
+    if cls is None:
         return None
-    model = CohortModel.load(model_dir)
+    model = cls.load(model_dir)
     for name in _MARGIN_METHODS:
         if callable(getattr(model, name, None)):
             return Calibration("cohort_model", f"CohortModel.{name}", getattr(model, name))
     cal = getattr(model, "calibrator", None)
+    if cal is None:  # CohortModel.predict_risk uses the sigmoid itself: scores are consistent
+        return sigmoid_calibration("the run's CohortModel has no calibrator")
+    if isinstance(cal, dict):
+        from riskcohort.modelling.calibration import apply
+
+        method = str(cal.get("method"))
+        return Calibration(method, f"{method} calibrator of the run's CohortModel",
+                           lambda m: apply(cal, m))
     for name in ("predict", "transform", "__call__"):
-        if cal is not None and callable(getattr(cal, name, None)):
+        if callable(getattr(cal, name, None)):
             return Calibration("cohort_model", f"CohortModel.calibrator.{name}", getattr(cal, name))
     return None
 

@@ -48,7 +48,7 @@ def _notes(run: RunFolder, dataset, score_gap: float) -> list[str]:
         "is the calibrated probability at base_value; they differ because the link is non-linear.",
     ]
     if run.calibration.kind == "sigmoid":
-        notes.append("Percentage points use the raw sigmoid, not the run's calibrated scores.")
+        notes.append("No calibrator was used: probabilities are the raw sigmoid of the margin.")
     if np.isfinite(score_gap) and score_gap > 1e-6:
         notes.append(f"Recomputed scores differ from scores.csv by up to {score_gap:.2g}.")
     absent = list(getattr(dataset, "absent", None) or run.manifest.get("absent_sources") or [])
