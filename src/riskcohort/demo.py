@@ -73,6 +73,7 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
 
     from riskcohort import governance, simulate, workflow
     from riskcohort.contract.cutoff import cut_dataset
+    from riskcohort.modelling.report import print_run
     from riskcohort.tracking import registry
     from riskcohort.tracking.compare import cohort_diff
     from riskcohort.tracking.promotion import markdown
@@ -107,8 +108,10 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
     # The latest as-of whose whole outcome window lies in the data known at the cutoff.
     first_as_of = latest_record(earlier) - dt.timedelta(days=HORIZON_DAYS)
     first = work / "runs" / "iteration-1"
-    workflow.run_and_track(experiment, data_dir=earlier, as_of=first_as_of, out_dir=first,
-                           tracking_uri=uri, work=work, log=log)
+    result1, _ = workflow.run_and_track(experiment, data_dir=earlier, as_of=first_as_of,
+                                        out_dir=first, tracking_uri=uri, work=work, log=log)
+    print_validation(first / "validation", console)
+    print_run(result1, console)
     c = registry_client(uri)
     if registry.current_version(c, registry.CHAMPION) is None:
         version = registry.resolve_version(c, registry.CHALLENGER).version
@@ -129,6 +132,14 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
     ends = [t for _, t in starts[1:]] + [time.perf_counter()]
     timings = {name: round(end - start, 1) for (name, start), end in zip(starts, ends, strict=True)}
     return DemoResult(work, data, earlier, first, second, report, result.promoted, timings)
+
+
+def print_validation(report_dir: Path, console) -> None:
+    """The validation summary (rows read / accepted / quarantined per table and rule)."""
+    from riskcohort.contract.commands import print_summary
+    from riskcohort.contract.report import ValidationReport
+
+    print_summary(ValidationReport.read(report_dir / "validation.json"), console)
 
 
 def registry_client(uri: str):

@@ -14,11 +14,12 @@ from pathlib import Path
 import typer
 
 
-def _summary(report) -> None:
+def print_summary(report, console=None) -> None:
+    """Rows read / accepted / quarantined per table and per rule (also used by the demo)."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
-    console = Console()
+    console = console or Console()
     counts = RichTable(title=f"Validation of {report.data_dir}")
     for name in ("table", "file", "read", "accepted", "quarantined"):
         counts.add_column(
@@ -74,7 +75,7 @@ def validate(
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     report = dataset.report
-    _summary(report)
+    print_summary(report)
     if strict and report.quarantined:
         Console(stderr=True).print(
             f"[bold red]strict:[/] {report.quarantined} rows quarantined", highlight=False
