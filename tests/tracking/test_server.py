@@ -96,3 +96,18 @@ def test_env_tracking_uri_is_used(monkeypatch, tmp_path):
     assert store.resolve_tracking_uri("sqlite:///x.db") == "sqlite:///x.db"
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert store.resolve_tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path}/mlflow.db"
+
+
+def test_ui_starts_mlflow_on_loopback_with_the_local_store(monkeypatch, store_uri):
+    from typer.testing import CliRunner
+
+    from riskcohort.cli import app
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    res = CliRunner().invoke(app, ["ui", "--port", "5123", "--tracking-uri", store_uri])
+    assert res.exit_code == 0, res.output
+    cmd = calls[0]
+    assert cmd[1:4] == ["-m", "mlflow", "ui"]
+    assert cmd[cmd.index("--backend-store-uri") + 1] == store_uri
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5123"

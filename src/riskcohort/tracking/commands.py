@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         uri = store.resolve_tracking_uri(tracking_uri, work)
         store.client(uri)  # create/migrate the store first, under the lock
         cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-               "--host", "127.0.0.1", "--port", str(port)]
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
         root = store.artifact_root(uri)
         if root:
             cmd += ["--default-artifact-root", root]

@@ -73,7 +73,7 @@ def metric_columns(runs, k: int | None = None) -> list[str]:
     return [m for m in wanted if m in names]
 
 
-def fmt(metrics: dict, name: str) -> str:
+def fmt(metrics: dict, name: str, sep: str = " ") -> str:
     """``value [lo, hi]`` (or ``-``).
 
     >>> fmt({"a": 0.5, "a_lo": 0.4, "a_hi": 0.61}, "a"), fmt({}, "a")
@@ -82,7 +82,7 @@ def fmt(metrics: dict, name: str) -> str:
     v, lo, hi = runfolder.point_and_interval(metrics, name)
     if v != v:
         return "-"
-    return f"{v:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else "")
+    return f"{v:.3f}" + (f"{sep}[{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else "")
 
 
 def compare_table(refs=(), experiment=None, tracking_uri=None, work=None, k=None):
@@ -96,12 +96,12 @@ def compare_table(refs=(), experiment=None, tracking_uri=None, work=None, k=None
     cols = metric_columns(runs, k)
     table = Table(title=f"Iterations and baselines ({c.tracking_uri})")
     for head in ("run", "kind", "experiment", "as of", *cols):
-        table.add_column(head, overflow="fold")
+        table.add_column(head.replace("_at_", "@"), overflow="fold")
     for r in runs:
         tags = r.data.tags
         kind = tags.get("kind", "?") + (f":{tags['baseline']}" if "baseline" in tags else "")
         table.add_row(r.info.run_id[:8], kind, tags.get("experiment", ""), tags.get("as_of", ""),
-                      *(fmt(r.data.metrics, m) for m in cols))
+                      *(fmt(r.data.metrics, m, "\n") for m in cols))
     return table
 
 
