@@ -43,6 +43,31 @@ def test_uses_explain_person_when_available(model_run, monkeypatch):
     assert view.evidence == model_run.person_evidence(pid)
 
 
+def test_evidence_for_every_indicator_from_source_data(model_run, monkeypatch):
+    from riskcohort.explain.person import PersonExplanation
+
+    def fake(run, pid, dataset=None, **kw):
+        assert kw.get("with_evidence") is False
+        return PersonExplanation(pid, "2026-01-01", 0.3, 1, "high", True, 40, 0.1, 0.1, [], [],
+                                 {}, [], [])
+
+    asked = {}
+
+    def fake_evidence(run, data, pid, as_of, indicators):
+        asked["indicators"] = indicators
+        return {"da_count_365d": [{"record_id": "I9"}], "harm_365d": []}, ["note"]
+
+    monkeypatch.setattr("riskcohort.explain.person.explain_person", fake)
+    monkeypatch.setattr("riskcohort.explain.provenance.evidence_for", fake_evidence)
+    monkeypatch.setattr(explain_adapter, "_runfolder", lambda it: object())
+    monkeypatch.setattr(explain_adapter, "_dataset", lambda it: object())
+    monkeypatch.setattr(model_run, "evidence", None)  # no evidence.parquet: use source data
+    explain_adapter._cached.cache_clear()
+    view = explain_adapter.person_view(model_run, model_run.scores.index[2])
+    assert asked["indicators"] == list(model_run.features.columns)
+    assert view.evidence == {"da_count_365d": [{"record_id": "I9"}]} and "note" in view.notes
+
+
 def test_falls_back_when_explain_fails(model_run):
     explain_adapter._cached.cache_clear()
     pid = model_run.scores.index[1]

@@ -71,10 +71,39 @@ def _runfolder(it: Iteration):
         return _runfolders[key]
 
 
+def _dataset(it: Iteration):
+    """The run's source data (run.json data_dir), loaded once per iteration; None if absent."""
+    with _lock:
+        key = "data:" + str(it.root)
+        if key not in _runfolders:
+            from pathlib import Path
+
+            data_dir = it.manifest.get("data_dir")
+            _runfolders[key] = None
+            if data_dir and Path(data_dir).is_dir():
+                from riskcohort.contract import load_dataset
+
+                _runfolders[key] = load_dataset(data_dir)
+        return _runfolders[key]
+
+
 def _from_explain(it: Iteration, pid: str) -> PersonView:
     from riskcohort.explain.person import explain_person
 
-    pe = explain_person(_runfolder(it), pid, with_evidence=it.evidence is None)
+    run = _runfolder(it)
+    pe = explain_person(run, pid, with_evidence=False)
+    notes = list(pe.notes)
+    evidence = it.person_evidence(pid) if it.evidence is not None else None
+    if evidence is None:  # every indicator's records, through explain's evidence hook
+        from riskcohort.explain.provenance import evidence_for
+
+        data = _dataset(it)
+        if data is None:
+            evidence = {}
+            notes.append("Evidence not shown: the input folder named in run.json is not there.")
+        else:
+            evidence, ev_notes = evidence_for(run, data, pid, pe.as_of, list(it.features.columns))
+            notes += ev_notes
 
     def reason(r) -> dict:
         return {"indicator": r.indicator, "text": r.text, "value_text": r.value_text,
@@ -84,10 +113,9 @@ def _from_explain(it: Iteration, pid: str) -> PersonView:
     sens = [{"text": w.description, "value": w.value_text, "typical": w.typical_text,
              "score": w.score, "rank": w.rank, "rank_change": w.rank_change}
             for w in pe.sensitivity]
-    evidence = pe.evidence if it.evidence is None else from_run_folder(it, pid).evidence
     return PersonView([reason(r) for r in pe.reasons_up], [reason(r) for r in pe.reasons_down],
                       {k: [{c: str(v) for c, v in rec.items()} for rec in recs]
-                       for k, recs in (evidence or {}).items()}, sens, list(pe.notes), "explain")
+                       for k, recs in (evidence or {}).items() if recs}, sens, notes, "explain")
 
 
 @lru_cache(maxsize=512)

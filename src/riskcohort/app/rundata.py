@@ -37,7 +37,7 @@ class Iteration:
     link: str
     metrics: dict
     bands: list[str]  # highest risk first
-    band_floor: dict[str, float]  # lowest score seen in each band
+    band_floor: dict[str, float]  # cut-off of each band (run.json "bands"; else lowest score)
     evidence: pd.DataFrame | None = None
     descriptions: dict[str, str] = field(default_factory=dict)  # indicator -> plain words
     reason_text: object = None  # (indicator, value) -> reason sentence (catalogue wording)
@@ -158,6 +158,11 @@ def load_iteration(root: str | Path) -> Iteration:
     scores = scores.join(_top_reasons(contrib, render)) if len(contrib) else scores.assign(
         reason1=np.nan, reason2=np.nan)
     order = scores.groupby("band")["score"].mean().sort_values(ascending=False)
+    floors = scores.groupby("band")["score"].min().to_dict()
+    cuts = manifest.get("bands")
+    if isinstance(cuts, dict) and cuts:  # the run's own cut-offs (probability thresholds)
+        floors = {**{str(k): float(v) for k, v in cuts.items()}, "low": 0.0}
+        order = pd.Series(floors).sort_values(ascending=False)
     meta = _read_json(root / "explanations.json", {}) or {}
     evidence = None
     if (root / "evidence.parquet").exists():
@@ -171,7 +176,7 @@ def load_iteration(root: str | Path) -> Iteration:
         link=str(meta.get("link", "logit")), metrics=_read_json(root / "metrics.json", {}) or {},
         bands=[str(b) for b in order.index], evidence=evidence, descriptions=descriptions,
         reason_text=render,
-        band_floor=scores.groupby("band")["score"].min().to_dict(),
+        band_floor=floors,
         report=root / "report.html" if (root / "report.html").exists() else None,
         fairness=fairness)
 
