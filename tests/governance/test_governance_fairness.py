@@ -125,3 +125,14 @@ def test_audit_flags_a_group_selected_at_double_the_rate():
     f = pd.DataFrame({"group": g, "score": 0.1, "in_cohort": sel, "serious_harm": 0})
     out = fairness.flags(fairness.audit(f, "group", label_col=None, n_boot=50))
     assert set(out[out["metric"] == "selection_rate"]["group"]) == {"x", "y"}
+
+
+def test_rows_without_a_known_outcome_are_left_out():
+    f = frame(600)
+    f["serious_harm"] = f["serious_harm"].astype(float)
+    f.loc[:99, "serious_harm"] = np.nan
+    t = fairness.audit(f, "group", n_boot=20).set_index(["group", "metric"])
+    kept = f.iloc[100:]
+    assert t.loc[(fairness.OVERALL, "recall"), "members"] == 500
+    assert t.loc[(fairness.OVERALL, "recall"), "value"] == pytest.approx(
+        direct(kept, np.ones(500, bool))["recall"])

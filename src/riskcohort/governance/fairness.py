@@ -101,12 +101,15 @@ def audit(frame: pd.DataFrame, group_col: str, score_col: str = "score",
     """One row per (group, metric): value, interval, ratio to overall with interval, size, small.
 
     ``label_col`` may be None or absent (outcomes not yet known): outcome metrics are then NaN.
-    Missing group values are audited as ``unknown`` rather than dropped.
+    Rows with a missing label are left out when labels are present. Missing group values are
+    audited as ``unknown`` rather than dropped.
     """
+    has_labels = label_col is not None and label_col in frame and frame[label_col].notna().any()
+    if has_labels:  # people whose outcome is unknown cannot be in an outcome metric
+        frame = frame[frame[label_col].notna()]
     groups = frame[group_col].astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
     sel = frame[selected_col].astype(float).to_numpy()
     score = frame[score_col].astype(float).to_numpy()
-    has_labels = label_col is not None and label_col in frame and frame[label_col].notna().any()
     y = frame[label_col].astype(float).to_numpy() if has_labels else np.zeros(len(frame))
     names, codes = np.unique(groups, return_inverse=True)
     k = len(names)
