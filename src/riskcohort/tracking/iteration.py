@@ -147,7 +147,8 @@ def _log_new(c, exp_id, run_dir, manifest, metrics, config, key) -> str:
     per_system = runfolder.systems(metrics)
     tags = {"experiment": str(manifest.get("experiment", "")),
             "as_of": str(manifest.get("as_of", "")), KEY_TAG: key,
-            "backtest": str(manifest.get("backtest", "")), "riskcohort.run_dir": str(run_dir.resolve())}
+            "backtest": str(manifest.get("backtest", "")),
+            "riskcohort.run_dir": str(run_dir.resolve())}
     commit = params.git_commit()
     name = f"{tags['experiment'] or 'iteration'}@{tags['as_of'] or 'unknown'}"
     baseline_ids: list[str] = []
