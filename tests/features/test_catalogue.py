@@ -81,7 +81,8 @@ def test_plan_transpiles_to_spark_sql():
 
     plan = compile_plan(tuple(sorted(TABLES)), 1825)
     assert set(plan["aggregate"]) >= {"incidents", "assessments", "orders", "markers"}
-    for sql in [plan["population"], *plan["aggregate"].values(), plan["current"]]:
+    steps = [sql for group in plan["aggregate"].values() for _, sql in group]
+    for sql in [plan["population"], *steps, plan["current"]]:
         spark = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
         assert "`pop`" in spark or "`snapshots`" in spark
 

@@ -62,24 +62,35 @@ def run(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return out
 
 
-def _finish(base: pd.DataFrame, agg: pd.DataFrame, specs) -> pd.DataFrame:
-    merged = base[KEYS].merge(agg, on=KEYS, how="left")
-    return pd.DataFrame({s.name: s.finalize(merged).to_numpy() for s in specs}, index=base.index)
+def placed(agg: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Aggregate rows keyed by ``rid`` put at their population position (missing rows NaN)."""
+    return agg.set_index("rid").reindex(pd.RangeIndex(n))
 
 
-def _relationship(con, plan, popdf) -> pd.DataFrame:
-    out = pd.DataFrame(np.nan, index=popdf.index, columns=list(rel.NAMES))
+def _finish(popdf: pd.DataFrame, agg: pd.DataFrame, specs) -> dict[str, np.ndarray]:
+    merged = placed(agg, len(popdf))
+    merged["as_of"] = popdf["as_of"].to_numpy()
+    return {s.name: s.finalize(merged).to_numpy(dtype="float64") for s in specs}
+
+
+def _relationship(con, plan, popdf) -> dict[str, np.ndarray]:
+    n = len(popdf)
+    out = {name: np.full(n, np.nan) for name in rel.NAMES}
     if "current" not in plan:
         return out
     cur = run(con, plan["current"])
     con.register("cur", cur)
-    idx = popdf[KEYS].reset_index().merge(cur, on=KEYS, how="inner")
-    rows = idx["index"].to_numpy()
-    out.loc[rows, list(rel.ATTRIBUTES)] = idx[list(rel.ATTRIBUTES)].to_numpy(dtype="float64")
-    for source, specs in rel.spec_groups():
-        if source in plan["rel_aggregate"]:
-            vals = _finish(idx, run(con, plan["rel_aggregate"][source]), specs)
-            out.loc[rows, [s.name for s in specs]] = vals.to_numpy(dtype="float64")
+    rows = cur["rid"].to_numpy()
+    for name in rel.ATTRIBUTES:
+        out[name][rows] = cur[name].to_numpy(dtype="float64")
+    base = popdf.iloc[rows].reset_index(drop=True)
+    for steps in plan["rel_aggregate"].values():
+        for specs, sql in steps:
+            agg = run(con, sql)
+            # positions within ``cur`` rows: persons with a current relationship and no row get 0
+            agg["rid"] = pd.Series(np.arange(len(rows)), index=rows).reindex(agg["rid"]).to_numpy()
+            for name, values in _finish(base, agg, specs).items():
+                out[name][rows] = values
     return out
 
 
@@ -120,30 +131,36 @@ def build(
     con.register("snapshots", pd.DataFrame({"as_of": snapshots}))
     popdf = run(con, plan["population"])
     popdf = popdf.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
-    con.register("pop", popdf[KEYS])
+    popdf.insert(0, "rid", np.arange(len(popdf), dtype="int64"))
+    con.register("pop", popdf[["rid", *KEYS]])
     notes = [f"absent source: {name}" for name in absent_sources(tables)]
 
-    parts = [popdf[KEYS]]
+    columns: dict[str, np.ndarray] = {}
     for source, specs in by_source().items():
         if source in plan["aggregate"]:
-            parts.append(_finish(popdf, run(con, plan["aggregate"][source]), specs))
+            for group, sql in plan["aggregate"][source]:
+                columns.update(_finish(popdf, run(con, sql), group))
         else:
-            parts.append(pd.DataFrame(np.nan, index=popdf.index, columns=[s.name for s in specs]))
+            columns.update({s.name: np.full(len(popdf), np.nan) for s in specs})
             missing = [n for n in SOURCE_TABLES[source] if n not in tables]
             notes.append(f"indicators from {'+'.join(missing)} are NaN ({source})")
     age = (popdf["as_of"] - popdf["birth_date"]).dt.days / 365.25
-    parts.append(pd.DataFrame({AGE_NAME: age.astype("float64")}, index=popdf.index))
-    parts.append(_relationship(con, plan, popdf))
-    frame = pd.concat(parts, axis=1)[KEYS + indicator_names()]
+    columns[AGE_NAME] = age.to_numpy(dtype="float64")
+    columns.update(_relationship(con, plan, popdf))
+    frame = pd.DataFrame({"person_id": popdf["person_id"], "as_of": popdf["as_of"]})
+    frame = pd.concat(
+        [frame, pd.DataFrame({n: columns[n] for n in indicator_names()}, index=frame.index)],
+        axis=1,
+    )
     if labels:
         sql = compile_labels(
             int(horizon_days), tuple(serious_offences), bool(domestic_only),
             None if labels_known_by is None else pd.Timestamp(labels_known_by),
         )
-        frame = frame.merge(run(con, sql), on=KEYS, how="left")
+        lab = placed(run(con, sql), len(frame))
         for col in ("serious_harm", "homicide"):
-            frame[col] = frame[col].fillna(0).astype("int64")
-        frame["harm_weight"] = frame["harm_weight"].astype("float64").fillna(0.0)
+            frame[col] = lab[col].fillna(0).astype("int64").to_numpy()
+        frame["harm_weight"] = lab["harm_weight"].astype("float64").fillna(0.0).to_numpy()
     con.close()
     frame.attrs["notes"] = list(dict.fromkeys(notes))
     return frame

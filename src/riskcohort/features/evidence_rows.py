@@ -89,7 +89,7 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
     mine = normalise(_person_tables(tables_of(data), pid))
     plan = compile_plan(tuple(sorted(mine)), DEFAULT_LOOKBACK_DAYS)
     con = connect(mine)
-    con.register("pop", pd.DataFrame({"person_id": [pid], "as_of": [when]}))
+    con.register("pop", pd.DataFrame({"rid": [0], "person_id": [pid], "as_of": [when]}))
     wanted = set(indicator_names() if indicators is None else indicators)
     parts: list = []
     for source, specs in by_source().items():

@@ -12,6 +12,7 @@ wherever they are reported.
 
 >>> HARM_WEIGHTS["homicide"] > HARM_WEIGHTS["gbh"] > HARM_WEIGHTS["common_assault"]
 True
+>>> from riskcohort.contract.schema import OFFENCES
 >>> set(HARM_WEIGHTS) == set(OFFENCES)
 True
 """

@@ -47,7 +47,7 @@ def labels(
     domestic_only: bool,
     labels_known_by=None,
 ) -> ibis.Table:
-    """(person_id, as_of, serious_harm, homicide, harm_weight) for rows with any outcome incident.
+    """(rid, serious_harm, homicide, harm_weight) for population rows with an outcome incident.
 
     ``harm_weight`` sums ``HARM_WEIGHTS`` of the *domestic* offences perpetrated in the horizon
     (the harm@k currency), whatever ``serious_offences`` is.
@@ -68,7 +68,7 @@ def labels(
     scope = dom if domestic_only else ibis.literal(True)
     serious = j.offence.isin(list(serious_offences)) & scope
     homicide = (j.offence == "homicide") & scope
-    return j.group_by(["person_id", "as_of"]).aggregate(
+    return j.group_by("rid").aggregate(
         serious_harm=ibis.ifelse(serious, 1, 0).max(),
         homicide=ibis.ifelse(homicide, 1, 0).max(),
         harm_weight=harm_expr(j.offence).sum(where=dom),

@@ -52,7 +52,9 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
     j = pop.join(inc_rel, [pop.person_id == inc_rel.subject, inc_rel.known_at < pop.as_of])
     j = j.filter(j.domestic.fill_null(False), j.event_at < j.as_of)
     key = j.event_at.strftime("%Y%m%d%H%M%S").concat(j.relationship_id)
-    cur = j.group_by(["person_id", "as_of"]).aggregate(rel_id=j.relationship_id.argmax(key))
+    cur = j.group_by(["rid", "person_id", "as_of"]).aggregate(
+        rel_id=j.relationship_id.argmax(key)
+    )
     r = relationships
     c = cur.join(r, cur.rel_id == r.relationship_id)
     end_known_at = ibis.coalesce(
@@ -64,6 +66,7 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
     flag = lambda cond: cond.fill_null(False).cast("float64")  # noqa: E731
     days = (c.as_of.epoch_seconds() - end_at.epoch_seconds()) / DAY_SECONDS
     return c.select(
+        "rid",
         "person_id",
         "as_of",
         "rel_id",
@@ -85,7 +88,7 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
 def join_incidents(cur: ibis.Table, inc_rel: ibis.Table) -> ibis.Table:
     """Rows of the perpetrator's incidents in the current relationship known before T."""
     s = inc_rel
-    return cur.select("person_id", "as_of", "rel_id").join(
+    return cur.select("rid", "person_id", "as_of", "rel_id").join(
         s, [cur.person_id == s.subject, s.relationship_id == cur.rel_id, s.known_at < cur.as_of]
     )
 
@@ -93,7 +96,7 @@ def join_incidents(cur: ibis.Table, inc_rel: ibis.Table) -> ibis.Table:
 def join_assessments(cur: ibis.Table, assessments: ibis.Table) -> ibis.Table:
     """Rows of assessments of the perpetrator against the relationship's other party."""
     s = assessments
-    return cur.select("person_id", "as_of", "other").join(
+    return cur.select("rid", "person_id", "as_of", "other").join(
         s, [cur.person_id == s.subject, s.victim_id == cur.other, s.known_at < cur.as_of]
     )
 
