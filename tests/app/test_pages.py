@@ -125,6 +125,8 @@ def test_model_and_governance_pages(client_for, runs):
     assert all(i.name in model for i in runs.iterations)
     gov = c.get("/governance").text
     assert "fairness.csv" in gov and "female" in gov and "rfgv" in gov
+    assert "model − rfgv" in gov and "+0.110 <small>[+0.080, +0.140]" in gov
+    assert "Caution: synthetic numbers" in gov
     rep = c.get("/governance/report")
     assert "Model card" in rep.text and "sandbox" in rep.headers["content-security-policy"]
 

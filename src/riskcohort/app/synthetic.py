@@ -82,7 +82,9 @@ def build_run(out: str | Path, n: int = 300, seed: int = 0, as_of: str = "2026-0
         "n": n, "positives": int(n * 0.05), "ks": [50, 100, 200],
         "scores": {"model": {"roc_auc": iv(0.81, 0.02), "recall@100": iv(0.42, 0.05)},
                    "dash": {"roc_auc": iv(0.66, 0.03), "recall@100": iv(0.21, 0.04)},
-                   "rfgv": {"roc_auc": iv(0.70, 0.03), "recall@100": iv(0.27, 0.04)}}})
+                   "rfgv": {"roc_auc": iv(0.70, 0.03), "recall@100": iv(0.27, 0.04)}},
+        "differences": {"dash": {"roc_auc": iv(0.15, 0.03)}, "rfgv": {"roc_auc": iv(0.11, 0.03)}},
+        "cautions": ["synthetic numbers: for testing the app only"]})
     write_json(out / "run.json", {"experiment": "synthetic", "as_of": as_of, "k": k, "seed": seed,
                                   "features": list(INDICATORS), "backtest": False,
                                   "created_at": as_of + "T06:00:00Z"})

@@ -55,6 +55,17 @@ def metric_table(metrics: dict) -> tuple[list[str], list[dict]]:
     return systems, rows
 
 
+def metrics_context(metrics: dict) -> dict:
+    """Template context for _metrics.html: systems, differences vs the model, cautions."""
+    systems, rows = metric_table(metrics)
+    diff_systems, diff_rows = metric_table({"scores": metrics.get("differences") or {}})
+    cautions = [str(c) for c in metrics.get("cautions") or [] if isinstance(c, str | int | float)]
+    population = {k: metrics[k] for k in ("n", "positives", "base_rate", "reference")
+                  if isinstance(metrics.get(k), str | int | float)}
+    return {"systems": systems, "rows": rows, "diff_systems": diff_systems,
+            "diff_rows": diff_rows, "cautions": cautions, "population": population}
+
+
 def read_table(path, limit: int = 200) -> list[list[str]]:
     """A small CSV as rows of strings (header first)."""
     with open(path, newline="", encoding="utf-8") as fh:
@@ -68,12 +79,11 @@ def model(request: Request):
     it = web.runs.current
     imp = (it.contributions.assign(a=it.contributions["contribution"].abs())
            .groupby("indicator")["a"].mean().sort_values(ascending=False).head(15))
-    systems, rows = metric_table(it.metrics)
     iterations = [{"name": i.name, "as_of": i.as_of, "n": len(i.scores),
                    "cohort": int(i.scores["in_cohort"].sum()),
                    "created": i.manifest.get("created_at", "")} for i in web.runs.iterations]
     return web.render(request, "model.html", it=it, importance=bars(list(imp.items())),
-                      systems=systems, rows=rows, iterations=iterations,
+                      iterations=iterations, **metrics_context(it.metrics),
                       manifest=json.dumps(it.manifest, indent=2, sort_keys=True, default=str))
 
 
@@ -82,10 +92,9 @@ def model(request: Request):
 def governance(request: Request):
     web = request.app.state.web
     it = web.runs.current
-    systems, rows = metric_table(it.metrics)
     tables = [(p.relative_to(it.root).as_posix(), read_table(p)) for p in it.fairness]
-    return web.render(request, "governance.html", it=it, systems=systems, rows=rows,
-                      fairness=tables, has_report=it.report is not None)
+    return web.render(request, "governance.html", it=it, fairness=tables,
+                      has_report=it.report is not None, **metrics_context(it.metrics))
 
 
 @router.get("/governance/report")
