@@ -60,7 +60,8 @@ def metrics_context(metrics: dict) -> dict:
     systems, rows = metric_table(metrics)
     diff_systems, diff_rows = metric_table({"scores": metrics.get("differences") or {}})
     cautions = [str(c) for c in metrics.get("cautions") or [] if isinstance(c, str | int | float)]
-    population = {k: metrics[k] for k in ("n", "positives", "base_rate", "reference")
+    population = {k: f"{metrics[k]:.4g}" if isinstance(metrics[k], float) else metrics[k]
+                  for k in ("n", "positives", "base_rate", "reference")
                   if isinstance(metrics.get(k), str | int | float)}
     return {"systems": systems, "rows": rows, "diff_systems": diff_systems,
             "diff_rows": diff_rows, "cautions": cautions, "population": population}
