@@ -150,8 +150,9 @@ def test_broken_files(table, mode, payload, column, fmt):
             ds = load_dataset(data, report_dir=Path(tmp) / "r", data_docs=False)
         except UserError as exc:
             msg = str(exc)
-            assert f"{table}." in msg or "folder" in msg, msg
-            assert "rule " in msg
+            # an emptied table may make the tables referencing it fail instead
+            assert f"{table}." in msg or mode == "header_only", msg
+            assert re.match(r"file \S+\.(csv|parquet)", msg) and "rule " in msg, msg
             if mode == "dup_column":
                 assert "duplicate_column" in msg and repr(name) in msg
             return

@@ -68,7 +68,7 @@ def _check_structure(result: rules.TableResult, max_bad_fraction: float) -> None
         raise UserError(
             f"file {Path(result.path).name}, column {result.columns['duplicate_key']!r}: rule "
             f"duplicate_key: {dups} of {n} rows repeat a primary key (was the table exported "
-            f"twice or joined?); examples {examples(result.examples['duplicate_key'])}"
+            f"twice or joined?); examples {', '.join(result.examples['duplicate_key'])}"
         )
     bad = sum(result.counts.values())
     if bad > max_bad_fraction * n:
@@ -76,7 +76,7 @@ def _check_structure(result: rules.TableResult, max_bad_fraction: float) -> None
         raise UserError(
             f"file {Path(result.path).name}, column {result.columns[rule]!r}: rule {rule}: "
             f"{bad} of {n} rows ({bad / n:.0%}) fail the contract, {count} of them by rule "
-            f"{rule}; examples {examples(result.examples[rule])}. All rules: "
+            f"{rule}; examples {', '.join(result.examples[rule])}. All rules: "
             + ", ".join(f"{r}={c}" for r, c in result.counts.items())
         )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskcohort.contract import coerce
 from riskcohort.contract.reader import RawTable
@@ -46,10 +48,29 @@ _MAX_VALUE_CHARS = 60
 
 @dataclass
 class KeySets:
-    """Keys of a checked table: ``accepted`` rows and ``all`` keys seen (as text)."""
+    """Keys of a checked table: of ``accepted`` rows and all keys ``seen`` (Arrow text arrays).
 
-    accepted: pd.Index
-    seen: pd.Index
+    Arrow, because pandas' ``isin`` on Arrow-backed strings turns a large value set into a
+    Python list on every call (about a second per reference column at force scale).
+    """
+
+    accepted: pa.Array
+    seen: pa.Array
+
+
+def _arrow_text(text: pd.Series) -> pa.Array:
+    return pa.array(text.astype(coerce.STR_DTYPE).array, type=pa.string())
+
+
+def unique_keys(text: pd.Series) -> pa.Array:
+    """Distinct non-null values of a text column, as an Arrow array."""
+    return pc.unique(pc.drop_null(_arrow_text(text)))
+
+
+def isin_keys(text: pd.Series, keys: pa.Array) -> np.ndarray:
+    """Vectorised membership of a text column in an Arrow value set (null -> False)."""
+    found = pc.is_in(_arrow_text(text), value_set=keys, skip_nulls=True)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 @dataclass
@@ -136,7 +157,12 @@ def check_table(raw: RawTable, table: Table, refs: dict[str, KeySets | None]) ->
         marker.mark(bad, "invalid_type", col.name, source.to_numpy())
     for col in columns:
         if not col.nullable:
-            marker.mark(typed[col.name].isna().to_numpy(), "null_in_required", col.name, "null")
+            marker.mark(
+                typed[col.name].isna().to_numpy(),
+                "null_in_required",
+                col.name,
+                f"{col.name} is null",
+            )
     for col in columns:
         if col.values:
             values = typed[col.name]
@@ -166,8 +192,8 @@ def check_table(raw: RawTable, table: Table, refs: dict[str, KeySets | None]) ->
             continue
         values = texts[col.name]
         present = values.notna().to_numpy()
-        ok = values.isin(target.accepted).to_numpy(dtype=bool)
-        seen = values.isin(target.seen).to_numpy(dtype=bool)
+        ok = isin_keys(values, target.accepted)
+        seen = isin_keys(values, target.seen)
         marker.mark(present & ~ok & ~seen, "missing_reference", col.name, values.to_numpy())
         marker.mark(present & ~ok & seen, "dangling_reference", col.name, values.to_numpy())
     return _result(raw, table, typed, texts, marker)
@@ -203,9 +229,7 @@ def _result(raw, table, typed, texts, marker: _Marker) -> TableResult:
     keys = None
     if table.key:
         key = texts[table.key]
-        keys = KeySets(
-            accepted=pd.Index(key[free].dropna().unique()), seen=pd.Index(key.dropna().unique())
-        )
+        keys = KeySets(accepted=unique_keys(key[free]), seen=unique_keys(key))
     return TableResult(
         name=table.name,
         path=raw.path,
