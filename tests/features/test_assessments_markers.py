@@ -53,10 +53,15 @@ def row():
                  expires_at="2024-12-01"),
         ],
         referrals=[
-            dict(referral_id="f1", person_id="p", kind="marac", referred_at="2024-03-01"),
-            dict(referral_id="f2", person_id="p", kind="marac", role="victim",
+            # MARAC referral of v1 (victim of two of p's DA incidents): counted once
+            dict(referral_id="f1", person_id="v1", kind="marac", role="victim",
                  referred_at="2024-03-01"),
+            dict(referral_id="f2", person_id="v4", kind="marac", role="victim",
+                 referred_at="2024-03-01"),  # v4 was victim of a non-domestic incident
+            dict(referral_id="f4", person_id="v1", kind="marac", role="victim",
+                 referred_at="2024-07-05"),  # after T
             dict(referral_id="f3", person_id="p", kind="mappa", referred_at="2024-07-05"),
+            dict(referral_id="f5", person_id="p", kind="mental_health", referred_at="2023-07-05"),
         ],
     )
     return features.build(data, [T]).set_index("person_id").loc["p"]
@@ -77,8 +82,9 @@ def test_markers_and_referrals(row):
     assert row["marker_mental_health"] == 1.0
     assert row["marker_suicide_self_harm"] == 0.0  # recorded after T
     assert row["marker_drugs"] == 1.0
-    assert row["referral_marac"] == 1.0  # victim-role referral not counted
-    assert row["referral_mappa"] == 0.0
+    assert row["referral_marac"] == 1.0
+    assert row["referral_mappa"] == 0.0  # referred after T
+    assert row["referral_mental_health"] == 1.0
 
 
 def test_victims(row):

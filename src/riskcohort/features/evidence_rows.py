@@ -34,13 +34,18 @@ _PERSON_COLS = {
 def _person_tables(tables: dict[str, pd.DataFrame], person_id: str) -> dict[str, pd.DataFrame]:
     out = {}
     for name, frame in tables.items():
-        if name == "relationships":
+        if name == "relationships" or name not in _PERSON_COLS or frame is None:
             continue
         mask = pd.Series(False, index=frame.index)
         for col in _PERSON_COLS[name]:
-            mask |= (frame[col] == person_id).fillna(False).astype(bool)
+            if col in frame.columns:
+                mask |= (frame[col] == person_id).fillna(False).astype(bool)
         out[name] = frame[mask]
-    if "relationships" in tables:
+    if "referrals" in out and "incidents" in out:  # MARAC referrals of the person's victims
+        ref = tables["referrals"]
+        victims = set(out["incidents"]["victim_id"].dropna().astype(str))
+        out["referrals"] = ref[(ref["person_id"] == person_id) | ref["person_id"].isin(victims)]
+    if tables.get("relationships") is not None and "incidents" in out:
         r = tables["relationships"]
         used = set(out["incidents"]["relationship_id"].dropna().astype(str))
         keep = r["relationship_id"].astype(str).isin(used)
@@ -86,7 +91,8 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
     """
     when = as_of_index([as_of])[0]
     pid = str(person_id)
-    mine = normalise(_person_tables(tables_of(data), pid))
+    raw = data.tables if hasattr(data, "tables") else data
+    mine = normalise(tables_of(_person_tables(raw, pid)))  # filter first: cheap on a force
     plan = compile_plan(tuple(sorted(mine)), DEFAULT_LOOKBACK_DAYS)
     con = connect(mine)
     con.register("pop", pd.DataFrame({"rid": [0], "person_id": [pid], "as_of": [when]}))

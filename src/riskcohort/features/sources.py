@@ -12,9 +12,11 @@ Knowledge times (contract "Time rules"): incidents ``recorded_at``; assessments 
 orders ``recorded_at``; custody ``start_date`` (a *release* is known when it happens, so the
 releases source uses ``end_date``); markers ``recorded_at`` (a marker counts while
 ``recorded_at <= T < expires_at``: the expiry is part of the record and is only compared with T);
-referrals ``referred_at``; a relationship ``recorded_at``, its end ``end_recorded_at`` (see
-``relationship.py``). An incident's relationship kind is usable only when both the incident and
-the relationship record are known: ``known_at = greatest(recorded_at, relationship recorded_at)``.
+referrals ``referred_at`` (a victim's referral is linked to the perpetrator through his known
+domestic incidents against that victim); a relationship ``recorded_at``, its end
+``end_recorded_at`` (see ``relationship.py``). An incident's relationship kind is usable only
+when both the incident and the relationship record are known:
+``known_at = greatest(recorded_at, relationship recorded_at)``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "custody_releases": ("custody",),
     "markers": ("markers",),
     "referrals": ("referrals",),
+    "victim_referrals": ("incidents", "referrals"),
 }
 
 _NULL_TS = ibis.null().cast("timestamp")
@@ -122,6 +125,18 @@ def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
         out["markers"] = _base(
             m, "markers", m.person_id, m.marker_id, m.recorded_at, m.recorded_at,
             start_at=m.recorded_at, end_at=m.expires_at, kind=m.kind, marker_kind=m.kind,
+        )
+    if "referrals" in t and "incidents" in t:
+        # MARAC referrals are made for victims: link them to the perpetrator via the victims of
+        # his domestic incidents; usable once both the incident and the referral are known.
+        inc, ref = t["incidents"], t["referrals"]
+        inc = inc.filter(inc.domestic.fill_null(False), inc.victim_id.notnull())
+        ref = ref.filter(ref.role == "victim")
+        j = inc.join(ref, inc.victim_id == ref.person_id)
+        out["victim_referrals"] = _base(
+            j, "referrals", j.perpetrator_id, j.referral_id,
+            ibis.greatest(_ts(j.recorded_at), _ts(j.referred_at)), j.referred_at,
+            victim_id=j.victim_id, kind=j.kind, referral_kind=j.kind,
         )
     if "referrals" in t:
         r = t["referrals"]
