@@ -87,3 +87,15 @@ def test_date_parser_truncates_to_day_and_float_parser():
     assert values.iloc[:2].tolist() == [0.5, 0.001]
     assert bad.tolist() == [False, False, True, False]
     assert str(values.dtype) == "float64"
+
+
+def test_baseline_scores_given_by_path(tmp_path, tables):
+    baseline = tables.pop("baseline_scores")
+    data = write_dataset(tmp_path / "d", tables)
+    assert load_dataset(data).baseline_scores is None
+    path = tmp_path / "elsewhere" / "ilas.csv"
+    path.parent.mkdir()
+    pd.DataFrame(baseline).to_csv(path, index=False)
+    got = load_dataset(data, baseline_path=path).baseline_scores
+    assert got["score"].tolist() == [0.0, 0.1, 0.2, 0.3]
+    assert str(got["as_of"].dtype) == "datetime64[ns]" and str(got["in_cohort"].dtype) == "boolean"

@@ -61,6 +61,9 @@ def validate(
     data_docs: bool = typer.Option(
         True, "--data-docs/--no-data-docs", help="Build Great Expectations Data Docs."
     ),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", help="External baseline scores file (default: in DATA_DIR)."
+    ),
 ) -> None:
     """Check a dataset folder against the data contract; quarantine bad rows; write a report."""
     from rich.console import Console
@@ -70,7 +73,9 @@ def validate(
 
     report_dir = out if out is not None else default_report_dir(data_dir)
     try:
-        dataset = load_dataset(data_dir, report_dir=report_dir, data_docs=data_docs)
+        dataset = load_dataset(
+            data_dir, report_dir=report_dir, data_docs=data_docs, baseline_path=baseline
+        )
     except UserError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None

@@ -117,13 +117,15 @@ def load_dataset(
     *,
     data_docs: bool | None = None,
     max_bad_fraction: float = MAX_BAD_FRACTION,
+    baseline_path: str | Path | None = None,
 ) -> Dataset:
     """Read, validate and type a dataset folder.
 
     ``report_dir`` (optional) receives ``<table>.quarantine.parquet`` for every present table,
     ``validation.json`` and, when ``data_docs`` (default: whenever ``report_dir`` is given),
     Great Expectations Data Docs in ``data_docs/``. ``strict=True`` raises ``UserError`` with exit
-    code 1 if any row was quarantined (after writing the report).
+    code 1 if any row was quarantined (after writing the report). ``baseline_path`` reads the
+    external baseline scores from a file elsewhere instead of ``<data_dir>/baseline_scores.*``.
     """
     root = Path(data_dir).resolve()
     if not root.is_dir():
@@ -149,7 +151,7 @@ def load_dataset(
         results[name] = result
         keysets[name] = result.keys
     baseline = None
-    raw = reader.read_table(root, BASELINE_SCORES)
+    raw = reader.read_table(root, BASELINE_SCORES, Path(baseline_path) if baseline_path else None)
     if raw is not None:
         baseline = rules.check_table(raw, BASELINE_SCORES, {})
         _check_structure(baseline, max_bad_fraction)

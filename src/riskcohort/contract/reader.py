@@ -146,11 +146,18 @@ def read_text(path: Path) -> pd.DataFrame:
     return _read_csv(path) if path.suffix == ".csv" else _read_parquet(path)
 
 
-def read_table(data_dir: Path, table: Table) -> RawTable | None:
-    """Read one contract table; None when its file is absent. Checks required columns."""
-    path = find_file(data_dir, table.name)
+def read_table(data_dir: Path, table: Table, path: Path | None = None) -> RawTable | None:
+    """Read one contract table (from ``path`` if given); None when its file is absent.
+
+    Checks that the required columns are there.
+    """
+    if path is None:
+        path = find_file(data_dir, table.name)
+    elif not Path(path).is_file() or Path(path).suffix not in FORMATS:
+        raise UserError(f"file {path}: rule readable_file: not a .csv or .parquet file")
     if path is None:
         return None
+    path = Path(path)
     frame = read_text(path)
     missing = [c for c in table.required_columns if c not in frame.columns]
     if missing:
