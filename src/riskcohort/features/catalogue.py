@@ -94,6 +94,17 @@ when the event happened (`occurred_at`; `assessed_at` for assessments) among kno
 Direction +1/-1 is the LightGBM monotone constraint (0 = none). Crime-harm weights:
 `riskcohort.features.harm.HARM_WEIGHTS` (approximate Cambridge Crime Harm Index days).
 
+How it is computed: each indicator is declared once as (source, row filter, window, aggregation)
+in `riskcohort/features/defs/` (relationship group: `relationship.py`). The declarations are Ibis
+expressions, compiled once per process to SQL over placeholder tables (`plan.py`) and run on
+in-process DuckDB, all as-of dates in one range join per source (no loop over people or dates).
+Why Ibis rather than hand-written SQL: one definition serves both `build` (aggregate) and
+`evidence` (the same condition selects the rows), and the plan is dialect-neutral: it compiles to
+Spark SQL with Ibis' PySpark backend (or `sqlglot.transpile`, which a test exercises).
+Population at T: alive at T and perpetrator of a domestic incident recorded before T and within
+the lookback (default 1825 days). Labels: serious-harm offence occurring in [T, T + horizon),
+only for T whose horizon ends by the end of the latest recorded day (and by `labels_known_by`).
+
 | name | group | dir | window | unit | sources | description | evidence |
 |---|---|---|---|---|---|---|---|
 """

@@ -9,6 +9,7 @@ records at the maximum for a maximum and the latest record for "days since"/"lat
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from riskcohort.contract.schema import DEFAULT_LOOKBACK_DAYS
@@ -16,6 +17,8 @@ from riskcohort.features import relationship as rel
 from riskcohort.features.data import as_of_index, normalise, tables_of
 from riskcohort.features.engine import AGE_NAME, connect, indicator_names, run
 from riskcohort.features.plan import by_source, compile_plan
+from riskcohort.features.sources import SOURCE_TABLES
+from riskcohort.features.spec import Spec
 
 COLUMNS = ["indicator", "table", "record_id", "recorded_at", "kind", "victim_id"]
 
@@ -55,10 +58,18 @@ def _person_tables(tables: dict[str, pd.DataFrame], person_id: str) -> dict[str,
 
 
 def _picked(frame: pd.DataFrame, specs) -> list[pd.DataFrame]:
-    out = []
-    for spec in specs:
-        hit = frame[frame[f"__{spec.name}"].fillna(False).astype(bool)]
-        out.append(spec.pick(hit).assign(indicator=spec.name))
+    """Rows passing each spec's condition, then its ``pick`` (vectorised for plain counts)."""
+    if frame.empty:
+        return []
+    names = np.array([s.name for s in specs])
+    hits = frame[[f"__{n}" for n in names]].to_numpy(dtype=bool)
+    rows, cols = np.nonzero(hits)
+    keep = [c for c in frame.columns if not c.startswith("__")]
+    long = frame[keep].iloc[rows].assign(indicator=names[cols])
+    special = {s.name: s for s in specs if type(s).pick is not Spec.pick}
+    out = [long[~long["indicator"].isin(list(special))]]
+    for name, spec in special.items():
+        out.append(spec.pick(long[long["indicator"] == name]))
     return out
 
 
@@ -100,9 +111,10 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
     parts: list = []
     for source, specs in by_source().items():
         specs = [s for s in specs if s.name in wanted]
-        if specs and source in plan["rows"]:
+        empty = any(len(mine[n]) == 0 for n in SOURCE_TABLES[source] if n in mine)
+        if specs and source in plan["rows"] and not empty:  # no rows: skip the query
             parts.extend(_picked(run(con, plan["rows"][source]), specs))
-    if wanted & set(rel.NAMES):
+    if wanted & set(rel.NAMES) and len(mine["incidents"]) and len(mine.get("relationships", ())):
         parts.extend(_relationship_rows(con, plan, wanted))
     con.close()
     person = mine["persons"]
