@@ -108,7 +108,7 @@ def retrain(experiment, data_dir, *, out_dir=None, as_of=None, dry_run: bool = F
     uri = store.resolve_tracking_uri(tracking_uri, work)
     c = store.client(uri)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    out = Path(out_dir or Path(work or "work") / "runs" / f"{cfg.name}-retrain-{stamp}")
+    out = Path(out_dir or store.work_dir(work) / "runs" / f"{cfg.name}-retrain-{stamp}")
     log(f"validating {data_dir}")
     dataset = load_dataset(data_dir, report_dir=out / "validation")
     cfg.as_of = (dt.date.fromisoformat(str(as_of)) if as_of

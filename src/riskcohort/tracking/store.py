@@ -36,14 +36,18 @@ def configure_env() -> None:
         os.environ.setdefault(key, value)
 
 
+def work_dir(work: str | os.PathLike | None = None) -> Path:
+    """The work folder: ``work``, else ``$RISKCOHORT_WORK``, else ``./work`` (absolute)."""
+    return Path(work or os.environ.get("RISKCOHORT_WORK") or "work").resolve()
+
+
 def default_tracking_uri(work: str | os.PathLike | None = None) -> str:
-    """SQLite store in the work folder (``RISKCOHORT_WORK`` or ``./work`` when not given).
+    """SQLite store in the work folder.
 
     >>> default_tracking_uri("/tmp/w")
     'sqlite:////tmp/w/mlflow.db'
     """
-    folder = Path(work or os.environ.get("RISKCOHORT_WORK") or "work").resolve()
-    return f"sqlite:///{folder / 'mlflow.db'}"
+    return f"sqlite:///{work_dir(work) / 'mlflow.db'}"
 
 
 def resolve_tracking_uri(uri: str | None = None, work: str | os.PathLike | None = None) -> str:
