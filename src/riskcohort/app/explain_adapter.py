@@ -139,3 +139,21 @@ def person_view(it: Iteration, pid: str, use_explain: bool = True) -> PersonView
     """Reasons, evidence and sensitivity for a scored person of an iteration."""
     _ITERS[id(it)] = it
     return _cached(str(it.root), pid, id(it), use_explain)
+
+
+def warm(it: Iteration) -> None:
+    """Load the model run folder and source data in the background at start-up, so the first
+    person page does not pay for them (failures are left for the page to report)."""
+    if not (it.root / "model" / "model.txt").exists():
+        return
+
+    def work():
+        try:
+            _runfolder(it)
+            _dataset(it)
+            top = it.scores["rank"].idxmin()
+            person_view(it, str(top), True)  # imports SHAP, compiles the evidence queries
+        except Exception as exc:  # the page falls back and says why
+            log.warning("explain warm-up failed: %s", type(exc).__name__)
+
+    threading.Thread(target=work, name="explain-warm-up", daemon=True).start()

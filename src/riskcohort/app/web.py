@@ -148,6 +148,10 @@ def create_app(runs: RunSet, engine: Engine, settings: Settings | None = None) -
     async def _crash(request: Request, _exc):  # pragma: no cover - never show a traceback
         return PlainTextResponse("Internal error.", status_code=500)
 
+    if app.state.web.settings.use_explain:
+        from riskcohort.app.explain_adapter import warm
+
+        warm(runs.current)
     app.include_router(auth_router())
     for module in (views_cohort, views_person, views_gov, views_admin):
         app.include_router(module.router)
