@@ -171,10 +171,13 @@ def check_table(raw: RawTable, table: Table, refs: dict[str, KeySets | None]) ->
     for rule in table.order_rules:
         later, earlier = typed[rule.later], typed[rule.earlier]
         broken = (later < earlier).fillna(False).to_numpy(dtype=bool)
-        details = (
-            rule.later + "=" + later.astype(str) + " < " + rule.earlier + "=" + earlier.astype(str)
-        ).to_numpy()
-        marker.mark(broken, rule.name, rule.later, details, values=False)
+        if broken.any():  # details only for the broken rows: formatting dates is slow
+            details = np.full(n, None, dtype=object)
+            details[broken] = [
+                f"{rule.later}={lt} < {rule.earlier}={et}"
+                for lt, et in zip(later[broken], earlier[broken], strict=True)
+            ]
+            marker.mark(broken, rule.name, rule.later, details, values=False)
     for a, b in table.distinct:
         same = (typed[a] == typed[b]).fillna(False).to_numpy(dtype=bool)
         marker.mark(same, "same_person", b, f"{a} == {b}")
