@@ -109,3 +109,16 @@ def test_interrupted_logging_leaves_no_version_or_alias(run_folder, store_uri, m
     monkeypatch.undo()
     run_id = log_iteration(run_folder, tracking_uri=store_uri)  # re-running is safe
     assert [v.run_id for v in c.search_model_versions(f"name='{registry.MODEL_NAME}'")] == [run_id]
+
+
+def test_score_now_run_without_backtest_metrics(run_folder, store_uri):
+    """A run scoring "now" has no outcome window: no system metrics, so no baseline runs."""
+    (run_folder / "metrics.json").write_text(json.dumps(
+        {"backtest": False, "validation": {"mean_ap": 0.12}, "incumbent": {"coverage": 0.8}}))
+    (run_folder / "features.parquet").unlink()
+    run_id = log_iteration(run_folder, tracking_uri=store_uri)
+    c = _client(store_uri)
+    run = c.get_run(run_id)
+    assert run.data.metrics == {"validation_mean_ap": 0.12, "incumbent_coverage": 0.8}
+    assert c.search_runs([run.info.experiment_id], "tags.kind = 'baseline'") == []
+    assert c.get_registered_model(registry.MODEL_NAME).aliases["champion"] == 1
