@@ -87,3 +87,31 @@ def test_review_journey_in_chromium(server, runs):
         browser.close()
     assert outside == [], f"requests left the app: {outside}"
     assert "intact" in _cli("audit", "verify", "--db", db).stdout
+
+
+@pytest.mark.xdist_group("app-browser")
+def test_serve_with_two_workers_shares_sessions_and_audit(tmp_path, run_root, runs):
+    import httpx
+    from apptest_helpers import csrf_of
+
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    _cli("users", "add", "dee", "--role", "dapst", "--password-stdin", "--db", db, stdin=PW)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "riskcohort.cli", "serve", "--run",
+                             str(run_root), "--port", str(port), "--db", db, "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 90)
+        pid = runs.current.scores.sort_values("rank").index[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as c:
+            token = csrf_of(c.get("/login").text)
+            r = c.post("/login", data={"username": "dee", "password": PW, "csrf": token})
+            assert r.status_code == 303
+            # several requests: whichever worker answers, the session is the same
+            for _ in range(6):
+                assert c.get(f"/person/{pid}").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    out = _cli("audit", "verify", "--db", db).stdout
+    assert "intact: 8 rows" in out  # user_add, login, 6 person views
