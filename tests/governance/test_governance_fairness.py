@@ -115,7 +115,7 @@ def test_flags_only_large_groups_outside_the_band():
     out = fairness.flags(t)
     assert sorted(zip(out["group"], out["metric"], strict=True)) == [
         ("a", "selection_rate"), ("b", "false_positive_rate")]
-    assert "1.30 x overall" in out.set_index("group").loc["a", "reason"]
+    assert "1.300 x overall" in out.set_index("group").loc["a", "reason"]
 
 
 def test_audit_flags_a_group_selected_at_double_the_rate():

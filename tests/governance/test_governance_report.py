@@ -151,3 +151,15 @@ def test_stability_from_backtest_json_and_previous_from_run_json(tmp_path):
     assert all(v in stability for v in ("0.712", "0.735", "0.757"))
     drift_part = html.split('id="drift"')[1]
     assert str(prev) in drift_part and "Score: PSI" in drift_part
+
+
+def test_age_as_a_model_input_is_declared(pack, tmp_path):
+    _, html = pack
+    assert "Age is not a model input" in html
+    run = write_run(tmp_path, seed=3)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["features"] = [*manifest["features"], "age_at_as_of"]
+    (run / "run.json").write_text(json.dumps(manifest))
+    out = report(run, n_boot=20)
+    for text in (out.read_text(), out.with_suffix(".atrs.md").read_text()):
+        assert "Age is a model input (age_at_as_of)" in text and "Equality Act 2010" in text

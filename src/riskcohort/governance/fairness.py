@@ -165,7 +165,7 @@ def flags(table: pd.DataFrame, low: float = FLAG_LOW, high: float = FLAG_HIGH) -
               & table["metric"].isin(FLAGGED_METRICS) & table["ratio"].notna()]
     out = t[(t["ratio"] < low) | (t["ratio"] > high)].copy()
     out["reason"] = [
-        f"{r.metric} for {r.attribute}={r.group} is {r.ratio:.2f} x overall "
+        f"{r.metric} for {r.attribute}={r.group} is {r.ratio:.3f} x overall "
         f"(95% interval {r.ratio_lo:.2f}-{r.ratio_hi:.2f}; outside {low}-{high})"
         for r in out.itertuples()]
     return out.reset_index(drop=True)

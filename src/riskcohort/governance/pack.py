@@ -8,6 +8,7 @@ Algorithmic Transparency Recording Standard record and ``fairness.json`` for the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -28,6 +29,7 @@ def _env() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False), trim_blocks=True,
         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = fmt
+    env.filters["ratio"] = lambda v: "-" if v is None or v != v else f"{float(v):.3f}"
     return env
 
 
@@ -60,7 +62,12 @@ def _facts(run, perf, fair, data, catalogue) -> dict:
     absent = ([r["table"] for r in data["sources"] if not r["present"]]
               if data["data_dir_found"] else list(run.manifest.get("absent_sources") or []))
     er = fair["equal_risk_flags"]
+    features = run.manifest.get("features") or []
+    if run.features is not None and not features:
+        features = [c for c in run.features.columns if c not in ("person_id", "as_of")]
+    age_inputs = [f for f in features if re.search(r"(^|_)(age|birth)(_|$)", f)]
     return {
+        "age_inputs": age_inputs,
         "as_of": str(run.as_of.date()) if run.as_of is not None else "unknown",
         "horizon": run.manifest.get("horizon_days", 365), "k": k,
         "accuracy_text": ("; ".join(acc) + ".") if acc else "metrics.json not available.",

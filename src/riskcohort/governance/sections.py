@@ -212,14 +212,17 @@ def performance_section(run: Run) -> dict:
 
 
 def stability_section(run: Run) -> dict:
+    """Model metrics per as_of date, as metric rows x date columns (dates are few, metrics many)."""
     t = sibling_metrics(run)
     if len(t) < 2:
         return {"table": None, "plot": None, "source": t.attrs.get("source")}
-    cols = [c for c in t.columns if c not in ("as_of", "run")
-            and pd.api.types.is_numeric_dtype(t[c])]
+    cols = sorted((c for c in t.columns if c not in ("as_of", "run")
+                   and pd.api.types.is_numeric_dtype(t[c])), key=_metric_key)
     keep = [c for c in cols if c in ("roc_auc", "pr_auc") or c.startswith(("recall@", "recall_at"))]
     return {"table": t, "plot": plots.stability_plot(t, keep[:4] or cols[:4]),
-            "source": t.attrs.get("source"), "columns": cols}
+            "source": t.attrs.get("source"), "columns": cols,
+            "dates": [str(pd.Timestamp(d).date()) for d in t["as_of"]],
+            "rows": [(c, t[c].tolist()) for c in cols]}
 
 
 def drift_section(run: Run, previous_dir) -> dict:

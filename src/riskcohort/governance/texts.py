@@ -67,6 +67,16 @@ LIMITATIONS = (
 )
 
 
+def age_sentence(age_inputs) -> str:
+    """Age is a protected characteristic (Equality Act 2010) that this model may use: say so."""
+    if not age_inputs:
+        return "Age is not a model input; it is used only to audit results by age band."
+    return (f"Age is a model input ({', '.join(age_inputs)}). Age is a protected characteristic "
+            "under the Equality Act 2010: the force must be able to justify its use as a "
+            "proportionate means to a legitimate aim; its effect is shown by the audit by age "
+            "band and the rank shift at equal true risk.")
+
+
 def algo_care(f: dict) -> list[dict]:
     """ALGO-CARE (Oswald, Grace, Urwin & Barnes 2018) answered for this deployment and run."""
     flag_text = (f"{f['n_flags']} fairness flag(s) and {f['n_bias_flags']} equal-true-risk "
@@ -104,7 +114,8 @@ def algo_care(f: dict) -> list[dict]:
                    "(Performance section). Limitations list what it cannot see."},
         {"factor": "Responsible", "question": "Is it fair and used responsibly?",
          "answer": "Sex and ethnicity are never model inputs; they are used only in the audit, "
-                   f"which reports every group, including small ones; {flag_text}."},
+                   f"which reports every group, including small ones; {flag_text}. "
+                   f"{age_sentence(f['age_inputs'])}"},
         {"factor": "Explainable", "question": "Can its output be explained?",
          "answer": f"{f['n_indicators']} documented indicators, each with a description and "
                    "published evidence; global explanations (Explanations section) and, for "
