@@ -122,3 +122,9 @@ def test_score_now_run_without_backtest_metrics(run_folder, store_uri):
     assert run.data.metrics == {"validation_mean_ap": 0.12, "incumbent_coverage": 0.8}
     assert c.search_runs([run.info.experiment_id], "tags.kind = 'baseline'") == []
     assert c.get_registered_model(registry.MODEL_NAME).aliases["champion"] == 1
+
+
+def test_first_is_champion_can_be_switched_off(run_folder, store_uri):
+    log_iteration(run_folder, tracking_uri=store_uri, first_is_champion=False)
+    aliases = _client(store_uri).get_registered_model(registry.MODEL_NAME).aliases
+    assert aliases == {"challenger": 1}

@@ -113,12 +113,15 @@ def _log_baselines(c, exp_id: str, parent: str, base_tags: dict, per_system: dic
 
 
 def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work=None,
-                  register: bool = True, alias: str | None = registry.CHALLENGER) -> str:
+                  register: bool = True, alias: str | None = registry.CHALLENGER,
+                  first_is_champion: bool = True) -> str:
     """Log a run folder as one model run plus baseline runs; register it; return the run id.
 
     Store: ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else ``<work>/mlflow.db`` with
     ``work`` defaulting to ``$RISKCOHORT_WORK`` or ``./work`` (the same default as every
     tracking command). The run id is written back to run.json (``mlflow_run_id``) atomically.
+    With ``register``, the version gets ``alias``; with ``first_is_champion`` it also becomes
+    champion when the registry has none yet.
     """
     import mlflow
 
@@ -136,7 +139,8 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
         run_id = _log_new(c, exp_id, run_dir, manifest, metrics, config, key)
     runfolder.write_run_id(run_dir, run_id)
     if register:
-        registry.register_model(run_id, alias=alias, tracking_uri=uri)
+        registry.register_model(run_id, alias=alias, tracking_uri=uri,
+                                first_is_champion=first_is_champion)
     mlflow.set_tracking_uri(uri)
     return run_id
 
