@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort.errors import UserError, examples
-from riskcohort.explain.labels import format_value, indicator_labels
+from riskcohort.explain.labels import format_value, indicator_labels, render_reason
 from riskcohort.explain.provenance import evidence_for
 from riskcohort.explain.reasons import APPROX_NOTE, Reason, reason_codes
 from riskcohort.explain.runfolder import RunFolder, load_run
@@ -42,6 +42,7 @@ class WhatIf:
     rank: int
     score_change_pp: float
     rank_change: int
+    text: str = ""  # the catalogue's reason sentence at the typical value
 
 
 @dataclass
@@ -108,9 +109,10 @@ def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
     for k, r in enumerate(reasons):
         typical, p = float(medians[r.indicator]), float(new[k])
         new_rank = int(1 + np.sum(others > p))
+        lab = labels[r.indicator]
         out.append(WhatIf(r.indicator, r.description, r.value_text, typical,
-                          format_value(typical, labels[r.indicator].unit), p, new_rank,
-                          100.0 * (p - score), new_rank - rank))
+                          format_value(typical, lab.unit), p, new_rank, 100.0 * (p - score),
+                          new_rank - rank, f"if {render_reason(lab, typical)}"))
     return out
 
 

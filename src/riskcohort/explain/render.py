@@ -55,10 +55,11 @@ def print_text(exp, console: Console | None = None) -> None:
             )
     if exp.sensitivity:
         table = Table(title="What-if, not causation (indicator at population median)", expand=True)
-        for col in ("indicator", "now", "median", "score", "rank"):
-            table.add_column(col)
+        table.add_column("if, instead, at the population median (value now)", ratio=3)
+        table.add_column("score", ratio=1)
+        table.add_column("rank", ratio=1)
         for w in exp.sensitivity:
-            table.add_row(w.description, w.value_text, w.typical_text,
+            table.add_row(f"{w.text} ({w.value_text})",
                           f"{100 * w.score:.1f}% ({w.score_change_pp:+.1f} pp)",
                           f"{w.rank} ({w.rank_change:+d})")
         console.print(table)
