@@ -111,3 +111,12 @@ def test_ui_starts_mlflow_on_loopback_with_the_local_store(monkeypatch, store_ur
     assert cmd[1:4] == ["-m", "mlflow", "ui"]
     assert cmd[cmd.index("--backend-store-uri") + 1] == store_uri
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5123"
+
+
+def test_mlflow_failure_inside_a_command_is_one_message():
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(UserError, match="tracking store http://x: boom") as exc, \
+            store.friendly_errors("http://x"):
+        raise MlflowException("boom")
+    assert exc.value.exit_code == 1

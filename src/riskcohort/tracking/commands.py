@@ -15,6 +15,12 @@ URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite in -
 WORK_HELP = "Work folder holding mlflow.db and mlartifacts/ (default: $RISKCOHORT_WORK or ./work)."
 
 
+def _guard(tracking_uri):
+    from riskcohort.tracking.store import friendly_errors
+
+    return friendly_errors(tracking_uri)
+
+
 def _console():
     from rich.console import Console
 
@@ -35,8 +41,9 @@ def register(app: typer.Typer) -> None:
         """Log a run folder to MLflow (model + baseline runs) and register its model."""
         from riskcohort.tracking.iteration import log_iteration
 
-        run_id = log_iteration(run_dir, tracking_uri=tracking_uri, work=work,
-                               register=not no_register, alias=alias)
+        with _guard(tracking_uri):
+            run_id = log_iteration(run_dir, tracking_uri=tracking_uri, work=work,
+                                   register=not no_register, alias=alias)
         _console().print(f"logged {run_dir} as MLflow run {run_id}")
 
     @app.command()
@@ -59,9 +66,10 @@ def register(app: typer.Typer) -> None:
         from riskcohort.tracking.retrain import retrain as run_retrain
 
         console = _console()
-        res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
-                          tracking_uri=tracking_uri, work=work, ece_max=ece_max,
-                          slope_range=(slope_min, slope_max), log=console.log)
+        with _guard(tracking_uri):
+            res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
+                              tracking_uri=tracking_uri, work=work, ece_max=ece_max,
+                              slope_range=(slope_min, slope_max), log=console.log)
         console.print(markdown(res.decision, dry_run), markup=False)
         console.print(f"challenger run {res.run_id} ({res.run_dir}); "
                       f"{'promoted to champion' if res.promoted else 'champion unchanged'}")
@@ -81,7 +89,9 @@ def register(app: typer.Typer) -> None:
 
         from riskcohort.tracking.scoring import score_registered
 
-        folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri, work=work)
+        with _guard(tracking_uri):
+            folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri,
+                                      work=work)
         scores = pd.read_csv(folder / "scores.csv")
         _console().print(f"scored {len(scores)} people with {model}; cohort of "
                          f"{int(scores['in_cohort'].sum())} -> {folder}")
@@ -97,7 +107,9 @@ def register(app: typer.Typer) -> None:
         """Table of iterations and their baselines: metrics with 95% intervals."""
         from riskcohort.tracking.compare import compare_table
 
-        _console().print(compare_table(runs or [], experiment, tracking_uri, work, k))
+        with _guard(tracking_uri):
+            table = compare_table(runs or [], experiment, tracking_uri, work, k)
+        _console().print(table)
 
     @app.command()
     def diff(
@@ -111,7 +123,9 @@ def register(app: typer.Typer) -> None:
         from riskcohort.tracking.compare import cohort_diff
         from riskcohort.tracking.render import print_diff
 
-        print_diff(cohort_diff(run_a, run_b, tracking_uri, work), _console(), limit)
+        with _guard(tracking_uri):
+            change = cohort_diff(run_a, run_b, tracking_uri, work)
+        print_diff(change, _console(), limit)
 
     @app.command()
     def ui(

@@ -148,3 +148,18 @@ def get_or_create_experiment(c, name: str) -> str:
         except Exception:  # noqa: BLE001 - another process created it first: look again
             time.sleep(0.2)
     raise UserError(f"experiment {name!r} could not be created in {c.tracking_uri}")
+
+
+@contextlib.contextmanager
+def friendly_errors(uri_hint: str | None = None) -> Iterator[None]:
+    """Turn MLflow/HTTP failures inside a command into one UserError (no traceback)."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    where = f"tracking store {uri_hint}" if uri_hint else "tracking store"
+    try:
+        yield
+    except MlflowException as exc:
+        raise UserError(f"{where}: {exc.message}", exit_code=1) from None
+    except requests.RequestException as exc:  # server gone mid-run
+        raise UserError(f"{where}: {type(exc).__name__}: {exc}", exit_code=1) from None
