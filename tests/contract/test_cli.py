@@ -75,3 +75,7 @@ def test_data_docs_written(tmp_path, tables):
     assert summary["tables"]["markers"]["expectations"]["success"] is True
     assert summary["tables"]["incidents"]["expectations"]["evaluated"] > 30
     assert "Calculating Metrics" not in result.output
+    again = _run(data, "--out", out)  # a re-run swaps the site in and leaves no temp folders
+    assert again.exit_code == 0
+    assert (out / "data_docs" / "index.html").is_file()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []

@@ -83,7 +83,8 @@ def _check_structure(result: rules.TableResult, max_bad_fraction: float) -> None
 
 def _table_report(result: rules.TableResult, report_dir: Path | None) -> TableReport:
     quarantined = len(result.quarantine)
-    assert result.n_read == len(result.accepted) + quarantined, "row accounting broken"
+    if result.n_read != len(result.accepted) + quarantined:  # a bug, never a user mistake
+        raise RuntimeError(f"{result.name}: rows read != accepted + quarantined")
     return TableReport(
         table=result.name,
         file=Path(result.path).name,
@@ -207,8 +208,27 @@ def _write_outputs(out: Path, results, baseline, report: ValidationReport, docs:
         }
         if baseline is not None:
             frames["baseline_scores"] = (BASELINE_SCORES, baseline.accepted)
-        outcome, index = run_expectations(frames, out / DATA_DOCS_DIR)
+        outcome, index = _build_docs_atomically(frames, out / DATA_DOCS_DIR, run_expectations)
         for name, stats in outcome.items():
             report.tables[name].expectations = stats
         report.data_docs = str(index)
     report.write(out)
+
+
+def _build_docs_atomically(frames, target: Path, run_expectations):
+    """Build Data Docs in a temporary sibling folder, then swap it in (no half-written site)."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        outcome, _ = run_expectations(frames, tmp)
+        old = target.with_name(f".{target.name}.old")
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return outcome, target / "index.html"
