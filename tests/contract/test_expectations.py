@@ -33,6 +33,17 @@ def _custody(kind="remand", end="2018-06-01"):
     )
 
 
+def test_gx_telemetry_off():
+    import os
+
+    import great_expectations as gx
+
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
+    context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)
+    assert context.config.analytics_enabled is False
+
+
 def test_gx_passes_typed_rows_and_fails_bad_ones(tmp_path):
     good, index = run_expectations({"custody": (TABLES["custody"], _custody())}, tmp_path / "a")
     assert good["custody"]["success"] is True and good["custody"]["failed"] == []

@@ -98,6 +98,7 @@ def run_expectations(
 
     docs_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)  # belt and braces: GX_ANALYTICS_ENABLED is already false
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     context.add_data_docs_site(
         site_name=SITE,

@@ -78,6 +78,8 @@ def _csv_header(path: Path) -> list[str]:
         header = next(csv.reader(_decoded_lines(path)), None)
     except csv.Error as exc:
         raise UserError(f"file {path.name}: rule readable_csv: bad header ({exc})") from None
+    except OSError as exc:
+        raise UserError(f"file {path.name}: rule readable_csv: {exc.strerror}") from None
     if header is None or not any(h.strip() for h in header):
         raise UserError(f"file {path.name}: rule header_required: the file is empty (no header)")
     return header
