@@ -169,3 +169,22 @@ def test_broken_files(table, mode, payload, column, fmt):
     if mode == "header_only":
         report = ds.report.tables[table]
         assert report.read == report.accepted + report.quarantined == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), TEXT), max_size=20),
+    type_=st.sampled_from(["id", "enum", "bool", "date", "timestamp", "float", "string"]),
+)
+def test_parsers_never_raise_and_flag_every_unparsed_value(values, type_):
+    """Each present value is either parsed (non-null typed) or flagged invalid, never both."""
+    from riskcohort.contract import coerce
+
+    raw = pd.Series(values, dtype="str")
+    typed, bad = coerce.parse(raw, type_, ("a", "b"))
+    assert len(typed) == len(raw) == len(bad)
+    present = coerce.blank_to_null(raw).notna().to_numpy()
+    parsed = typed.notna().to_numpy()
+    assert not (bad & ~present).any()  # a null is never "invalid", only missing
+    assert ((parsed | bad) == present).all()
+    assert not (parsed & bad).any()

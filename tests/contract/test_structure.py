@@ -135,3 +135,11 @@ def test_bulk_duplicate_keys(tmp_path, tables, fmt):
 def test_not_a_folder(tmp_path):
     msg = _error(tmp_path / "nope")
     assert "nope" in msg and "dataset_folder" in msg
+
+
+def test_semicolon_separated_csv_is_explained(tmp_path, tables):
+    data = write_dataset(tmp_path / "d", tables)
+    frame = pd.read_csv(data / "orders.csv", dtype=str)
+    frame.to_csv(data / "orders.csv", sep=";", index=False)
+    msg = _error(data)
+    assert "orders.csv" in msg and "required_column" in msg and "comma-separated" in msg

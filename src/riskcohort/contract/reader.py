@@ -165,6 +165,8 @@ def read_table(data_dir: Path, table: Table, path: Path | None = None) -> RawTab
     if missing:
         near = [c for c in frame.columns if c.lower() in {m.lower() for m in missing}]
         hint = f"; found similar {examples(near)} (names are case-sensitive)" if near else ""
+        if len(frame.columns) == 1 and any(sep in frame.columns[0] for sep in ";\t|"):
+            hint += "; the file does not look comma-separated (the contract requires commas)"
         raise UserError(
             f"file {path.name}, column {missing[0]!r}: rule required_column: missing required "
             f"column(s) {examples(missing)}; the file has {examples(list(frame.columns))}{hint}"
