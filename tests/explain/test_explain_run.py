@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import textwrap
 
 import lightgbm as lgb
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 from riskcohort.errors import UserError
 from riskcohort.explain.labels import indicator_labels
+from riskcohort.explain.plots import _wrap
 from riskcohort.explain.run import explain_run
 
 
@@ -67,7 +67,7 @@ def test_plots_written_as_png_and_svg_with_text_labels(explained, indicators):
         assert (run_dir / "plots" / f"{stem}.png").stat().st_size > 1000
         svg = (run_dir / "plots" / f"{stem}.svg").read_text()
         for name in indicators:  # readable labels (catalogue descriptions), kept as SVG text
-            first_line = textwrap.wrap(labels[name].description, 42)[0]
+            first_line = _wrap(labels[name].description).splitlines()[0]
             assert html.escape(first_line, quote=False) in svg, name
     assert sum(p.startswith("plots/dependence_") for p in summary["plots"]) == 6
     assert not list(run_dir.glob("**/*.tmp"))

@@ -20,8 +20,20 @@ TOP_BEESWARM = 12
 TOP_DEPENDENCE = 3
 
 
-def _wrap(text: str, width: int = 42) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
+def _wrap(text: str, width: int = 46, lines: int = 2) -> str:
+    """At most ``lines`` lines of ``width`` characters, so labels never overlap."""
+    wrapped = textwrap.wrap(text, width) or [text]
+    if len(wrapped) > lines:
+        wrapped = wrapped[: lines - 1] + [textwrap.shorten(" ".join(wrapped[lines - 1:]), width,
+                                                           placeholder="...")]
+    return "\n".join(wrapped)
+
+
+def _rank01(col: np.ndarray) -> np.ndarray:
+    """Value ranks scaled to 0..1 (ties share a colour; NaN stays NaN, drawn grey)."""
+    import pandas as pd
+
+    return pd.Series(col).rank(pct=True, method="average").to_numpy()
 
 
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
@@ -70,22 +82,18 @@ def plot_all(
     written: list[Path] = []
     with plt.rc_context({"svg.fonttype": "none", "font.size": 9}):
         top = order[: min(20, len(order))][::-1]
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(top) + 1.2))
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(top) + 1.2))
         ax.barh([_wrap(descriptions[i]) for i in top], mean_abs[top], color="#3b6ea5")
         ax.set_xlabel("mean |contribution| to the risk score (log-odds)")
         ax.set_title("Which indicators move the score most (everyone scored)")
         written += _save(fig, out_dir, "importance")
 
         top = order[: min(TOP_BEESWARM, len(order))][::-1]
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(top) + 1.5))
+        fig, ax = plt.subplots(figsize=(10, 0.6 * len(top) + 1.5))
         jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, len(rows))
         for y, i in enumerate(top):
-            col = X[rows, i]
-            finite = np.isfinite(col)
-            rank = np.full(len(col), np.nan)
-            if finite.any():
-                rank[finite] = col[finite].argsort().argsort() / max(finite.sum() - 1, 1)
-            sc = ax.scatter(values[rows, i], y + jitter, c=rank, cmap="coolwarm", vmin=0, vmax=1,
+            sc = ax.scatter(values[rows, i], y + jitter, c=_rank01(X[rows, i]), cmap="coolwarm",
+                            vmin=0, vmax=1,
                             s=4, alpha=0.6, linewidths=0, plotnonfinite=True)
         ax.set_yticks(range(len(top)), [_wrap(descriptions[i]) for i in top])
         ax.axvline(0, color="grey", lw=0.8)
