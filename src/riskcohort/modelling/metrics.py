@@ -120,7 +120,8 @@ def _equal_frequency(values: np.ndarray, n_bins: int) -> np.ndarray:
     if len(uniq) <= n_bins:
         return inv
     cum = np.cumsum(np.bincount(inv)) - 1  # rank of the last member of each distinct value
-    return ((cum * n_bins) // len(values))[inv]
+    bins = ((cum * n_bins) // len(values))[inv]
+    return np.unique(bins, return_inverse=True)[1].reshape(-1)  # no empty bins
 
 
 def _prepare_calibration(y: np.ndarray, p: np.ndarray) -> dict:
