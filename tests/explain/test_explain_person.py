@@ -96,3 +96,13 @@ def test_reason_text_uses_the_catalogue_template_with_the_stored_value(run_dir):
             assert r.value == stored
             assert r.text.startswith(catalogue[r.indicator].reason_text(stored) + " - ")
             assert f"{abs(r.effect_pp):.1f} percentage points" in r.text or abs(r.effect_pp) < 0.05
+
+
+def test_bad_date_and_unscored_person_are_user_errors(tmp_path, build_run):
+    run = build_run(tmp_path, n=40)
+    with pytest.raises(UserError, match="not a date"):
+        explain_person(run, "P00001", as_of="yesterday", with_evidence=False)
+    scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
+    scores[scores["person_id"] != "P00002"].to_csv(run / "scores.csv", index=False)
+    with pytest.raises(UserError, match="scores.csv"):
+        explain_person(run, "P00002", with_evidence=False)

@@ -82,7 +82,11 @@ def _select(run: RunFolder, person_id: str, as_of) -> tuple[int, list[str]]:
     dates = run.features.loc[rows, "as_of"]
     notes = []
     if as_of is not None:
-        rows = rows[dates == pd.Timestamp(as_of)]
+        try:
+            wanted = pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise UserError(f"option --as-of: {as_of!r} is not a date (YYYY-MM-DD)") from None
+        rows = rows[dates == wanted]
         if len(rows) == 0:
             raise UserError(
                 f"person {person_id!r} has no snapshot {as_of} in run {run.root} "
@@ -141,6 +145,9 @@ def explain_person(
     up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,
                             [labels[n] for n in run.feature_names])
     stored = run.scores.loc[idx]
+    if pd.isna(stored.get("score")) or pd.isna(stored.get("rank")):
+        raise UserError(f"run {run.root}: person {person_id!r} is in features.parquet but has no "
+                        "score or rank in scores.csv; rule: both files list the same people")
     score, rank = float(stored["score"]), int(stored["rank"])
     snap = run.features["as_of"] == when
     evidence: dict[str, list[dict]] = {}
