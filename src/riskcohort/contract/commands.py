@@ -47,6 +47,8 @@ def print_summary(report, console=None) -> None:
         console.print(f"Great Expectations on accepted rows: {verdict}")
     console.print(f"fingerprint {report.fingerprint}")
     console.print(f"report: {report.report_dir}")
+    if report.data_docs:
+        console.print(f"data docs: {report.data_docs}")
 
 
 def validate(
