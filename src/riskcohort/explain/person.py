@@ -149,6 +149,10 @@ def explain_person(
         raise UserError(f"run {run.root}: person {person_id!r} is in features.parquet but has no "
                         "score or rank in scores.csv; rule: both files list the same people")
     score, rank = float(stored["score"]), int(stored["rank"])
+    recomputed = float(run.calibration.probability(margin))
+    if abs(recomputed - score) > 1e-6:
+        notes.append(f"The model and calibrator give {100 * recomputed:.2f}% but scores.csv says "
+                     f"{100 * score:.2f}%: percentage points and what-ifs use the former.")
     snap = run.features["as_of"] == when
     evidence: dict[str, list[dict]] = {}
     if with_evidence:
