@@ -114,3 +114,17 @@ def test_person_engine_matches_stated_engine(model):
     base_l, v_l = sa.contributions(booster, X.iloc[:7], engine="lightgbm")
     assert base_s == pytest.approx(base_l)
     np.testing.assert_allclose(v_s, v_l, atol=1e-12)
+
+
+def test_categorical_splits_fall_back_to_exact_duplicates():
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"cat": rng.integers(0, 6, 500).astype(float),
+                      "num": rng.poisson(1.0, 500).astype(float)})
+    y = (X["cat"].isin([1.0, 4.0]) ^ (rng.random(500) < 0.1)).astype(int)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
+                         "min_data_in_leaf": 5, "min_data_per_group": 5, "cat_smooth": 1},
+                        lgb.Dataset(X, y, categorical_feature=["cat"]), num_boost_round=15)
+    assert sa.split_thresholds(booster) is None
+    _, deduped = sa.contributions(booster, X)
+    _, direct = sa.lightgbm_contributions(booster, X)
+    np.testing.assert_allclose(deduped, direct, atol=1e-12)
