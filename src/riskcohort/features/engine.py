@@ -21,7 +21,7 @@ from riskcohort.features import relationship as rel
 from riskcohort.features.data import absent_sources, as_of_index, normalise, tables_of
 from riskcohort.features.defs import SPECS
 from riskcohort.features.labels import check_horizon
-from riskcohort.features.plan import KEYS, by_source, compile_labels, compile_plan
+from riskcohort.features.plan import by_source, compile_labels, compile_plan
 from riskcohort.features.sources import SOURCE_TABLES
 
 AGE_NAME = "age_at_as_of"
@@ -42,15 +42,22 @@ def _database() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect(tables: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB cursor with the tables registered under their contract names.
+def connect(tables: dict[str, pd.DataFrame], materialize: bool = False):
+    """A DuckDB cursor with the tables under their contract names (temp tables if
+    ``materialize``, else views of the DataFrames).
 
-    Registrations are private to the cursor, so concurrent calls do not see each other's data.
+    Registrations and temp tables are private to the cursor, so concurrent calls do not see each
+    other's data.
     Threads: ``RISKCOHORT_THREADS`` if set, else DuckDB's default (all cores).
     """
     con = _database().cursor()
     for name, frame in tables.items():
-        con.register(name, frame)
+        if materialize:  # scanned by a dozen queries: convert from pandas once
+            con.register(f"_in_{name}", frame)
+            con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "_in_{name}"')
+            con.unregister(f"_in_{name}")
+        else:
+            con.register(name, frame)
     return con
 
 
@@ -78,8 +85,8 @@ def _relationship(con, plan, popdf) -> dict[str, np.ndarray]:
     out = {name: np.full(n, np.nan) for name in rel.NAMES}
     if "current" not in plan:
         return out
-    cur = run(con, plan["current"])
-    con.register("cur", cur)
+    con.execute(f"CREATE TEMP TABLE cur AS {plan['current']}")
+    cur = run(con, f"SELECT rid, {', '.join(rel.ATTRIBUTES)} FROM cur")  # no strings to pandas
     rows = cur["rid"].to_numpy()
     for name in rel.ATTRIBUTES:
         out[name][rows] = cur[name].to_numpy(dtype="float64")
@@ -127,12 +134,12 @@ def build(
     if labels:
         check_horizon(snapshots, tables["incidents"], horizon_days, labels_known_by)
     plan = compile_plan(tuple(sorted(tables)), int(lookback_days))
-    con = connect(tables)
+    con = connect(tables, materialize=True)
     con.register("snapshots", pd.DataFrame({"as_of": snapshots}))
-    popdf = run(con, plan["population"])
-    popdf = popdf.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
-    popdf.insert(0, "rid", np.arange(len(popdf), dtype="int64"))
-    con.register("pop", popdf[["rid", *KEYS]])
+    con.execute(f"CREATE TEMP TABLE pop AS {plan['population']}")
+    popdf = run(con, "SELECT * FROM pop ORDER BY rid")
+    if not np.array_equal(popdf["rid"].to_numpy(), np.arange(len(popdf))):
+        raise RuntimeError("population row ids are not 0..n-1")  # placed() relies on it
     notes = [f"absent source: {name}" for name in absent_sources(tables)]
 
     columns: dict[str, np.ndarray] = {}

@@ -20,7 +20,7 @@ from riskcohort.features.defs import SPECS
 from riskcohort.features.labels import labels as label_expr
 from riskcohort.features.population import population
 from riskcohort.features.sources import build_sources
-from riskcohort.features.spec import Distinct
+from riskcohort.features.spec import Distinct, with_age
 
 KEYS = ["person_id", "as_of"]
 #: ``pop`` rows are numbered (``rid``) so aggregates group by one integer and land in place.
@@ -37,7 +37,7 @@ def by_source(specs=SPECS) -> dict[str, list]:
 
 def join_source(pop: ibis.Table, src: ibis.Table) -> ibis.Table:
     """Population x source rows of the same person known before T (the point-in-time join)."""
-    return pop.join(src, [pop.person_id == src.subject, src.known_at < pop.as_of])
+    return with_age(pop.join(src, [pop.person_id == src.subject, src.known_at < pop.as_of]))
 
 
 def _aggregate(joined: ibis.Table, specs) -> ibis.Table:

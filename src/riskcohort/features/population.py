@@ -13,7 +13,7 @@ import ibis
 def population(
     incidents: ibis.Table, persons: ibis.Table, snapshots: ibis.Table, lookback_days: int
 ) -> ibis.Table:
-    """(person_id, as_of, birth_date) for every snapshot date in ``snapshots.as_of``."""
+    """(rid, person_id, as_of, birth_date) for every snapshot date in ``snapshots.as_of``."""
     i = incidents.filter(incidents.domestic.fill_null(False))
     rec = i.recorded_at.cast("timestamp")
     j = snapshots.join(
@@ -27,4 +27,7 @@ def population(
     )
     k = pairs.join(p, pairs.person_id == p.pid)
     k = k.filter(k.death_date.isnull() | (k.death_date > k.as_of))
-    return k.select("person_id", "as_of", "birth_date")
+    # rows numbered 0..n-1 in (as_of, person_id) order: aggregates key on this integer
+    rid = ibis.row_number().over(ibis.window(order_by=[k.as_of, k.person_id]))
+    return k.select(rid=rid.cast("int64"), person_id=k.person_id, as_of=k.as_of,
+                    birth_date=k.birth_date)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ibis
 
-from riskcohort.features.spec import DAY_SECONDS, Count, Escalation, Spec
+from riskcohort.features.spec import DAY_SECONDS, Count, Escalation, Spec, with_age
 
 DA = (("domestic", True),)
 
@@ -51,10 +51,11 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
     """(person_id, as_of, rel_id, other, attributes) for persons with a known relationship."""
     j = pop.join(inc_rel, [pop.person_id == inc_rel.subject, inc_rel.known_at < pop.as_of])
     j = j.filter(j.domestic.fill_null(False), j.event_at < j.as_of)
-    key = j.event_at.strftime("%Y%m%d%H%M%S").concat(j.relationship_id)
-    cur = j.group_by(["rid", "person_id", "as_of"]).aggregate(
-        rel_id=j.relationship_id.argmax(key)
-    )
+    # latest incident wins; ties broken by the larger relationship id (a struct compares
+    # field by field), so the choice is deterministic
+    key = ibis.struct({"at": j.event_at, "rel": j.relationship_id})
+    cur = j.group_by("rid").aggregate(rel_id=j.relationship_id.argmax(key))
+    cur = cur.join(pop, "rid")  # group by the integer only, then fetch person and date
     r = relationships
     c = cur.join(r, cur.rel_id == r.relationship_id)
     end_known_at = ibis.coalesce(
@@ -88,17 +89,17 @@ def current(pop: ibis.Table, inc_rel: ibis.Table, relationships: ibis.Table) -> 
 def join_incidents(cur: ibis.Table, inc_rel: ibis.Table) -> ibis.Table:
     """Rows of the perpetrator's incidents in the current relationship known before T."""
     s = inc_rel
-    return cur.select("rid", "person_id", "as_of", "rel_id").join(
+    return with_age(cur.select("rid", "person_id", "as_of", "rel_id").join(
         s, [cur.person_id == s.subject, s.relationship_id == cur.rel_id, s.known_at < cur.as_of]
-    )
+    ))
 
 
 def join_assessments(cur: ibis.Table, assessments: ibis.Table) -> ibis.Table:
     """Rows of assessments of the perpetrator against the relationship's other party."""
     s = assessments
-    return cur.select("rid", "person_id", "as_of", "other").join(
+    return with_age(cur.select("rid", "person_id", "as_of", "other").join(
         s, [cur.person_id == s.subject, s.victim_id == cur.other, s.known_at < cur.as_of]
-    )
+    ))
 
 
 def spec_groups() -> tuple[tuple[str, tuple[Spec, ...]], ...]:

@@ -44,12 +44,22 @@ def where_expr(j: ibis.Table, where: tuple) -> ibis.Value:
     return cond
 
 
+def with_age(j: ibis.Table) -> ibis.Table:
+    """Add ``age_s`` = seconds from ``event_at`` to T, computed once per joined row.
+
+    Why: windows then compare one number per spec instead of doing timestamp-minus-interval
+    arithmetic per spec and row (several times faster on DuckDB). Naive timestamps: a day is
+    exactly 86400 s, so ``event_at >= T - n days`` is ``age_s <= n * 86400``.
+    """
+    return j.mutate(age_s=j.as_of.epoch_seconds() - j.event_at.epoch_seconds())
+
+
 def window_expr(j: ibis.Table, window: tuple[int, int] | None) -> ibis.Value:
     """Ibis boolean: ``event_at`` in ``[T - lo, T - hi)`` (always ``< T``)."""
     hi = 0 if window is None else window[1]
-    cond = j.event_at < j.as_of - ibis.interval(days=hi)
+    cond = j.age_s > hi * DAY_SECONDS
     if window is not None:
-        cond = cond & (j.event_at >= j.as_of - ibis.interval(days=window[0]))
+        cond = cond & (j.age_s <= window[0] * DAY_SECONDS)
     return cond.fill_null(False)
 
 
