@@ -157,6 +157,9 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
         cfg.model_spec = load_model_spec(cfg.model_spec_path)
     else:
         cfg.model_spec = default_model_spec()
+    if "n_trials" in mod:  # a quicker search for small data without a second spec file
+        cfg.model_spec = {**cfg.model_spec,
+                          "search": {**cfg.model_spec["search"], "n_trials": int(mod["n_trials"])}}
     cfg.calibration = str(mod.get("calibration", "auto"))
     if cfg.calibration not in ("auto", "isotonic", "platt"):
         raise UserError(f"{where}, key model.calibration: rule 'auto|isotonic|platt', "
