@@ -137,6 +137,9 @@ def contributions(booster, X, *, engine: str = "shap", dedupe: bool = True):
     ``dedupe`` explains one row per :func:`split_codes` profile and copies it back (exact).
     """
     arr = _matrix(booster, X)
+    if len(arr) == 0:  # nobody scored: the base value is the same for any row
+        base, _ = lightgbm_contributions(booster, np.full((1, arr.shape[1]), np.nan))
+        return base, np.empty((0, arr.shape[1]))
     rows, inverse = np.arange(len(arr)), None
     if dedupe and len(arr) > 1:
         _, rows, inverse = np.unique(split_codes(booster, arr), axis=0, return_index=True,
@@ -161,5 +164,7 @@ def lightgbm_contributions(booster, X) -> tuple[float, np.ndarray]:
 def raw_margin(booster, X) -> np.ndarray:
     """The booster's raw score (log-odds) for each row."""
     arr = _matrix(booster, X)
+    if len(arr) == 0:
+        return np.empty(0)
     threads = 1 if len(arr) < 100 else 0
     return np.asarray(booster.predict(arr, raw_score=True, num_threads=threads), dtype=float)
