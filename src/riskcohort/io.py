@@ -26,18 +26,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     _ = tmp.write_text("hello")
     >>> (d / "x.txt").read_text()
     'hello'
+    >>> oct((d / "x.txt").stat().st_mode & 0o777) == oct(0o666 & ~_UMASK)
+    True
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a written output gets normal modes
     try:
         yield tmp
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+_UMASK = _umask()  # read once at import: os.umask is process-wide, so never toggle it later
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
