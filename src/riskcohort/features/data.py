@@ -63,6 +63,10 @@ def schemas() -> dict[str, dict[str, str]]:
     }
 
 
+_READY = {"timestamp": "datetime64[ns]", "boolean": "boolean", "float64": "float64",
+          "string": "str"}
+
+
 def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Frames with exactly the :func:`schemas` columns and dtypes (absent optional columns null).
 
@@ -75,7 +79,9 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         cols = {}
         for col, typ in schemas()[name].items():
             s = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
-            if typ == "timestamp":
+            if str(s.dtype) == _READY.get(typ):
+                pass  # already typed (the loader's output): no copy, no conversion
+            elif typ == "timestamp":
                 s = pd.to_datetime(s)
                 if getattr(s.dt, "tz", None) is not None:
                     s = s.dt.tz_localize(None)
@@ -87,7 +93,7 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             elif not pd.api.types.is_string_dtype(s) or s.dtype == object:
                 s = s.astype("str")  # pandas >= 3 keeps missing values missing
             cols[col] = s.reset_index(drop=True)
-        out[name] = pd.DataFrame(cols)
+        out[name] = pd.DataFrame(cols, copy=False)
     return out
 
 

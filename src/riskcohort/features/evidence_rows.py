@@ -15,9 +15,9 @@ import pandas as pd
 from riskcohort.contract.schema import DEFAULT_LOOKBACK_DAYS
 from riskcohort.features import relationship as rel
 from riskcohort.features.data import as_of_index, normalise, tables_of
+from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME, connect, indicator_names, run
-from riskcohort.features.plan import by_source, compile_plan
-from riskcohort.features.sources import SOURCE_TABLES
+from riskcohort.features.plan import compile_plan
 from riskcohort.features.spec import Spec
 
 COLUMNS = ["indicator", "table", "record_id", "recorded_at", "kind", "victim_id"]
@@ -77,6 +77,8 @@ def _relationship_rows(con, plan, wanted) -> list[pd.DataFrame]:
     if "current" not in plan:
         return []
     cur = run(con, plan["current"])
+    if cur.empty:  # no current relationship: every relationship indicator is NaN, no rows
+        return []
     con.register("cur", cur)
     parts = []
     for name in rel.ATTRIBUTES:
@@ -109,11 +111,9 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
     con.register("pop", pd.DataFrame({"rid": [0], "person_id": [pid], "as_of": [when]}))
     wanted = set(indicator_names() if indicators is None else indicators)
     parts: list = []
-    for source, specs in by_source().items():
-        specs = [s for s in specs if s.name in wanted]
-        empty = any(len(mine[n]) == 0 for n in SOURCE_TABLES[source] if n in mine)
-        if specs and source in plan["rows"] and not empty:  # no rows: skip the query
-            parts.extend(_picked(run(con, plan["rows"][source]), specs))
+    specs = [s for s in SPECS if s.name in wanted]
+    if specs:  # one query for all sources (plan.rows_all)
+        parts.extend(_picked(run(con, plan["rows_all"]), specs))
     if wanted & set(rel.NAMES) and len(mine["incidents"]) and len(mine.get("relationships", ())):
         parts.extend(_relationship_rows(con, plan, wanted))
     con.close()

@@ -61,6 +61,25 @@ def _rows(joined: ibis.Table, specs) -> ibis.Table:
     return joined.select(*_BASE, *values, **conds)
 
 
+def _rows_all(pop, srcs) -> ibis.Table:
+    """Every source's candidate rows in one UNION ALL with one condition column per spec
+    (false for other sources' specs), so evidence runs one query instead of one per source."""
+    values = {"harm": "float64", "grade_rank": "float64"}
+    parts = []
+    for source, specs in by_source().items():
+        if source not in srcs:
+            continue
+        j = join_source(pop, srcs[source])
+        mine = {s.name for s in specs}
+        cols = {c: j[c] for c in _BASE}
+        cols.update({v: (j[v] if v in j.columns else ibis.null()).cast(t)
+                     for v, t in values.items()})
+        cols.update({f"__{s.name}": (s.condition(j) if s.name in mine else ibis.literal(False))
+                     for s in SPECS})
+        parts.append(j.select(**cols))
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
 def _placeholders(present: tuple[str, ...]):
     sch = schemas()
     t = {n: ibis.table(sch[n], name=n) for n in present}
@@ -80,6 +99,7 @@ def compile_plan(present: tuple[str, ...], lookback_days: int, dialect: str = "d
             joined = join_source(pop, srcs[source])
             plan["aggregate"][source] = [(g, sql(_aggregate(joined, g))) for g in _split(specs)]
             plan["rows"][source] = sql(_rows(joined, specs))
+    plan["rows_all"] = sql(_rows_all(pop, srcs))
     if "incidents_rel" in srcs:
         current = rel.current(pop, srcs["incidents_rel"], t["relationships"])
         plan["current"] = sql(current)
