@@ -112,11 +112,9 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
                                         out_dir=first, tracking_uri=uri, work=work, log=log)
     print_validation(first / "validation", console)
     print_run(result1, console)
-    c = registry_client(uri)
-    if registry.current_version(c, registry.CHAMPION) is None:
-        version = registry.resolve_version(c, registry.CHALLENGER).version
-        registry.set_alias(c, registry.CHAMPION, version)
-        log(f"first model: version {version} becomes champion (no incumbent model yet)")
+    champion = registry.current_version(registry_client(uri), registry.CHAMPION)
+    log(f"registered model da-threat-to-life: version {champion.version} is champion "
+        "(the first model has nothing to be compared with)")
 
     step(f"retrain with {new_months} more months of records")
     second = work / "runs" / "iteration-2"

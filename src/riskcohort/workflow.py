@@ -24,7 +24,7 @@ def run_experiment(config, data_dir=None, as_of=None, out_dir=None, log=None, da
     from riskcohort.modelling.config import load_experiment
     from riskcohort.modelling.iteration import run_iteration
 
-    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config, data=data_dir)
     if data_dir is not None:
         cfg.data_dir = Path(data_dir).resolve()
     out = out_dir or cfg.out_dir
@@ -40,13 +40,14 @@ def run_and_track(config, data_dir=None, as_of=None, out_dir=None, tracking_uri=
                   log=None):
     """``riskcohort run``: one iteration (validate, train, score, explain), then its MLflow record.
 
-    The model version is registered as ``challenger``; only ``retrain``'s evidence rule (or the
-    demo, for the very first model) moves ``champion``.
+    The model version is registered as ``challenger``; the very first model registered becomes
+    ``champion`` too (there is nothing to compare it with); after that only ``retrain``'s
+    evidence rule moves ``champion``.
     """
     from riskcohort.modelling.config import load_experiment
     from riskcohort.tracking import log_iteration
 
-    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config, data=data_dir)
     if data_dir is not None:
         cfg.data_dir = Path(data_dir).resolve()
     if out_dir is not None:
@@ -88,7 +89,7 @@ def backtest(config, start, end, every_months=None, data_dir=None, out_dir=None,
     from riskcohort.modelling.config import load_experiment
     from riskcohort.modelling.iteration import run_iteration
 
-    cfg = config if hasattr(config, "horizon_days") else load_experiment(config)
+    cfg = config if hasattr(config, "horizon_days") else load_experiment(config, data=data_dir)
     if data_dir is not None:
         cfg.data_dir = Path(data_dir).resolve()
     every = every_months or cfg.backtest_every_months
