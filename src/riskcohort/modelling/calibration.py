@@ -27,7 +27,7 @@ def fit(method: str, margin: np.ndarray, y: np.ndarray) -> dict:
     """Fit one calibrator; returns its JSON form.
 
     >>> cal = fit("platt", np.array([-3.0, -1, 0, 1, 3]), np.array([0, 0, 1, 0, 1]))
-    >>> cal["method"], 0 < apply(cal, np.array([0.0]))[0] < 1
+    >>> cal["method"], bool(0 < apply(cal, np.array([0.0]))[0] < 1)
     ('platt', True)
     """
     margin = np.asarray(margin, dtype=float)
