@@ -15,6 +15,9 @@ import pandas as pd
 from riskcohort.contract.schema import ASSESSMENT_QUESTIONS
 from riskcohort.simulate.records import boolcol, ids, ts
 
+# answers officers weigh double when grading (the "red flags")
+KEY = {"q_strangulation", "q_threats_to_kill", "q_weapon", "q_separation", "q_perpetrator_suicidal",
+       "q_stalking"}
 DARA_FROM = np.datetime64("2022-04-01").astype(np.int64)
 
 
@@ -27,8 +30,8 @@ def answers(tr, perp, code_off, sep_s, exc, rng) -> dict[str, np.ndarray]:
     d, c, m = tr.d[perp], tr.c[perp], len(perp)
     serious = np.isin(code_off, ["gbh", "gbh_with_intent", "attempted_murder", "abh"])
     return {
-        "q_injury": np.where(serious | (code_off == "strangulation"), 0.8, 0.15),
-        "q_frightened": _sig(0.2 + 0.3 * d),
+        "q_injury": np.where(serious | (code_off == "strangulation"), 0.8, _sig(-2.0 + 0.6 * d)),
+        "q_frightened": _sig(-0.2 + 0.8 * d),
         "q_isolated": _sig(-1.2 + 0.6 * c),
         "q_victim_suicidal": np.full(m, 0.07),
         "q_separation": np.where(sep_s > 0.3, 0.75, 0.12),
@@ -38,10 +41,10 @@ def answers(tr, perp, code_off, sep_s, exc, rng) -> dict[str, np.ndarray]:
         "q_escalating": _sig(-1.6 + 0.45 * exc + 0.2 * d),
         "q_controlling_jealous": _sig(-0.8 + 0.9 * c),
         "q_weapon": np.where(tr.weapons[perp], 0.45, 0.05),
-        "q_threats_to_kill": _sig(-2.6 + 0.7 * d + 0.3 * c),
-        "q_strangulation": np.where(tr.strangler[perp], 0.5, 0.04),
+        "q_threats_to_kill": _sig(-2.8 + 1.0 * d + 0.3 * c),
+        "q_strangulation": np.where(tr.strangler[perp], 0.6, 0.04),
         "q_sexual_abuse": _sig(-2.6 + 0.3 * d),
-        "q_perpetrator_suicidal": np.where(tr.suicidal[perp], 0.45, 0.05),
+        "q_perpetrator_suicidal": np.where(tr.suicidal[perp], 0.6, 0.05),
         "q_breach_of_order": np.where(code_off == "breach_of_order", 0.85, 0.05),
         "q_substance_misuse": np.where(tr.alcohol[perp] | tr.drugs[perp], 0.55, 0.1),
         "q_mental_health": np.where(tr.mental[perp], 0.5, 0.08),
@@ -60,10 +63,10 @@ def assessments(tr, inc_frame: pd.DataFrame, perp, sep_s, exc, block, rng) -> pd
     m = len(pick)
     yes = {q: rng.random(m) < probs[q] for q in ASSESSMENT_QUESTIONS}
     missing = {q: rng.random(m) < 0.06 for q in ASSESSMENT_QUESTIONS}
-    score = sum(yes[q] & ~missing[q] for q in ASSESSMENT_QUESTIONS).astype(float)
-    score += rng.normal(0, 2.0, m) + 1.5 * np.isin(off, ["gbh", "gbh_with_intent",
+    score = sum((1 + 2 * (q in KEY)) * (yes[q] & ~missing[q]) for q in ASSESSMENT_QUESTIONS)
+    score = score + rng.normal(0, 1.8, m) + 1.5 * np.isin(off, ["gbh", "gbh_with_intent",
                                                          "attempted_murder", "strangulation"])
-    grade = np.where(score >= 8.5, "high", np.where(score >= 5.0, "medium", "standard"))
+    grade = np.where(score >= 10.0, "high", np.where(score >= 6.0, "medium", "standard"))
     at = f["recorded_at"].to_numpy().astype("datetime64[s]").astype(np.int64) / 86400.0
     at = at + rng.uniform(0.05, 2.0, m)
     tool = np.where(at < DARA_FROM, "dash",

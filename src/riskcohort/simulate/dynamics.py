@@ -96,7 +96,7 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
     order_id = np.full(n, -1)
     partnered = np.zeros(n, dtype=bool)
     bias = np.zeros(n, dtype=bool) if bias_mask is None else bias_mask
-    nu = np.exp(-4.3 + 0.8 * tr.v + 0.4 * tr.d + 0.4 * tr.drugs)
+    nu = np.exp(-6.0 + 0.8 * tr.v + 0.4 * tr.d + 0.5 * tr.drugs + 1.2 * tr.chronic)
     q_desist = hz.desist_prob(tr)
     inc, ords, cus, truth = Rows(), Rows(), Rows(), Rows()
     n_orders = 0

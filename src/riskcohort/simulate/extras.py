@@ -15,7 +15,7 @@ from riskcohort.simulate.records import dates, ids, ts
 
 # marker kind -> (trait attribute or None, P(marker | trait), P(marker | no trait))
 MARKERS = {
-    "suicide_self_harm": ("suicidal", 0.42, 0.012),
+    "suicide_self_harm": ("suicidal", 0.5, 0.012),
     "mental_health": ("mental", 0.45, 0.03),
     "drugs": ("drugs", 0.4, 0.02),
     "alcohol": ("alcohol", 0.35, 0.02),
@@ -62,7 +62,7 @@ def markers(w: World, first_seen: pd.Series, pid, block, end_day, rng) -> pd.Dat
     rows = []
     for kind, (attr, p_yes, p_no) in MARKERS.items():
         if attr is None and kind == "violence":
-            prob = 1 / (1 + np.exp(-(-2.8 + 0.7 * tr.d[p] + 0.5 * tr.v[p])))
+            prob = 1 / (1 + np.exp(-(-3.2 + 1.4 * tr.d[p] + 0.3 * tr.v[p])))
         else:
             trait = getattr(tr, attr)[p] if attr else np.zeros(len(p), bool)
             prob = np.where(trait, p_yes, p_no)

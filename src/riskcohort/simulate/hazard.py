@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 DECAY = 0.55  # monthly decay of the excitation state (recent-abuse memory)
-TAU_SEP = 4.0  # months: decay of the post-separation trigger
+TAU_SEP = 7.0  # months: decay of the post-separation trigger
 TAU_REL = 3.0  # months: decay of the post-release trigger
 SH_BASE = 2.2e-4  # monthly serious-harm hazard at the population centre
-KAPPA = 0.30  # serious-harm multiplier per unit of excitation
+KAPPA = 0.15  # serious-harm multiplier per unit of excitation
 SEP_BASE, SEP_AFTER_INCIDENT = 0.012, 0.05  # monthly separation probability (intimate)
-DESIST_BASE, DESISTED_MULT = 0.035, 0.08
+DESIST_BASE, DESISTED_MULT = 0.06, 0.2
 SH_RECORDED = 0.95  # average recording probability of a serious-harm incident
 
 
@@ -30,9 +30,10 @@ def static_log(tr) -> np.ndarray:
     """Time-invariant part of log hazard: dangerousness and risky traits."""
     return (
         np.log(SH_BASE)
-        + 1.25 * tr.d
-        + 0.35 * tr.strangler
-        + 0.55 * tr.suicidal
+        + 0.75 * tr.d
+        - 0.02 * (tr.age - 35.0)
+        + 0.8 * tr.strangler
+        + 0.7 * tr.suicidal
         + 0.3 * tr.weapons
         + 0.4 * tr.firearms
         + np.where(tr.kind == 0, 0.0, -0.25)
@@ -43,7 +44,7 @@ def trigger_mult(tr, E, sep_s, rel_s):
     """Multiplicative triggers; ``sep_s``/``rel_s`` in [0, 1] are decayed recency of events."""
     sep_amp = 2.2 + 1.5 / (1.0 + np.exp(-tr.c))  # controlling people escalate more on separation
     st, su = tr.strangler, tr.suicidal
-    inter = 1.0 + sep_s * (2.0 * st + 1.5 * su + 8.0 * st * su)
+    inter = 1.0 + sep_s * (3.0 * st + 1.5 * su + 20.0 * st * su)
     return (1.0 + KAPPA * E) * (1.0 + sep_amp * sep_s) * inter * (1.0 + 2.5 * rel_s)
 
 
@@ -54,7 +55,7 @@ def monthly(static, tr, E, sep_s, rel_s, active) -> np.ndarray:
 
 def desist_prob(tr) -> np.ndarray:
     """Monthly probability that an active perpetrator desists (latent, never recorded)."""
-    return DESIST_BASE * np.exp(-0.45 * tr.v - 0.2 * tr.d)
+    return np.where(tr.chronic, 0.4, 1.0) * DESIST_BASE * np.exp(-0.3 * tr.v - 0.2 * tr.d)
 
 
 def project_12m(m, static, tr, E, sep_month, custody_until, active, partnered, intimate):

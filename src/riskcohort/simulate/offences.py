@@ -40,19 +40,19 @@ def da_weights(tr, idx, intimate, sep_s) -> np.ndarray:
     one = np.ones(len(idx))
     cols = [
         1.4 * one,
-        1.5 * one,
-        0.55 * np.exp(0.35 * d),
-        st * (0.9 * iv + 0.25 * (1 - iv)) + 0.01,
-        0.12 * np.exp(0.6 * d + 0.3 * c),
-        0.08 * np.exp(0.8 * c) * (1 + 4 * sep_s) * iv + 0.005,
-        0.35 * np.exp(0.4 * c) * (1 + 2 * sep_s),
-        0.3 * np.exp(0.8 * c) * iv + 0.03,
-        0.55 * one,
-        0.07 * np.exp(0.4 * d) * iv + 0.005,
+        1.6 * one,
+        0.3 * np.exp(0.7 * d),
+        st * (0.9 * iv + 0.25 * (1 - iv)) * np.exp(0.3 * d) + 0.005,
+        0.05 * np.exp(1.0 * d + 0.4 * c),
+        0.04 * np.exp(1.2 * c) * (1 + 4 * sep_s) * iv + 0.003,
+        0.3 * np.exp(0.5 * c) * (1 + 2 * sep_s),
+        0.1 * np.exp(1.2 * c) * iv + 0.01,
+        0.6 * one,
+        0.03 * np.exp(0.7 * d) * iv + 0.003,
         0.3 * one,
         0.12 * one,
         0.03 * one,
-        0.02 + 0.15 * wp,
+        0.01 + 0.15 * wp,
         0.2 * one,
     ]
     return np.column_stack(cols)
@@ -67,7 +67,7 @@ def categorical(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 
 def sh_kind(rng: np.random.Generator, tr, idx) -> np.ndarray:
     """Index into SH_KINDS per serious-harm event (dangerousness and firearms raise homicide)."""
-    ph = 0.0032 * np.exp(0.5 * tr.d[idx]) * (1 + 2 * tr.firearms[idx])
+    ph = 0.0022 * np.exp(0.5 * tr.d[idx]) * (1 + 2 * tr.firearms[idx])
     ph = ph * (1 + 1.5 * (tr.strangler[idx] & tr.suicidal[idx]))
     ph = np.minimum(ph, 0.25)
     rest = 1 - ph

@@ -42,6 +42,7 @@ class Traits:
     age: np.ndarray  # age in years at entry
     kind: np.ndarray  # index into KINDS of the first relationship
     entry: np.ndarray  # month index (from simulation start) of the first DA incident
+    chronic: np.ndarray  # a minority with long, frequent abuse careers
     mu: np.ndarray  # baseline monthly rate of DA incidents (occurring)
     beta: np.ndarray  # self-excitation: extra rate per unit of recent incidents
 
@@ -54,9 +55,10 @@ def draw(rng: np.random.Generator, n: int, n_months: int) -> Traits:
     """Draw ``n`` perpetrators entering uniformly over the simulated months."""
     z = rng.standard_normal((3, n))
     d = z[0]
-    v = 0.35 * d + np.sqrt(1 - 0.35**2) * z[1]
+    v = 0.25 * d + np.sqrt(1 - 0.25**2) * z[1]
     c = 0.55 * d + np.sqrt(1 - 0.55**2) * z[2]
-    u = rng.random((8, n))
+    u = rng.random((9, n))
+    chronic = u[8] < _sig(-3.3 + 1.2 * v)
     sex = np.where(u[0] < 0.795, 1, np.where(u[0] < 0.985, 0, 2))
     kind = np.searchsorted(np.cumsum(KIND_P), rng.random(n) * 0.999999)
     intimate = kind == 0
@@ -85,6 +87,7 @@ def draw(rng: np.random.Generator, n: int, n_months: int) -> Traits:
         age=age,
         kind=kind,
         entry=rng.integers(0, n_months, n),
-        mu=np.exp(-3.7 + 1.15 * v),
-        beta=0.12 + 0.25 * _sig(1.5 * c - 1.0),
+        chronic=chronic,
+        mu=np.where(chronic, np.exp(-3.0 + 1.0 * v), np.exp(-6.0 + 0.5 * v)),
+        beta=0.03 + 0.3 * _sig(2.5 * c - 3.0),
     )
