@@ -70,3 +70,24 @@ def test_bad_options_are_user_errors(tmp_path):
         simulate(tmp_path, preset="tiny", bias_group="martian")
     with pytest.raises(UserError, match="format"):
         simulate(tmp_path, preset="tiny", fmt="xlsx")
+
+
+def test_blocks_append_to_one_file_with_unique_ids(tmp_path, monkeypatch):
+    """The national preset's path: several blocks appended to the same files."""
+    from riskcohort.simulate import presets
+
+    p = presets.Preset("blocks", entries_per_year=700, years=3, burn_in_years=1, block_size=1000)
+    monkeypatch.setitem(presets.PRESETS, "blocks", p)
+    summary = simulate(tmp_path, preset="blocks", seed=5, clean=True)
+    assert summary["blocks"] == 3
+    pf = pq.ParquetFile(tmp_path / "incidents.parquet")
+    assert pf.num_row_groups == 3
+    inc = pf.read().to_pandas()
+    assert inc["incident_id"].is_unique
+    assert inc["perpetrator_id"].str.slice(1, 3).nunique() == 3  # ids carry the block
+    base = pd.read_csv(tmp_path / "baseline_scores.csv")
+    assert (base.groupby("as_of")["in_cohort"].sum() == 100).all()
+    top = base[base["in_cohort"]]
+    rest = base[~base["in_cohort"]]
+    for d, g in top.groupby("as_of"):
+        assert g["score"].min() >= rest.loc[rest["as_of"] == d, "score"].max()

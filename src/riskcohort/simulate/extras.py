@@ -62,7 +62,7 @@ def markers(w: World, first_seen: pd.Series, pid, block, end_day, rng) -> pd.Dat
     rows = []
     for kind, (attr, p_yes, p_no) in MARKERS.items():
         if attr is None and kind == "violence":
-            prob = 1 / (1 + np.exp(-(-3.2 + 1.4 * tr.d[p] + 0.3 * tr.v[p])))
+            prob = 1 / (1 + np.exp(-(-3.4 + 1.8 * tr.d[p] + 0.3 * tr.v[p])))
         else:
             trait = getattr(tr, attr)[p] if attr else np.zeros(len(p), bool)
             prob = np.where(trait, p_yes, p_no)
