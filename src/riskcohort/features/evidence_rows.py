@@ -89,10 +89,9 @@ def _relationship_rows(con, plan, wanted) -> list[pd.DataFrame]:
             "indicator": name, "table": "relationships", "record_id": hit["rel_id"],
             "known_at": known, "kind": hit["rel_kind"], "victim_id": hit["other"],
         }))
-    for source, specs in rel.spec_groups():
-        specs = [s for s in specs if s.name in wanted]
-        if specs and source in plan["rel_rows"]:
-            parts.extend(_picked(run(con, plan["rel_rows"][source]), specs))
+    specs = [s for _, group in rel.spec_groups() for s in group if s.name in wanted]
+    if specs:
+        parts.extend(_picked(run(con, plan["rel_rows_all"]), specs))
     return parts
 
 

@@ -55,27 +55,19 @@ def _split(specs) -> list[tuple]:
     return [g for g in (plain, distinct) if g]
 
 
-def _rows(joined: ibis.Table, specs) -> ibis.Table:
-    values = sorted({c for s in specs for c in s.value_columns()} - set(_BASE))
-    conds = {f"__{s.name}": s.condition(joined) for s in specs}
-    return joined.select(*_BASE, *values, **conds)
-
-
-def _rows_all(pop, srcs) -> ibis.Table:
-    """Every source's candidate rows in one UNION ALL with one condition column per spec
-    (false for other sources' specs), so evidence runs one query instead of one per source."""
+def _union_rows(branches, universe) -> ibis.Table:
+    """Candidate rows of several (joined source, specs) branches in one UNION ALL, with one
+    condition column per spec of ``universe`` (false in other branches), so evidence runs one
+    query instead of one per source."""
     values = {"harm": "float64", "grade_rank": "float64"}
     parts = []
-    for source, specs in by_source().items():
-        if source not in srcs:
-            continue
-        j = join_source(pop, srcs[source])
+    for j, specs in branches:
         mine = {s.name for s in specs}
         cols = {c: j[c] for c in _BASE}
         cols.update({v: (j[v] if v in j.columns else ibis.null()).cast(t)
                      for v, t in values.items()})
         cols.update({f"__{s.name}": (s.condition(j) if s.name in mine else ibis.literal(False))
-                     for s in SPECS})
+                     for s in universe})
         parts.append(j.select(**cols))
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
@@ -93,24 +85,27 @@ def compile_plan(present: tuple[str, ...], lookback_days: int, dialect: str = "d
     sql = lambda e: ibis.to_sql(e, dialect=dialect)  # noqa: E731
     snaps = ibis.table({"as_of": "timestamp"}, name="snapshots")
     plan: dict = {"population": sql(population(t["incidents"], t["persons"], snaps, lookback_days))}
-    plan["aggregate"], plan["rows"] = {}, {}
+    plan["aggregate"] = {}
     for source, specs in by_source().items():
         if source in srcs:
             joined = join_source(pop, srcs[source])
             plan["aggregate"][source] = [(g, sql(_aggregate(joined, g))) for g in _split(specs)]
-            plan["rows"][source] = sql(_rows(joined, specs))
-    plan["rows_all"] = sql(_rows_all(pop, srcs))
+    branches = [(join_source(pop, srcs[src]), specs) for src, specs in by_source().items()
+                if src in srcs]
+    plan["rows_all"] = sql(_union_rows(branches, SPECS))
     if "incidents_rel" in srcs:
         current = rel.current(pop, srcs["incidents_rel"], t["relationships"])
         plan["current"] = sql(current)
         cur = ibis.table(current.schema(), name="cur")
         joins = {"incidents_rel": rel.join_incidents, "assessments": rel.join_assessments}
-        plan["rel_aggregate"], plan["rel_rows"] = {}, {}
+        plan["rel_aggregate"], branches = {}, []
         for source, specs in rel.spec_groups():
             if source in srcs:
                 joined = joins[source](cur, srcs[source])
                 plan["rel_aggregate"][source] = [(specs, sql(_aggregate(joined, specs)))]
-                plan["rel_rows"][source] = sql(_rows(joined, specs))
+                branches.append((joined, specs))
+        universe = [s for _, specs in rel.spec_groups() for s in specs]
+        plan["rel_rows_all"] = sql(_union_rows(branches, universe))
     return plan
 
 
