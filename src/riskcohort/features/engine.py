@@ -1,10 +1,12 @@
 """``build``: indicators (and labels) for many snapshots in one pass, on DuckDB.
 
 Why this shape: the indicator logic is written once as Ibis expressions (``spec.py``,
-``sources.py``, ``relationship.py``) and compiled to SQL (``plan.py``); the same plan compiles to
-Spark SQL unchanged. Every snapshot date is processed in the same query: the population
-``(person_id, as_of)`` is range-joined to each source (``known_at < as_of``) and aggregated by
-``(person_id, as_of)``; there is no Python loop over people or dates, one query per source.
+``sources.py``, ``relationship.py``) and compiled once to SQL (``plan.py``); the same expressions
+compile to Spark SQL (Ibis' PySpark backend; ``sqlglot`` transpiles the DuckDB text too, tested).
+Every snapshot date is processed in the same query: the population ``(person_id, as_of)``,
+numbered ``rid``, is range-joined to each source (``known_at < as_of``) and aggregated by
+``rid``; there is no Python loop over people or dates, a dozen queries in all. Inputs and the
+population are DuckDB temp tables (converted from pandas once, scanned by every query).
 """
 
 from __future__ import annotations
