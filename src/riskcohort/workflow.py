@@ -82,12 +82,16 @@ def backtest(config, start, end, every_months=None, data_dir=None, out_dir=None,
     """One iteration per as-of date (each trains only on what was known then).
 
     Writes ``<out>/<as_of>/`` run folders and ``<out>/backtest.json`` (headline metrics per
-    date). Returns the list of results.
+    date and, with two or more backtest dates, top-k metrics pooled over the dates with a
+    stratified paired bootstrap: ``modelling.pooled``). Returns the list of results.
     """
+    import pandas as pd
+
     from riskcohort.contract import load_dataset
     from riskcohort.io import write_json
     from riskcohort.modelling.config import load_experiment
     from riskcohort.modelling.iteration import run_iteration
+    from riskcohort.modelling.pooled import pooled_topk
 
     cfg = config if hasattr(config, "horizon_days") else load_experiment(config, data=data_dir)
     if data_dir is not None:
@@ -107,5 +111,12 @@ def backtest(config, start, end, every_months=None, data_dir=None, out_dir=None,
         row["targets"] = m.get("targets")
         row["share_of_oracle"] = m.get("share_of_oracle")
         summary.append(row)
-    write_json(out / "backtest.json", {"experiment": cfg.name, "dates": summary})
+    report = {"experiment": cfg.name, "dates": summary}
+    frames = [pd.read_parquet(r.out_dir / "evaluation.parquet") for r in results if r.backtest]
+    if len(frames) >= 2:  # cohorts of k per date, people caught summed (stratified bootstrap)
+        names = [c for c in frames[0].columns
+                 if c not in ("person_id", "as_of", "serious_harm", "homicide", "harm_weight")]
+        report["pooled"] = pooled_topk(frames, names, ks=cfg.ks, n_boot=cfg.n_boot,
+                                       seed=cfg.eval_seed)
+    write_json(out / "backtest.json", report)
     return results

@@ -102,3 +102,22 @@ def test_nan_scores_rank_last_and_cautions():
     r = evaluate(y, y * 1.0, y, {"inc": s}, ks=(1,), n_boot=10, probabilities=())
     assert r["scores"]["inc"]["recall@1"]["value"] == pytest.approx(0.5)
     assert any("homicide" in c for c in r["cautions"])
+
+
+def test_pooled_topk_sums_dates_and_is_paired(sample):
+    import pandas as pd
+
+    from riskcohort.modelling.pooled import pooled_topk
+
+    y, p, harm, hom, rule = sample
+    f = pd.DataFrame({"serious_harm": y, "harm_weight": harm, "model": p, "rule": rule,
+                      "copy": p})
+    r = pooled_topk([f, f.iloc[:1000]], ["model", "rule", "copy"], ks=(100,), n_boot=100)
+    top1 = np.argsort(-p, kind="stable")[:100]
+    top2 = np.argsort(-p[:1000], kind="stable")[:100]
+    want = (y[top1].sum() + y[:1000][top2].sum()) / (y.sum() + y[:1000].sum())
+    assert r["scores"]["model"]["recall@100"]["value"] == pytest.approx(want)
+    assert r["differences"]["copy"]["recall@100"]["lo"] == 0.0
+    assert r["differences"]["copy"]["recall@100"]["hi"] == 0.0
+    s = r["scores"]["rule"]["recall@100"]
+    assert s["lo"] <= s["value"] <= s["hi"]
