@@ -51,8 +51,8 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset("tiny", entries_per_year=700, years=3, burn_in_years=1),
         Preset("small", entries_per_year=1_100, years=5),
-        Preset("force", entries_per_year=47_000, years=6),
-        Preset("national", entries_per_year=1_330_000, years=6, block_size=150_000),
+        Preset("force", entries_per_year=40_000, years=6),
+        Preset("national", entries_per_year=1_120_000, years=6, block_size=150_000),
     )
 }
 

@@ -90,7 +90,7 @@ def relationships(w: World, rel_known: pd.Series, pid, n, block, end_day, rng) -
     ended = R["end"][r] >= 0
     end = np.where(ended, w.month_day[np.maximum(R["end"][r], 0)] + rng.random(k) * 28, np.nan)
     end_known = np.maximum(end, known) + rng.exponential(14, k)
-    learned = ended & (rng.random(k) < 0.85) & (np.nan_to_num(end_known, nan=np.inf) < end_day)
+    learned = ended & (rng.random(k) < 0.9) & (np.nan_to_num(end_known, nan=np.inf) < end_day)
     s = R["start"][r]
     start = w.month_day[0] + s * 30.44 + rng.random(k) * 28
     start = np.where(np.isnan(end), start, np.minimum(start, end))
