@@ -2,10 +2,9 @@
 
 import math
 
-from feature_data import dataset
-
 import riskcohort.features as features
 from riskcohort.features.catalogue import load_catalogue
+from tests.features.feature_data import dataset
 
 
 def test_absent_tables_are_nan_and_noted():
@@ -33,3 +32,12 @@ def test_present_but_empty_table_gives_zero_not_nan():
     frame = features.build(data, ["2024-02-01"])
     assert frame.loc[0, "active_protective_orders"] == 0.0
     assert "absent source: orders" not in frame.attrs["notes"]
+
+
+def test_empty_population_has_the_same_columns_and_dtypes():
+    data = dataset(incidents=[dict(incident_id="i", occurred_at="2024-01-01",
+                                   recorded_at="2024-01-01", perpetrator_id="p", victim_id="v")])
+    empty = features.build(data, ["2023-01-01"])
+    full = features.build(data, ["2024-02-01"])
+    assert len(empty) == 0 and list(empty.columns) == list(full.columns)
+    assert (empty.dtypes == full.dtypes).all()

@@ -156,7 +156,10 @@ def build(
     age = (popdf["as_of"] - popdf["birth_date"]).dt.days / 365.25
     columns[AGE_NAME] = age.to_numpy(dtype="float64")
     columns.update(_relationship(con, plan, popdf))
-    frame = pd.DataFrame({"person_id": popdf["person_id"], "as_of": popdf["as_of"]})
+    frame = pd.DataFrame({  # same dtypes whether or not the population is empty
+        "person_id": popdf["person_id"].astype("str"),
+        "as_of": popdf["as_of"].astype("datetime64[ns]"),
+    })
     frame = pd.concat(
         [frame, pd.DataFrame({n: columns[n] for n in indicator_names()}, index=frame.index)],
         axis=1,
