@@ -71,8 +71,9 @@ def test_demo_leaves_every_artefact_it_announces(demo):
 
 def test_demo_registry_has_a_champion(demo):
     work, _ = demo
-    import riskcohort  # noqa: F401  (telemetry off before mlflow)
     from mlflow import MlflowClient
+
+    import riskcohort  # noqa: F401  (telemetry off before mlflow)
 
     uri = f"sqlite:///{work / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

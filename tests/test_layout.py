@@ -9,7 +9,7 @@ STAGES = ("contract", "simulate", "features", "modelling", "explain", "tracking"
 
 
 def test_test_file_names_are_unique():
-    # Test folders are not packages: two files with one basename cannot both be collected.
+    # One name, one place: failures in a report point at one file without a path to read.
     names = Counter(p.name for p in (ROOT / "tests").rglob("test_*.py"))
     assert [n for n, c in names.items() if c > 1] == []
 

@@ -11,13 +11,13 @@ import tempfile
 import uuid
 
 import pytest
-from apptest_helpers import PASSWORD, ROLES, csrf_of, free_port, login
 
 from riskcohort.app.db import open_db
 from riskcohort.app.rundata import load_runs
 from riskcohort.app.synthetic import build_history
 from riskcohort.app.users import add_user
 from riskcohort.app.web import Settings, create_app
+from tests.app.apptest_helpers import PASSWORD, ROLES, csrf_of, free_port, login
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,12 +7,12 @@ policy must agree), so adding a route without deciding who may use it fails here
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import PASSWORD, ROLES
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from riskcohort.app.policy import MOUNT_POLICY, PUBLIC, roles_of
 from riskcohort.app.users import add_user
+from tests.app.apptest_helpers import PASSWORD, ROLES
 
 R, A, G, AD = "dapst", "analyst", "governance", "admin"
 EXPECTED = {

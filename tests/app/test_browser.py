@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from apptest_helpers import free_port, wait_port
+
+from tests.app.apptest_helpers import free_port, wait_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -92,7 +93,8 @@ def test_review_journey_in_chromium(server, runs):
 @pytest.mark.xdist_group("app-browser")
 def test_serve_with_two_workers_shares_sessions_and_audit(tmp_path, run_root, runs):
     import httpx
-    from apptest_helpers import csrf_of
+
+    from tests.app.apptest_helpers import csrf_of
 
     db = f"sqlite:///{tmp_path / 'app.db'}"
     _cli("users", "add", "dee", "--role", "dapst", "--password-stdin", "--db", db, stdin=PW)

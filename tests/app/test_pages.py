@@ -143,7 +143,7 @@ def test_audit_page_filters(client_for, runs):
 
 
 def test_admin_adds_and_disables_user(client_for, engine):
-    from apptest_helpers import login
+    from tests.app.apptest_helpers import login
 
     a = client_for("admin")
     r = a.post("/admin/users", data={"csrf": a.csrf, "name": "newbie", "role": "dapst",

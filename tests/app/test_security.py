@@ -7,10 +7,10 @@ import re
 import time
 
 import pytest
-from apptest_helpers import PASSWORD, login
 
 from riskcohort.app import audit, users
 from riskcohort.app.audit import query
+from tests.app.apptest_helpers import PASSWORD, login
 
 HOSTILE = ["' OR '1'='1", "1; DROP TABLE users; --", "\" UNION SELECT pw_hash FROM users --",
            "../../../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "<script>alert(1)</script>",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import write_dataset
 from typer.testing import CliRunner
 
 from riskcohort.cli import app
+from tests.contract.contract_data import write_dataset
 
 runner = CliRunner()
 

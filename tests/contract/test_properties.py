@@ -10,12 +10,12 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from conftest import valid_tables, write_dataset
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from riskcohort.contract import load_dataset
 from riskcohort.errors import UserError
+from tests.contract.contract_data import valid_tables, write_dataset
 
 # No shrinking: each example reads a whole dataset, and shrinking a failure took minutes. A
 # failure still reports the (unshrunk) example that broke.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import write_dataset
 
 from riskcohort.contract import coerce, load_dataset
+from tests.contract.contract_data import write_dataset
 
 
 def test_native_parquet_types_read_like_text(tmp_path, tables):

@@ -6,11 +6,11 @@ import hashlib
 
 import pandas as pd
 import pytest
-from conftest import write_dataset
 
 from riskcohort.contract import load_dataset
 from riskcohort.contract.schema import BASELINE_SCORES, BOOL, DATE, ENUM, FLOAT, ID, TABLES
 from riskcohort.errors import UserError
+from tests.contract.contract_data import write_dataset
 
 
 def _load(tmp_path, tables, fmt="csv", **kw):
@@ -212,7 +212,7 @@ def test_strict_raises_exit_1_after_writing_report(tmp_path, tables):
 
 
 def _fresh():
-    from conftest import valid_tables
+    from tests.contract.contract_data import valid_tables
 
     return valid_tables()
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_dataset
 
 from riskcohort.contract import load_dataset
 from riskcohort.errors import UserError
+from tests.contract.contract_data import write_dataset
 
 
 def _error(data) -> str:

@@ -3,9 +3,9 @@
 import math
 
 import pytest
-from feature_data import dataset
 
 import riskcohort.features as features
+from tests.features.feature_data import dataset
 
 T = "2024-07-01"
 

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import pandas as pd
-from feature_data import dataset
 
 import riskcohort.features as features
 from riskcohort.contract.schema import PROTECTED_COLUMNS
 from riskcohort.features.catalogue import FIELDS, GROUPS, catalogue_text, load_catalogue
 from riskcohort.features.engine import indicator_names
+from tests.features.feature_data import dataset
 
 REPO = Path(__file__).resolve().parents[2]
 FIXED = ("days_since_last_da", "da_count_365d", "da_count_3y", "harm_365d",

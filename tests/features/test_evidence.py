@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from feature_data import dataset, random_dataset
 
 import riskcohort.features as features
 from riskcohort.features import relationship as rel
@@ -13,6 +12,7 @@ from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME
 from riskcohort.features.harm import HARM_WEIGHTS as W
 from riskcohort.features.spec import Active, Count, DaysSince, Distinct, Latest, Max, Sum
+from tests.features.feature_data import dataset, random_dataset
 
 COUNTED = {s.name for s in SPECS if type(s) in (Count, Active, Distinct)}
 COUNTED |= {s.name for s in (*rel.INCIDENT_SPECS, *rel.ASSESSMENT_SPECS) if type(s) is Count}

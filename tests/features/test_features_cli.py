@@ -1,11 +1,11 @@
 """``riskcohort features`` end to end on a tiny folder: output, metadata, errors."""
 
 import pandas as pd
-from feature_data import dataset
 from typer.testing import CliRunner
 
 from riskcohort.cli import app
 from riskcohort.features.output import read_metadata
+from tests.features.feature_data import dataset
 
 
 def _folder(tmp_path):

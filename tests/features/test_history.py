@@ -3,10 +3,10 @@
 import math
 
 import pytest
-from feature_data import dataset
 
 import riskcohort.features as features
 from riskcohort.features.harm import HARM_WEIGHTS as W
+from tests.features.feature_data import dataset
 
 T, T2 = "2024-07-01", "2024-08-01"
 

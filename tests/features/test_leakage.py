@@ -8,12 +8,12 @@ depend on it; several snapshots built together equal each built alone.
 
 import numpy as np
 import pandas as pd
-from feature_data import random_dataset
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import riskcohort.features as features
 from riskcohort.features.harm import HARM_WEIGHTS as W
+from tests.features.feature_data import random_dataset
 
 START = pd.Timestamp("2019-01-01")
 KNOWN = {"incidents": "recorded_at", "relationships": "recorded_at",

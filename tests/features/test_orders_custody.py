@@ -1,9 +1,9 @@
 """Orders, breaches and custody on a hand-computed fixture (T = 2024-07-01)."""
 
 import pytest
-from feature_data import dataset
 
 import riskcohort.features as features
+from tests.features.feature_data import dataset
 
 T = "2024-07-01"
 

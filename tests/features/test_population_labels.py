@@ -2,11 +2,11 @@
 
 import pandas as pd
 import pytest
-from feature_data import dataset
 
 import riskcohort.features as features
 from riskcohort.errors import UserError
 from riskcohort.features.harm import HARM_WEIGHTS as W
+from tests.features.feature_data import dataset
 
 T = "2023-01-01"
 

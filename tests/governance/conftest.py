@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gov_fixture import write_run
+
+from tests.governance.gov_fixture import write_run
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from gov_fixture import check_fairness_json
+
+from tests.governance.gov_fixture import check_fairness_json
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,10 +8,10 @@ import sys
 
 import pandas as pd
 import pytest
-from gov_fixture import check_fairness_json, write_run
 
 from riskcohort.errors import UserError
 from riskcohort.governance import drift, report
+from tests.governance.gov_fixture import check_fairness_json, write_run
 
 EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import run_copy
 from rich.console import Console
 
 from riskcohort.tracking.compare import cohort_diff, compare_table
 from riskcohort.tracking.iteration import log_iteration
 from riskcohort.tracking.render import print_diff
+from tests.tracking.tracking_data import run_copy
 
 
 def _render(table) -> str:

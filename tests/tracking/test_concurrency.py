@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_copy
 from mlflow import MlflowClient
 
 from riskcohort.tracking import registry
+from tests.tracking.tracking_data import run_copy
 
 SCRIPT = (
     "import sys; from riskcohort.tracking import log_iteration; "

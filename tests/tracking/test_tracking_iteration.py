@@ -83,7 +83,7 @@ def test_first_model_is_champion_and_relog_is_idempotent(run_folder, store_uri):
 
 
 def test_second_iteration_is_challenger_only(run_folder, store_uri, tmp_path):
-    from conftest import run_copy
+    from tests.tracking.tracking_data import run_copy
 
     log_iteration(run_folder, tracking_uri=store_uri)
     second = run_copy(tmp_path / "run2", seed=1)
