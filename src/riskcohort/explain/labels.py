@@ -74,7 +74,10 @@ def render_reason(label: Label, value) -> str:
     """The catalogue's reason sentence with the value filled in (description: value otherwise)."""
     shown = format_value(value, label.unit)
     if not label.reason or shown == "unknown":
-        return f"{label.description}: {shown}"
+        # Descriptions may add a sentence on how unknowns are coded ("NaN if never assessed."):
+        # keep only the first clause so the sentence reads "<what>: unknown".
+        what = label.description.split(";")[0].split(". ")[0].rstrip(". ")
+        return f"{what}: {shown}"
     fields = _Keep(
         value=_Value(value, label.unit),
         unit=label.unit or "",

@@ -136,8 +136,14 @@ def _run_files(ref: str, c, tmp: Path) -> Path:
 
 
 def top_reasons(folder: Path, person_ids, n: int = 3) -> dict[str, str]:
-    """The ``n`` indicators that raise each person's score most, from explanations.parquet."""
+    """The ``n`` indicators that raise each person's score most, in the catalogue's plain words.
+
+    Read from explanations.parquet; each reason is the catalogue's ``reason`` template filled with
+    the person's value (the same sentences ``riskcohort explain`` prints).
+    """
     import pandas as pd
+
+    from riskcohort.explain.labels import indicator_labels, render_reason
 
     f = folder / "explanations.parquet"
     if not f.exists():
@@ -145,7 +151,9 @@ def top_reasons(folder: Path, person_ids, n: int = 3) -> dict[str, str]:
     ex = pd.read_parquet(f)
     ex = ex[ex["person_id"].astype(str).isin(set(person_ids)) & (ex["contribution"] > 0)]
     ex = ex.sort_values("contribution", ascending=False)
-    return {str(pid): ", ".join(f"{r.indicator}={r.value:g}" for r in g.head(n).itertuples())
+    labels = indicator_labels(sorted(ex["indicator"].unique()))
+    return {str(pid): "; ".join(render_reason(labels[r.indicator], r.value)
+                                for r in g.head(n).itertuples())
             for pid, g in ex.groupby(ex["person_id"].astype(str), sort=False)}
 
 
