@@ -7,9 +7,9 @@ or harassment, breaches, serious violence, sexual offences, suicide markers, plu
 of recent DA crimes and a recency bonus. It misses what a model can learn (separation, release
 from custody, interactions, decay), so it is better than chance and worse than a good model.
 
-Coverage (documented in docs/synthetic-force.md): persons with a recorded domestic *crime*
-(not a non-crime incident) in the 3 years before the date, alive, minus ~8% whose records the
-incumbent system never matched; so it covers most but not all of the contract's scored population.
+Coverage (documented in docs/synthetic-force.md): persons with a recorded domestic incident in
+the 4 years before the date, alive, minus ~8% whose records the incumbent system never matched;
+so it covers most but not all of the contract's scored population (5-year lookback).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ POINTS = {
     "breach": 4, "violence": 4, "sexual": 4, "suicide": 3, "recent": 5,
 }  # fmt: skip
 UNMATCHED = 0.08
+COVER_DAYS = 4 * 365  # incumbent system keeps four years of domestic incidents
 
 
 def _flag(frame, mask, name):
@@ -39,8 +40,11 @@ def ilas_points(t: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame
         days=3 * 365))]
     y1 = crime["recorded_at"] >= as_of - pd.Timedelta(days=365)
     off = crime["offence"]
-    base = crime.groupby("person_id").agg(n12=("recorded_at", lambda s: (
-        s >= as_of - pd.Timedelta(days=365)).sum()), last=("recorded_at", "max")).reset_index()
+    pop = inc[inc["recorded_at"] >= as_of - pd.Timedelta(days=COVER_DAYS)]
+    base = pd.DataFrame({"person_id": pop["person_id"].unique()})
+    c12 = crime[y1].groupby("person_id").size().rename("n12")
+    last = crime.groupby("person_id")["recorded_at"].max().rename("last")
+    base = base.merge(c12, on="person_id", how="left").merge(last, on="person_id", how="left")
     ra = t["risk_assessments"].rename(columns={"perpetrator_id": "person_id"})
     ra = ra[ra["assessed_at"] < as_of]
     mk = t["markers"]
@@ -69,7 +73,7 @@ def ilas_points(t: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame
             out = out.drop(columns="_x")
         else:
             out = out.merge(f, on="person_id", how="left")
-    out = out.fillna(0)
+    out = out.fillna({c: 0 for c in out.columns if c != "last"})
     out["recent"] = (out["last"] >= as_of - pd.Timedelta(days=90)).astype(int)
     score = sum(POINTS[k] * out[k] for k in POINTS) + 2 * np.minimum(out["n12"], 5)
     return pd.DataFrame({"person_id": out["person_id"], "score": score.astype(float)})
