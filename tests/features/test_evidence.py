@@ -1,12 +1,16 @@
 """Evidence rows come from the same definitions as the values: counts match exactly."""
 
+import gc
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import riskcohort.features as features
+from riskcohort.contract import Dataset
+from riskcohort.features import evidence_cache
 from riskcohort.features import relationship as rel
 from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME
@@ -71,3 +75,45 @@ def test_age_evidence_is_the_person_record():
     )
     ev = features.evidence(data, "p", "2024-07-01", indicators=[AGE_NAME])
     assert ev["table"].tolist() == ["persons"]
+
+
+def _as_dataset(tables, fingerprint="f"):
+    return Dataset(root=Path("."), tables=dict(tables), absent=[], baseline_scores=None,
+                   fingerprint=fingerprint)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_cached_dataset_path_equals_a_fresh_uncached_call(seed):
+    tables = random_dataset(np.random.default_rng(seed))
+    data = _as_dataset(tables)
+    t = pd.Timestamp("2023-03-01")
+    people = sorted(set(tables["persons"]["person_id"]))
+    for pid in people * 2:  # second round: from the prepared index
+        cached = features.evidence(data, pid, t)
+        fresh = features.evidence(tables, pid, t)  # a plain dict is never cached
+        pd.testing.assert_frame_equal(cached, fresh)
+    prepared = evidence_cache.prepared(data)
+    assert prepared is not None and evidence_cache.prepared(data) is prepared  # built once
+    assert evidence_cache.prepared(tables) is None
+
+
+def test_datasets_do_not_share_a_cache_and_it_dies_with_them():
+    def one(offence, incident_id):
+        return dataset(incidents=[dict(incident_id=incident_id, occurred_at="2024-05-01",
+                                       recorded_at="2024-05-01", perpetrator_id="p",
+                                       victim_id="v", offence=offence)])
+
+    before = evidence_cache.cached_count()
+    a = _as_dataset(one("breach_of_order", "a1"), fingerprint="same")
+    b = _as_dataset(one("breach_of_order", "b1"), fingerprint="same")
+    ev_a = features.evidence(a, "p", "2024-07-01", indicators=["breach_count_365d"])
+    ev_b = features.evidence(b, "p", "2024-07-01", indicators=["breach_count_365d"])
+    assert ev_a["record_id"].tolist() == ["a1"] and ev_b["record_id"].tolist() == ["b1"]
+    assert evidence_cache.prepared(a) is not evidence_cache.prepared(b)
+    # a replaced table is seen (the index is rebuilt, not reused)
+    a.tables["incidents"] = one("common_assault", "a2")["incidents"]
+    assert features.evidence(a, "p", "2024-07-01", indicators=["breach_count_365d"]).empty
+    assert evidence_cache.cached_count() == before + 2
+    del a, b
+    gc.collect()
+    assert evidence_cache.cached_count() == before
