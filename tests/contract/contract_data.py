@@ -181,7 +181,9 @@ def write_dataset(folder: Path, tables: dict, fmt: str = "csv") -> Path:
     for name, rows in tables.items():
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
         if fmt == "csv":
-            frame.to_csv(folder / f"{name}.csv", index=False)
+            # RFC 4180 line ends: with CRLF as terminator, a CR or LF inside a field is quoted
+            # (pandas' default "\n" would leave a bare CR unquoted: not a valid CSV).
+            frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\r\n")
         else:
             frame = frame.astype("str").mask(frame == "")
             frame.to_parquet(folder / f"{name}.parquet", index=False)
