@@ -85,24 +85,26 @@ class PersonRows:
     def _take(self, name: str, rows: np.ndarray) -> pd.DataFrame:
         return self.tables[name].take(rows).reset_index(drop=True)
 
-    def person_tables(self, person_id: str) -> dict[str, pd.DataFrame]:
-        """The person's rows of each table, as ``evidence_rows._person_tables`` selects them
-        (plus the MARAC referrals of the person's victims and the relationships his incidents
-        name or he is party to), normalised."""
-        out = {n: self._take(n, self._by[n].of([person_id])) for n in PERSON_COLUMN
-               if n in self._by}
-        inc = out["incidents"]
+    def positions(self, person_id: str) -> dict[str, np.ndarray]:
+        """Positions of the person's rows in each table, as ``evidence_rows._person_tables``
+        selects them (plus the MARAC referrals of the person's victims and the relationships
+        his incidents name or he is party to), in the tables' order."""
+        out = {n: self._by[n].of([person_id]) for n in PERSON_COLUMN if n in self._by}
+        inc = self.tables["incidents"]
         if "referrals" in out:
-            victims = set(inc["victim_id"].dropna().astype(str))
-            rows = self._by["referrals"].of({person_id, *victims})
-            out["referrals"] = self._take("referrals", rows)
+            victims = set(inc["victim_id"].take(out["incidents"]).dropna().astype(str))
+            out["referrals"] = self._by["referrals"].of({person_id, *victims})
         if "relationships" in self.tables:
-            used = set(inc["relationship_id"].dropna().astype(str))
+            used = set(inc["relationship_id"].take(out["incidents"]).dropna().astype(str))
             rows = [self._by["relationships.relationship_id"].of(used),
                     self._by["relationships.person_a_id"].of([person_id]),
                     self._by["relationships.person_b_id"].of([person_id])]
-            out["relationships"] = self._take("relationships", np.unique(np.concatenate(rows)))
-        return {n: out[n] for n in self.tables}  # the tables' order, as normalise gives it
+            out["relationships"] = np.unique(np.concatenate(rows))
+        return {n: out[n] for n in self.tables}
+
+    def person_tables(self, person_id: str) -> dict[str, pd.DataFrame]:
+        """The person's rows of each table (see :meth:`positions`), normalised."""
+        return {n: self._take(n, rows) for n, rows in self.positions(person_id).items()}
 
 
 _CACHE: dict[int, tuple[weakref.ref, PersonRows]] = {}
