@@ -36,7 +36,7 @@ TWELVE = [
     "breach_count_365d", "dash_high_12m", "days_since_last_high_grade",
 ]
 # Approximate CHI weights: copied for the featuretools process (which cannot import riskcohort);
-# the pandas engine uses riskcohort.features.harm.HARM_WEIGHTS and the cross-check catches drift.
+# the pandas engine uses riskcohort.contract.harm.HARM_WEIGHTS and the cross-check catches drift.
 FT_HARM = {
     "homicide": 5475.0, "attempted_murder": 3650.0, "gbh_with_intent": 1460.0, "gbh": 547.0,
     "strangulation": 547.0, "sexual_offence": 1460.0, "threats_to_kill": 365.0,
@@ -114,7 +114,7 @@ def run_pandas(data_dir, dates, out):
     import pandas as pd
 
     from riskcohort.contract import load_dataset
-    from riskcohort.features.harm import HARM_WEIGHTS
+    from riskcohort.contract.harm import HARM_WEIGHTS
 
     t = load_dataset(data_dir).tables
     t0, c0 = time.perf_counter(), cpu_s()

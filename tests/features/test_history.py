@@ -5,7 +5,7 @@ import math
 import pytest
 
 import riskcohort.features as features
-from riskcohort.features.harm import HARM_WEIGHTS as W
+from riskcohort.contract.harm import HARM_WEIGHTS as W
 from tests.features.feature_data import dataset
 
 T, T2 = "2024-07-01", "2024-08-01"

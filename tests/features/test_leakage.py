@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import riskcohort.features as features
-from riskcohort.features.harm import HARM_WEIGHTS as W
+from riskcohort.contract.harm import HARM_WEIGHTS as W
 from tests.features.feature_data import random_dataset
 
 START = pd.Timestamp("2019-01-01")

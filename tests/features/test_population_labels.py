@@ -5,7 +5,7 @@ import pytest
 
 import riskcohort.features as features
 from riskcohort.errors import UserError
-from riskcohort.features.harm import HARM_WEIGHTS as W
+from riskcohort.contract.harm import HARM_WEIGHTS as W
 from tests.features.feature_data import dataset
 
 T = "2023-01-01"

@@ -92,7 +92,7 @@ incidents by `recorded_at`, assessments by `assessed_at`, orders by `recorded_at
 end by `end_recorded_at` (falling back to `recorded_at` when the export has none). Windows are on
 when the event happened (`occurred_at`; `assessed_at` for assessments) among known records.
 Direction +1/-1 is the LightGBM monotone constraint (0 = none). Crime-harm weights:
-`riskcohort.features.harm.HARM_WEIGHTS` (approximate Cambridge Crime Harm Index days).
+`riskcohort.contract.harm.HARM_WEIGHTS` (approximate Cambridge Crime Harm Index days).
 
 How it is computed: each indicator is declared once as (source, row filter, window, aggregation)
 in `riskcohort/features/defs/` (relationship group: `relationship.py`). The declarations are Ibis

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ibis
 
-from riskcohort.features.harm import HARM_WEIGHTS
+from riskcohort.contract.harm import HARM_WEIGHTS
 
 GRADE_RANK = {"standard": 0, "medium": 1, "high": 2}
 

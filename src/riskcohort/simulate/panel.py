@@ -135,7 +135,7 @@ def panel(data: Data) -> pd.DataFrame:
 
 def _harm_weights() -> dict[str, float]:
     """The features stage's Crime-Harm weights (one table for the whole project)."""
-    from riskcohort.features.harm import HARM_WEIGHTS
+    from riskcohort.contract.harm import HARM_WEIGHTS
 
     return {o: float(HARM_WEIGHTS.get(o, 0.0)) for o in OFFENCES}
 
