@@ -17,6 +17,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -203,6 +204,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"run: {run} ({len(cur)} scored, {int(cur['in_cohort'].sum())} in cohort, "
           f"{len(runs.iterations)} iterations); server start-up {startup:.1f} s")
     print(f"users: {args.users}, think time mean {args.think:.2f} s, duration {elapsed:.1f} s, "

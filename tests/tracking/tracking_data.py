@@ -76,9 +76,12 @@ _CACHE: dict[int, Path] = {}
 
 def run_copy(out: Path, seed: int = 0) -> Path:
     """A copy of a cached run folder for ``seed`` (building one costs LightGBM + bootstrap)."""
+    import atexit
     import shutil
     import tempfile
 
     if seed not in _CACHE:
-        _CACHE[seed] = make_run_folder(Path(tempfile.mkdtemp(prefix="rc-run-")) / "run", seed=seed)
+        root = Path(tempfile.mkdtemp(prefix="rc-run-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)  # the cache lives per process
+        _CACHE[seed] = make_run_folder(root / "run", seed=seed)
     return Path(shutil.copytree(_CACHE[seed], out))
