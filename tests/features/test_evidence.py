@@ -10,11 +10,11 @@ import pytest
 
 import riskcohort.features as features
 from riskcohort.contract import Dataset
+from riskcohort.contract.harm import HARM_WEIGHTS as W
 from riskcohort.features import evidence_cache
 from riskcohort.features import relationship as rel
 from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME
-from riskcohort.features.harm import HARM_WEIGHTS as W
 from riskcohort.features.spec import Active, Count, DaysSince, Distinct, Latest, Max, Sum
 from tests.features.feature_data import dataset, random_dataset
 

@@ -8,25 +8,30 @@ for counts and sums, the records at the maximum for a maximum and the latest rec
 
 Speed (the app and ``riskcohort explain`` call this person by person): for a ``Dataset`` the
 person's rows come from an index built once per dataset object (``evidence_cache``), not from a
-pass over every table; a plain dict of tables is filtered directly (``_person_tables``). The SQL is
-compiled once per process and parsed once; each query is run with a single bind (``execute``,
-not ``sql().df()``, which binds twice), so the per-call cost is a few small DuckDB queries.
+pass over every table; a plain dict of tables is filtered directly (``_person_tables``). Only the
+sources the person has rows in are queried, one small query each (``source_rows_sql``: the
+branches of ``plan.rows_all``, typed as that union would be). The SQL is compiled once per process
+and parsed once, and each query is bound once (``execute``, not ``sql().df()``, which binds
+twice): DuckDB's per-query set-up, not the data, is most of a call.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import ibis
 import numpy as np
 import pandas as pd
 
 from riskcohort.contract.schema import DEFAULT_LOOKBACK_DAYS
+from riskcohort.features import plan as plan_module
 from riskcohort.features import relationship as rel
 from riskcohort.features.data import as_of_index, normalise, tables_of
 from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME, _database, connect, indicator_names
 from riskcohort.features.evidence_cache import prepared
-from riskcohort.features.plan import compile_plan
+from riskcohort.features.plan import by_source, compile_plan
+from riskcohort.features.sources import SOURCE_TABLES
 from riskcohort.features.spec import Spec
 
 COLUMNS = ["indicator", "table", "record_id", "recorded_at", "kind", "victim_id"]
@@ -60,6 +65,44 @@ def _run(con, sql: str) -> pd.DataFrame:
     for col in out.columns:
         if str(out[col].dtype).startswith("datetime64"):
             out[col] = out[col].astype("datetime64[ns]")
+    return out
+
+
+@lru_cache(maxsize=8)
+def _placeholders(present: tuple[str, ...]):
+    return plan_module._placeholders(present)
+
+
+@lru_cache(maxsize=128)
+def source_rows_sql(present: tuple[str, ...], source: str, dialect: str = "duckdb") -> str:
+    """One source's branch of ``plan.rows_all`` (its rows known before T, one condition column
+    per spec of the source) as a query of its own.
+
+    Why: binding the all-source union (~50 kB of SQL, a condition column per spec in every
+    branch) cost more than the few small queries of the sources a person has rows in.
+    """
+    _, srcs, pop = _placeholders(present)
+    specs = by_source()[source]
+    joined = plan_module.join_source(pop, srcs[source])
+    return ibis.to_sql(plan_module._union_rows([(joined, specs)], specs), dialect=dialect)
+
+
+def _union_frames(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The frames typed as one ``UNION ALL`` of them would come back from DuckDB.
+
+    A text column that is null in every row of a result comes back as ``object`` (``None``),
+    otherwise as ``str`` (``NaN`` for null): a column with a value in any frame is ``str`` in
+    all of them, as in the all-source union this replaces. Empty frames add no row and are
+    ignored.
+    """
+    text = {c: f[c].dtype for f in frames if len(f) for c in f.columns
+            if isinstance(f[c].dtype, pd.StringDtype)}
+    out = []
+    for frame in frames:
+        nulls = {c: t for c, t in text.items() if c in frame.columns and frame[c].dtype == object}
+        if len(frame) and nulls:
+            frame = frame.astype(nulls)
+        out.append(frame)
     return out
 
 
@@ -138,16 +181,25 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
         mine = normalise(tables_of(_person_tables(raw, pid)))
     else:
         mine = cache.person_tables(pid)
-    plan = compile_plan(tuple(sorted(mine)), DEFAULT_LOOKBACK_DAYS)
-    con = connect(mine)
-    con.register("pop", pd.DataFrame({"rid": [0], "person_id": [pid], "as_of": [when]}))
+    present = tuple(sorted(mine))
     wanted = set(indicator_names() if indicators is None else indicators)
+    have = {name for name, frame in mine.items() if len(frame)}
+    # sources with none of the person's rows in one of their tables return nothing: not run
+    sources = [s for s in by_source() if set(SOURCE_TABLES[s]) <= have]
+    if not any(s.name in wanted for s in SPECS):
+        sources = []
+    relationship = bool(wanted & set(rel.NAMES)) and {"incidents", "relationships"} <= have
+    used = {table for source in sources for table in SOURCE_TABLES[source]}
+    if relationship:  # what plan["current"] and plan["rel_rows_all"] read
+        used |= {"incidents", "relationships", "risk_assessments"} & set(mine)
+    con = connect({name: mine[name] for name in mine if name in used})
+    con.register("pop", pd.DataFrame({"rid": [0], "person_id": [pid], "as_of": [when]}))
     parts: list = []
-    specs = [s for s in SPECS if s.name in wanted]
-    if specs:  # one query for all sources (plan.rows_all)
-        parts.extend(_picked(_run(con, plan["rows_all"]), specs))
-    if wanted & set(rel.NAMES) and len(mine["incidents"]) and len(mine.get("relationships", ())):
-        parts.extend(_relationship_rows(con, plan, wanted))
+    rows = _union_frames([_run(con, source_rows_sql(present, s)) for s in sources])
+    for source, frame in zip(sources, rows, strict=True):
+        parts.extend(_picked(frame, [s for s in by_source()[source] if s.name in wanted]))
+    if relationship:
+        parts.extend(_relationship_rows(con, compile_plan(present, DEFAULT_LOOKBACK_DAYS), wanted))
     con.close()
     person = mine["persons"]
     if AGE_NAME in wanted and len(person) and person["birth_date"].notna().any():
