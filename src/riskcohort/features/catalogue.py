@@ -9,7 +9,7 @@ Why a file: the catalogue is read by people (governance pack, model card) and by
 >>> cat[0].name, cat[0].direction
 ('days_since_last_da', -1)
 >>> cat[0].reason_text(12.0)
-'last domestic incident 12 days before the assessment date'
+'last domestic incident 12 days before the scoring date'
 """
 
 from __future__ import annotations
