@@ -75,6 +75,30 @@ def write_frame(path: str | os.PathLike, frame) -> Path:
     return path
 
 
+_MISSING = object()
+
+
+def read_json(path: str | os.PathLike, default: Any = _MISSING) -> Any:
+    """JSON from a file; ``default`` when the file is absent (an error if no default is given).
+
+    Invalid JSON is always a :class:`~riskcohort.errors.UserError` naming the file.
+
+    >>> read_json("/nonexistent.json", default={})
+    {}
+    """
+    from riskcohort.errors import UserError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if default is _MISSING:
+            raise UserError(f"file {path}: missing (is this a riskcohort run folder?)") from None
+        return default
+    except json.JSONDecodeError as exc:
+        raise UserError(f"file {path}: not valid JSON ({exc})") from None
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

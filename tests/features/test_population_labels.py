@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 import riskcohort.features as features
-from riskcohort.errors import UserError
 from riskcohort.contract.harm import HARM_WEIGHTS as W
+from riskcohort.errors import UserError
 from tests.features.feature_data import dataset
 
 T = "2023-01-01"

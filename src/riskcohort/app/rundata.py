@@ -8,7 +8,6 @@ folders are read-only inputs; nothing here writes to them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort.errors import UserError
+from riskcohort.io import read_json
 
 FAIRNESS_GLOBS = ("fairness*.csv", "fairness/*.csv", "governance/fairness*.csv")
 
@@ -94,15 +94,6 @@ class Iteration:
         return self.contributions.iloc[a:b]
 
 
-def _read_json(path: Path, default=None):
-    if not path.exists():
-        return default
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"file {path}: not valid JSON ({exc})") from None
-
-
 def _labels(names: list[str]):
     """(reason wording, descriptions) from explain's labels (the catalogue), else bare names."""
     try:
@@ -130,7 +121,7 @@ def load_iteration(root: str | Path) -> Iteration:
     root = Path(root)
     if not (root / "scores.csv").exists():
         raise UserError(f"folder {root}: no scores.csv (is this a riskcohort run folder?)")
-    manifest = _read_json(root / "run.json", {}) or {}
+    manifest = read_json(root / "run.json", {}) or {}
     scores = pd.read_csv(root / "scores.csv", dtype={"person_id": str, "band": str})
     missing = {"person_id", "score", "rank", "band"} - set(scores.columns)
     if missing:
@@ -163,7 +154,7 @@ def load_iteration(root: str | Path) -> Iteration:
     if isinstance(cuts, dict) and cuts:  # the run's own cut-offs (probability thresholds)
         floors = {**{str(k): float(v) for k, v in cuts.items()}, "low": 0.0}
         order = pd.Series(floors).sort_values(ascending=False)
-    meta = _read_json(root / "explanations.json", {}) or {}
+    meta = read_json(root / "explanations.json", {}) or {}
     evidence = None
     if (root / "evidence.parquet").exists():
         evidence = pd.read_parquet(root / "evidence.parquet")
@@ -173,7 +164,7 @@ def load_iteration(root: str | Path) -> Iteration:
         root=root, name=root.name, as_of=str(manifest.get("as_of") or scores.get("as_of",
         pd.Series([""])).iloc[0])[:10], manifest=manifest, scores=scores, features=feats,
         contributions=contrib, spans=spans, base_value=float(meta.get("base_value", 0.0)),
-        link=str(meta.get("link", "logit")), metrics=_read_json(root / "metrics.json", {}) or {},
+        link=str(meta.get("link", "logit")), metrics=read_json(root / "metrics.json", {}) or {},
         bands=[str(b) for b in order.index], evidence=evidence, descriptions=descriptions,
         reason_text=render,
         band_floor=floors,

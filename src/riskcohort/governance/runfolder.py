@@ -7,13 +7,13 @@ explicit "not available" in the report instead of an exception.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from riskcohort.errors import UserError
+from riskcohort.io import read_json
 
 NON_SYSTEM_COLUMNS = {"person_id", "as_of", "serious_harm", "homicide", "harm_weight", "oracle"}
 
@@ -53,12 +53,7 @@ class Run:
 
 
 def _json(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"file {path}: not valid JSON ({exc})") from exc
+    return read_json(path, default=None)
 
 
 def read_metrics(path: Path) -> dict | None:

@@ -9,13 +9,11 @@ baseline run carry identical names and MLflow's compare view lines them up.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 
-from riskcohort.errors import UserError
-from riskcohort.io import write_json
+from riskcohort.io import read_json, write_json
 
 #: The system in metrics.json that is the trained model; all others are baselines.
 MODEL_SYSTEM = "model"
@@ -70,16 +68,6 @@ def flatten(obj, prefix: str = "") -> dict[str, float]:
         if key != point:
             out.update(flatten(value, metric_name(prefix, key)))
     return out
-
-
-def read_json(path: Path) -> dict:
-    """Load a JSON file or raise a UserError naming it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"file {path}: missing (is this a riskcohort run folder?)") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"file {path}: not valid JSON ({exc})") from None
 
 
 def read_manifest(run_dir: str | Path) -> dict:
