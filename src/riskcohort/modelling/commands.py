@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
         """Retrain and evaluate at several as-of dates (each sees only what was known then)."""
         from rich.console import Console
 
+        from riskcohort.io import read_json
         from riskcohort.modelling.config import load_experiment, parse_date
-        from riskcohort.modelling.report import print_run
+        from riskcohort.modelling.report import print_run, stability_table
         from riskcohort.workflow import backtest as run_backtest
 
         console = Console(width=None if Console().is_terminal else 180)
@@ -62,3 +63,5 @@ def register(app: typer.Typer) -> None:
                                log=lambda m: console.log(m))
         for res in results:
             print_run(res, console)
+        summary = read_json(results[0].out_dir.parent / "backtest.json", default={})
+        console.print(stability_table(results, summary.get("pooled"), cfg.k))

@@ -75,3 +75,43 @@ def print_run(result, console: Console | None = None) -> None:
                       f"harm@{k} {s.get(f'harm@{k}', float('nan')):.2f}")
     if "targets" in m:
         console.print(f"targets: {m['targets']}")
+
+
+def stability_table(results, pooled: dict | None = None, k: int = 100) -> Table:
+    """How stable the model's advantage is over backtest dates: one row per as-of date.
+
+    For each date, the model against the best rule *of that date* (by recall@k, and by AUC), with
+    the paired bootstrap intervals of the differences, then the pooled line over all dates.
+    """
+    t = Table(title=f"Stability of the advantage over {len(results)} backtest date(s)")
+    for col in ("as-of", "n / positives", f"model recall@{k} %", f"best rule recall@{k} %",
+                "model - rule (paired) %", "model AUC", "AUC margin vs best rule (paired)",
+                "ECE", "slope"):
+        t.add_column(col, overflow="fold")
+    for res in results:
+        m = res.metrics
+        if not m.get("backtest"):
+            t.add_row(str(res.as_of), "no outcome window", *[""] * 7)
+            continue
+        tg, sc, diff = m.get("targets", {}), m["scores"], m.get("differences", {})
+        rule, rule_auc = tg.get("best_rule_recall"), tg.get("best_rule_auc")
+        t.add_row(
+            str(res.as_of), f"{m['n']} / {m['positives']}",
+            _cell(sc["model"], f"recall@{k}", True),
+            f"{LABELS.get(rule, rule)}: {_cell(sc.get(rule, {}), f'recall@{k}', True)}",
+            _cell(diff.get(rule, {}), f"recall@{k}", True),
+            _cell(sc["model"], "roc_auc"),
+            f"{LABELS.get(rule_auc, rule_auc)}: {_cell(diff.get(rule_auc, {}), 'roc_auc')}",
+            _cell(sc["model"], "ece", digits=4), _cell(sc["model"], "calibration_slope", digits=2),
+        )
+    if pooled:
+        diffs = pooled.get("differences", {})
+        rules = [n for n in diffs if n not in ("incumbent", "oracle")]
+        if rules:  # the rule the model beats by the least, pooled over dates
+            worst = min(rules, key=lambda n: diffs[n][f"recall@{k}"]["value"])
+            t.add_row(f"pooled ({pooled['dates']} dates)", f"{pooled['positives']} positives",
+                      _cell(pooled["scores"]["model"], f"recall@{k}", True),
+                      f"{LABELS.get(worst, worst)}: "
+                      f"{_cell(pooled['scores'][worst], f'recall@{k}', True)}",
+                      _cell(diffs[worst], f"recall@{k}", True), "", "", "", "", style="bold")
+    return t
