@@ -54,9 +54,17 @@ def test_bias_raises_recording_for_the_group_only_and_keeps_true_risk(tiny_clean
         inc = inc[inc["domestic"] & ~inc["offence"].isin(SERIOUS_HARM_OFFENCES)]
         return inc.groupby(inc["perpetrator_id"].map(eth) == "black").size()
 
+    def people(f):
+        inc = _read(f, "incidents")
+        return set(inc.loc[inc["perpetrator_id"].map(eth) == "black", "perpetrator_id"])
+
     base, biased = counts(folder), counts(tmp_path)
-    assert biased[True] > 1.2 * base[True]
+    assert biased[True] > 1.1 * base[True]
     assert biased[False] == base[False]
+    # the bias inflates the histories of people already known; it never makes a first record
+    # (a few people first recorded in the burn-in years may enter the window through it)
+    before, after = people(folder), people(tmp_path)
+    assert before <= after and len(after - before) <= 0.05 * len(before)
     t0 = pd.read_parquet(folder / "_truth" / "risk.parquet")
     t1 = pd.read_parquet(tmp_path / "_truth" / "risk.parquet")
     both = t0.merge(t1, on=["person_id", "month_start"])

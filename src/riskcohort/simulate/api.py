@@ -52,8 +52,9 @@ def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet"
     """Write a synthetic force to ``out_dir``; return a summary dict (counts, timings).
 
     ``bias_rate`` is the share of *unrecorded* non-serious incidents of ``bias_group``'s
-    perpetrators that get recorded anyway (p -> p + bias_rate * (1 - p)); the latent world and
-    the true risk are unchanged. ``max_blocks`` limits the national preset (benchmarks only).
+    perpetrators already known to the police that get recorded anyway (p -> p + bias_rate *
+    (1 - p); see docs/synthetic-force.md); the latent world and the true risk are unchanged.
+    ``max_blocks`` limits the national preset (benchmarks only).
     """
     _check_args(fmt, bias_group, bias_rate)
     p = get_preset(preset)

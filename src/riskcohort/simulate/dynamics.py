@@ -96,6 +96,7 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
     order_id = np.full(n, -1)
     partnered = np.zeros(n, dtype=bool)
     bias = np.zeros(n, dtype=bool) if bias_mask is None else bias_mask
+    known = np.zeros(n, dtype=bool)  # has had a DA incident recorded (unbiased) in an earlier month
     nu = np.exp(-6.0 + 0.8 * tr.v + 0.4 * tr.d + 0.5 * tr.drugs + 1.2 * tr.chronic)
     q_desist = hz.desist_prob(tr)
     inc, ords, cus, truth = Rows(), Rows(), Rows(), Rows()
@@ -154,7 +155,11 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
         p_rec = np.where(serious, SH_P[all_code], 1 / (1 + np.exp(-(rep + BONUS[all_code]))))
         u = rng.random(len(all_who))
         base_rec = u < p_rec
-        p_bias = np.where(bias[all_who] & ~serious, p_rec + bias_rate * (1 - p_rec), p_rec)
+        # measurement bias: police who already know a perpetrator of the group record more of
+        # his non-serious incidents (repeat calls, harassment, breaches); it never creates a
+        # first record, so the bias inflates known histories rather than adding new people
+        biased = bias[all_who] & known[all_who] & ~serious
+        p_bias = np.where(biased, p_rec + bias_rate * (1 - p_rec), p_rec)
         occurred = d0 + rng.random(len(all_who)) * dim
         lag = of.recording_lag_days(rng, len(all_who), serious | (all_code == HOMICIDE))
         inc.add(perp=all_who, rel=all_rel, month=np.full(len(all_who), m), code=all_code,
@@ -162,6 +167,7 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
                 domestic=dom, occurred=occurred, lag=lag, recorded=u < p_bias,
                 base_rec=base_rec, order=np.concatenate([oid, np.full(len(shw) + len(nwho), -1)]))
         prompt = base_rec & dom & (lag < 30)
+        known[all_who[base_rec & dom]] = True
         # --- responses: orders and custody (from unbiased, prompt recording) -------------
         resp = np.zeros(n, bool)
         resp[all_who[prompt & ~serious]] = True
