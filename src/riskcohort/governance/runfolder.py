@@ -52,16 +52,12 @@ class Run:
         return sorted(cols, key=lambda c: (c != "model", c))
 
 
-def _json(path: Path) -> dict | None:
-    return read_json(path, default=None)
-
-
 def read_metrics(path: Path) -> dict | None:
     """metrics.json in one normalised shape: every metric entry a dict with value/lo/hi.
 
     A bare number is accepted as ``{"value": x}`` so older or partial files still render.
     """
-    raw = _json(Path(path))
+    raw = read_json(Path(path), default=None)
     if raw is None:
         return None
 
@@ -107,7 +103,7 @@ def load_run(run_dir) -> Run:
     d = Path(run_dir)
     if not d.is_dir():
         raise UserError(f"run folder {d}: not found (expected the OUT_DIR of `riskcohort run`)")
-    manifest = _json(d / "run.json")
+    manifest = read_json(d / "run.json", default=None)
     scores = _frame(d / "scores.csv")
     if manifest is None and scores is None:
         raise UserError(f"run folder {d}: neither run.json nor scores.csv found; "
@@ -117,7 +113,8 @@ def load_run(run_dir) -> Run:
     return Run(dir=d, manifest=manifest or {}, metrics=read_metrics(d / "metrics.json"),
                scores=scores, evaluation=_frame(d / "evaluation.parquet"),
                features=_frame(d / "features.parquet"),
-               validation=_json(d / "validation" / "validation.json"), plots=plots)
+               validation=read_json(d / "validation" / "validation.json", default=None),
+               plots=plots)
 
 
 def previous_run_dir(run: Run, previous=None) -> Path | None:
@@ -137,7 +134,7 @@ def previous_run_dir(run: Run, previous=None) -> Path | None:
 
 def _backtest_json(path: Path) -> pd.DataFrame | None:
     """``backtest.json`` of ``riskcohort backtest``: {"dates": [{"as_of", "model": {...}}]}."""
-    data = _json(path)
+    data = read_json(path, default=None)
     rows = []
     for d in (data or {}).get("dates", []):
         model = d.get("model")
@@ -163,7 +160,8 @@ def sibling_metrics(run: Run) -> pd.DataFrame:
     for d in sorted(p for p in run.dir.parent.iterdir() if p.is_dir()):
         m = read_metrics(d / "metrics.json")
         model = (m or {}).get("systems", {}).get("model")
-        as_of = (m or {}).get("as_of") or (_json(d / "run.json") or {}).get("as_of")
+        as_of = (m or {}).get("as_of") or (
+            read_json(d / "run.json", default=None) or {}).get("as_of")
         if not model or not as_of:
             continue
         row = {"as_of": pd.Timestamp(as_of), "run": d.name}
