@@ -136,4 +136,31 @@ def check_fairness_json(run_dir: Path) -> int:
                   and r["metric"] not in ("observed", "predicted")
                   and not th["flag_low"] <= r["ratio"] <= th["flag_high"]}
     assert flagged == want_flags
+    return checked + check_by_system(data, f, ev, manifest)
+
+
+def check_by_system(data: dict, f: pd.DataFrame, ev: pd.DataFrame, manifest: dict) -> int:
+    """Recompute the by-system equal-risk rows: top-k shares (ties shared), 20 strata of true
+    risk, expected = members x stratum rate; return how many values were compared."""
+    rows = data["equal_risk_by_system"]
+    truth = pd.read_parquet(Path(manifest["data_dir"]) / "_truth" / "risk.parquet")
+    f = f.merge(truth[["person_id", "p_serious_harm"]], on="person_id", how="left") \
+        .merge(ev[["person_id", "ilas"]], on="person_id", how="left")
+    columns = {"model": "score", "ilas": "ilas"}
+    assert {r["system"] for r in rows} == set(columns)
+    f["stratum"] = pd.qcut(f["p_serious_harm"].rank(method="first"), 20, labels=False)
+    checked = 0
+    for r in rows:
+        s = f[columns[r["system"]]].astype(float).fillna(-np.inf)
+        above = s.map(lambda v, s=s: (s > v).sum())
+        tied = s.map(s.value_counts())
+        f["sel"] = ((r["cohort"] - above) / tied).clip(0, 1)
+        rate = f.groupby("stratum")["sel"].transform("mean")
+        g = f[r["attribute"]].fillna("unknown") == r["group"]
+        want = {"members": g.sum(), "selected": f.loc[g, "sel"].sum(),
+                "expected": rate[g].sum()}
+        want["ratio"] = want["selected"] / want["expected"]
+        for key, value in want.items():
+            assert abs(r[key] - value) <= 1e-6 * max(1.0, abs(value)), (r, key, value)
+            checked += 1
     return checked

@@ -1,29 +1,28 @@
-"""End to end: recording bias in the synthetic force -> model -> cohort -> equal-risk audit.
+"""End to end: recording bias in the synthetic force -> rankings -> cohorts -> equal-risk audit.
 
 Why: issue 8 asks that bias detection be real, not only tested on constructed scores. The same
 seed is simulated twice, without and with ``--bias-group black --bias-rate 1.0`` (every
 non-serious incident of a known black perpetrator is recorded); the latent world and the true
 risk are identical, only the records differ. Each run: features at 2024-09-01 and 2025-03-01
-(labels known by 2026-09-01) train a LightGBM; the cohort at 2026-09-01 is the top **2%** of the
-scored population (~116,000 people, k ~ 2,320); true risk from ``_truth/risk.parquet``,
-ethnicity from persons (``governance.protected``), then ``equal_risk`` and ``flags``.
+(labels known by 2026-09-01) train a LightGBM; at 2026-09-01 the model and the rule baselines
+(DASH/DARA, MATAC, V100, iteration 2, the incumbent file) rank the ~116,000 scored people; true
+risk from ``_truth/risk.parquet``, ethnicity and sex from persons; then the pack's
+``equal_risk.by_system`` (each ranking cut at k = 100 and at the top 2%, ~2,320) and ``flags``.
 
-Measured by hand (`force`, k = 2%; black members ~5,800-6,050, expected selections ~113-121):
+Measured (`force`, top 2%, black group; ratio observed / expected at equal true risk, z), with
+bias / without:
 
-=====  ==========================  ============================  ==============
-seed   biased: ratio (p), flagged  unbiased: ratio (p), flagged  rank shift b/u
-=====  ==========================  ============================  ==============
-0      1.26 (p=0.004), no          1.08 (p=0.37), none           +0.9 / -0.5
-1      1.29 (p=0.0007), black      0.91 (p=0.32), none           +0.7 / -0.3
-2      1.08 (p=0.33), no           0.92 (p=0.39), none           +1.5 / +0.6
-=====  ==========================  ============================  ==============
+=====  ==============  ==============  ==============  ==============  ==============
+seed   model           iteration 2     MATAC RFGV      V100 harm       DASH/DARA
+=====  ==============  ==============  ==============  ==============  ==============
+0      1.26 / 1.08     2.05 / 0.99     1.77 / 0.93     1.47 / 1.11     1.39 / 0.99
+1      1.29 / 0.91     2.06 / ...      1.92 / ...      1.42 / ...      1.44 / ...
+=====  ==============  ==============  ==============  ==============  ==============
 
-So the audit flags nothing on unbiased data (robust: every group, three seeds) and the bias
-raises the group's selection at equal true risk in every seed, but the flag itself (ratio > 1.25
-*and* p < 0.01 / 6) fires in one seed of three: the issue's requirement that the audit *flags*
-this bias is not met robustly (see docs/governance.md). This test asserts what holds in every
-seed: no flag without bias, and a higher ratio and rank shift for the group with bias, paired on
-the same seed (seed 0, not the seed that flags). ~1-2 minutes on 2 cores.
+So the audit flags the bias where it changes who is selected - the volume-driven rankings forces
+use today (z 5-12) - and flags nothing on unbiased data; the model's own excess (1.1-1.3, z 1-3.4)
+is smaller because it leans on severity markers rather than on counts, and is flagged only when
+material and significant (see docs/governance.md). ~1-2 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,17 +33,20 @@ import pytest
 GROUP = "black"
 AS_OF = pd.Timestamp("2026-09-01")
 TRAIN_MONTHS_BEFORE = (12, 18)
-COHORT_SHARE = 0.02
+K = 100
 SEED = 0
+VOLUME_RULES = ("iteration_2", "matac_rfgv")  # rankings built on counts of recorded incidents
 
 
 def _scored(folder, seed, bias_group):
-    """Simulate ``force`` (seed, bias), train, score at AS_OF; ethnicity and true risk joined."""
+    """Simulate ``force`` (seed, bias), train, score at AS_OF with the model and the baselines;
+    ethnicity, sex and true risk joined, as the pack's ``audit_frame`` does."""
     import lightgbm as lgb
 
     from riskcohort.contract import load_dataset
     from riskcohort.features import build
     from riskcohort.governance.protected import attach_protected, attach_true_risk
+    from riskcohort.modelling import baselines
     from riskcohort.simulate import simulate
 
     simulate(folder, preset="force", seed=seed, clean=True, bias_group=bias_group,
@@ -60,43 +62,62 @@ def _scored(folder, seed, bias_group):
     model.fit(train[feats], train["serious_harm"])
     scored = now[["person_id"]].copy()
     scored["score"] = model.predict_proba(now[feats])[:, 1]
+    base = baselines.compute(now, ds, AS_OF.date(), 31)
+    systems = {"model": "score"}
+    for col in base.columns:
+        if col != "oracle" and base[col].notna().any():
+            scored[f"score_{col}"] = base[col].to_numpy()
+            systems[col] = f"score_{col}"
     frame = attach_true_risk(attach_protected(scored, folder, AS_OF), folder, AS_OF)
     assert frame["true_risk"].notna().mean() > 0.99  # the oracle covers the scored population
+    frame.attrs["systems"] = systems
     return frame
 
 
-def _audit(frame, share=COHORT_SHARE):
-    """Cohort = top ``share`` of scores; the equal-risk table by ethnicity."""
-    from riskcohort.governance.equal_risk import equal_risk
+def _audit(frame):
+    """The pack's check: every ranking at k and at the top 2%, by ethnicity and sex."""
+    from riskcohort.governance.equal_risk import by_system
 
-    frame = frame.copy()
-    k = int(round(share * len(frame)))
-    frame["in_cohort"] = (frame["score"].rank(method="first", ascending=False) <= k).astype(int)
-    return equal_risk(frame, "ethnicity", score_col="score")
+    return by_system(frame, frame.attrs["systems"], K)
+
+
+def _row(table, system, group=GROUP):
+    wide = table["cohort"].max()
+    t = table[(table["system"] == system) & (table["cohort"] == wide)]
+    return t[t["group"] == group].iloc[0]
 
 
 @pytest.mark.slow
-def test_recording_bias_raises_selection_at_equal_true_risk_and_unbiased_data_is_clean(
-        tmp_path):
-    from riskcohort.governance.equal_risk import flags
+def test_audit_flags_recording_bias_at_equal_true_risk_and_nothing_on_unbiased_data(tmp_path):
+    from riskcohort.governance.equal_risk import cutoffs, equal_risk, flags, top_k_share
 
-    unbiased = _audit(_scored(tmp_path / "unbiased", SEED, None))
-    biased = _audit(_scored(tmp_path / "biased", SEED, GROUP))
-    u = unbiased.set_index("group").loc[GROUP]
-    b = biased.set_index("group").loc[GROUP]
+    unbiased_frame = _scored(tmp_path / "unbiased", SEED, None)
+    biased_frame = _scored(tmp_path / "biased", SEED, GROUP)
+    unbiased, biased = _audit(unbiased_frame), _audit(biased_frame)
+    assert cutoffs(len(biased_frame), K)[-1] > 2000  # the wide look is the top 2% (~2,320)
 
-    # unbiased data: no group is flagged at equal true risk
+    # unbiased data: no ranking selects any ethnic group or sex differently at equal true risk
     assert flags(unbiased).empty, flags(unbiased)["reason"].tolist()
-    assert not u["small"] and abs(u["ratio"] - 1) < 0.25
-    # biased data: the group is judged (large enough), selected more often than people of the
-    # same true risk, by more than without bias, and ranked higher at equal risk
-    assert not b["small"] and b["members"] >= 50
-    assert b["ratio"] > 1.0 and b["z"] > 0
-    assert b["ratio"] - u["ratio"] > 0.1
-    assert b["rank_shift"] - u["rank_shift"] > 0.5
-    # other groups keep their (unbiased) treatment: none is flagged for the bias of another
-    others = flags(biased)
-    assert set(others["group"]) <= {GROUP}, others["reason"].tolist()
+    # biased data: the bias is flagged - in the rankings built on recorded volume, which it
+    # inflates most - and only for the group with the bias
+    found = flags(biased)
+    assert set(found["group"]) == {GROUP}, found["reason"].tolist()
+    assert set(VOLUME_RULES) <= set(found["system"]), found["reason"].tolist()
+    for rule in VOLUME_RULES:
+        b, u = _row(biased, rule), _row(unbiased, rule)
+        assert not b["small"] and b["ratio"] > 1.5 and b["z"] > 4 and abs(u["ratio"] - 1) < 0.25
+    # the model: selected more often than people of the same true risk when the records are
+    # biased, more than without bias and ranked higher at equal risk - but far less than the
+    # volume rules, because it leans on severity markers rather than on counts
+    bm, um = _row(biased, "model"), _row(unbiased, "model")
+    assert bm["ratio"] > 1.0 and bm["ratio"] - um["ratio"] > 0.1
+    assert bm["ratio"] < min(_row(biased, r)["ratio"] for r in VOLUME_RULES)
+    shift = {}
+    for name, frame in (("biased", biased_frame), ("unbiased", unbiased_frame)):
+        f = frame.assign(in_cohort=top_k_share(frame["score"].to_numpy(), K))
+        t = equal_risk(f, "ethnicity", score_col="score").set_index("group")
+        shift[name] = t.loc[GROUP, "rank_shift"]
+    assert shift["biased"] - shift["unbiased"] > 0.5
 
 
 if __name__ == "__main__":  # the table in docs/governance.md: python -m ... SEED [SEED ...]
@@ -110,10 +131,10 @@ if __name__ == "__main__":  # the table in docs/governance.md: python -m ... SEE
         for bias in (GROUP, None):
             with tempfile.TemporaryDirectory() as tmp:
                 frame = _scored(Path(tmp), seed, bias)
-            for share in (0.01, 0.02, 0.05):
-                t = _audit(frame, share)
-                r = t.set_index("group").loc[GROUP]
-                print(f"seed={seed} bias={bias} k={share:.0%} n={len(frame)} "
-                      f"members={r.members} selected={r.selected} expected={r.expected:.1f} "
-                      f"ratio={r.ratio:.2f} p={r.p_value:.2g} rank_shift={r.rank_shift:+.1f} "
-                      f"(z={r.rank_z:.1f}) flagged={flags(t)['group'].tolist()}", flush=True)
+            t = _audit(frame)
+            cells = [f"{s}={_row(t, s).ratio:.2f} (z={_row(t, s).z:+.1f})"
+                     for s in frame.attrs["systems"]]
+            found = flags(t)
+            flagged = sorted(set(zip(found["system"], found["group"], strict=True)))
+            print(f"seed={seed} bias={bias} top {t['cohort'].max()} of {len(frame)}: "
+                  + ", ".join(cells) + f"; flagged={flagged}", flush=True)

@@ -80,3 +80,46 @@ def test_people_without_true_risk_are_counted_not_used():
     f.loc[:99, "true_risk"] = np.nan
     t = equal_risk.equal_risk(f, "group")
     assert t.attrs["dropped"] == 100 and t["members"].sum() == 1900
+
+
+def test_top_k_share_shares_a_tied_group_at_the_cut_off():
+    share = equal_risk.top_k_share([5.0, 4.0, 4.0, 4.0, 1.0, np.nan], 3)
+    assert share.tolist() == pytest.approx([1.0, 2 / 3, 2 / 3, 2 / 3, 0.0, 0.0])
+    assert share.sum() == pytest.approx(3)  # the cohort keeps its size
+    assert equal_risk.top_k_share([np.nan, np.nan], 1).tolist() == [0.0, 0.0]  # unscored
+
+
+def test_cutoffs_add_the_wide_look_only_when_it_is_wider_than_k():
+    assert equal_risk.cutoffs(100_000, 100) == [100, 2000]
+    assert equal_risk.cutoffs(3_000, 100) == [100]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_by_system_flags_the_inflated_ranking_and_not_the_clean_one(seed):
+    f = population(bias=0.0, seed=seed)
+    rng = np.random.default_rng(seed + 10)
+    logit = np.log(f["true_risk"] / (1 - f["true_risk"]))
+    # a "volume" ranking that over-counts group b, as recording bias does, beside a clean one
+    f["volume"] = logit + rng.normal(0, 0.7, len(f)) + np.where(f["group"] == "b", 0.8, 0.0)
+    t = equal_risk.by_system(f.rename(columns={"group": "ethnicity"}),
+                             {"model": "score", "volume": "volume"}, k=300)
+    assert t.attrs["cutoffs"] == [300] and t.attrs["looks"] == 2
+    found = equal_risk.flags(t)
+    assert set(found["system"]) == {"volume"}  # the clean ranking is never flagged
+    over = found[found["ratio"] > 1]
+    assert set(over["group"]) == {"b"}  # others can only lose the slots b gains (ratio < 1)
+    assert over["reason"].str.startswith("volume top 300: ethnicity=b").all()
+    row = t[(t["system"] == "volume") & (t["group"] == "b")].iloc[0]
+    assert row["ratio"] > 1.25 and row["z"] > 4
+
+
+def test_by_system_shares_alpha_over_every_look():
+    f = population(bias=0.2, seed=0).rename(columns={"group": "ethnicity"})
+    one = equal_risk.by_system(f, {"model": "score"}, k=300)
+    many = equal_risk.by_system(f, {f"copy{i}": "score" for i in range(40)}, k=300)
+    b_one = one[one["group"] == "b"].iloc[0]
+    b_many = many[many["group"] == "b"]
+    # same ratio and p for each copy, but a stricter threshold with 40 looks
+    assert (b_many["p_value"] == b_one["p_value"]).all()
+    assert b_one["p_value"] < 0.01 / 3 and b_one["ratio"] > 1.25, b_one
+    assert b_one["flag"] and not b_many["flag"].any()

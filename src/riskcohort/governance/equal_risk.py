@@ -24,6 +24,7 @@ very unlikely to be chance (two-sided p below ``alpha`` divided by the number of
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ from riskcohort.governance.fairness import FLAG_HIGH, FLAG_LOW, MIN_MEMBERS, UNK
 
 N_STRATA = 20
 ALPHA = 0.01
+REVIEW_SHARE = 0.02  # the wider look of by_system: the top 2% of each ranking (statistical power)
+SYSTEM_ATTRIBUTES = ("ethnicity", "sex")  # attributes the by-system comparison covers
 
 
 def strata(risk: pd.Series, n_strata: int = N_STRATA) -> pd.Series:
@@ -80,7 +83,7 @@ def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
         flag = bool(enough and np.isfinite(ratio) and (ratio < low or ratio > high)
                     and p < alpha / max(n_groups, 1))
         rows.append({"attribute": group_col, "group": name, "members": int(r.members),
-                     "selected": int(r.selected), "expected": float(r.expected),
+                     "selected": _count(r.selected), "expected": float(r.expected),
                      "ratio": float(ratio), "z": float(z), "p_value": float(p),
                      "mean_true_risk": float(r.mean_true_risk),
                      "rank_shift": float(r.rank_shift),
@@ -93,11 +96,76 @@ def equal_risk(frame: pd.DataFrame, group_col: str, risk_col: str = "true_risk",
     return out
 
 
+def _count(x: float) -> float | int:
+    """Selections as an int, or a float when a tied group at the cut-off was shared out."""
+    return int(x) if float(x).is_integer() else float(x)
+
+
 def flags(table: pd.DataFrame) -> pd.DataFrame:
-    """The flagged rows of an :func:`equal_risk` table, with a sentence saying why."""
+    """The flagged rows of an :func:`equal_risk` or :func:`by_system` table, with a sentence."""
     out = table[table["flag"]].copy()
+    where = (
+        [f"{r.system} top {r.cohort}: " for r in out.itertuples()]
+        if "system" in out else [""] * len(out))
     out["reason"] = [
-        f"{r.attribute}={r.group} selected {r.ratio:.2f} x as often as people of the same true "
-        f"risk (observed {r.selected}, expected {r.expected:.1f}, p={r.p_value:.1g})"
-        for r in out.itertuples()]
+        f"{w}{r.attribute}={r.group} selected {r.ratio:.2f} x as often as people of the same "
+        f"true risk (observed {r.selected}, expected {r.expected:.1f}, p={r.p_value:.1g})"
+        for w, r in zip(where, out.itertuples(), strict=True)]
     return out.reset_index(drop=True)
+
+
+def top_k_share(score, k: int) -> np.ndarray:
+    """Each person's selection in the top ``k`` of ``score`` (NaN = unscored, never selected).
+
+    A tied group at the cut-off gets the fraction of it that fits (the expectation under random
+    tie-breaking, as in the backtest metrics), so rule baselines with many equal scores are not
+    judged on an arbitrary row order.
+
+    >>> top_k_share([3.0, 2.0, 2.0, float("nan")], 2).tolist()
+    [1.0, 0.5, 0.5, 0.0]
+    """
+    s = np.asarray(score, dtype=float)
+    s = np.where(np.isnan(s), -np.inf, s)
+    _, inv, counts = np.unique(-s, return_inverse=True, return_counts=True)
+    before = np.cumsum(counts) - counts
+    share = np.clip((k - before) / counts, 0.0, 1.0)[inv]
+    return np.where(np.isneginf(s), 0.0, share)
+
+
+def cutoffs(n: int, k: int, share: float = REVIEW_SHARE) -> list[int]:
+    """The run's cohort ``k`` and, when larger, the top ``share`` of the ``n`` people scored."""
+    wide = int(round(share * n))
+    return [int(k)] + ([wide] if wide > k else [])
+
+
+def by_system(frame: pd.DataFrame, systems: Mapping[str, str], k: int,
+              attributes=SYSTEM_ATTRIBUTES, risk_col: str = "true_risk",
+              alpha: float = ALPHA, share: float = REVIEW_SHARE) -> pd.DataFrame:
+    """The equal-true-risk check for every ranking of the same people (model and baselines).
+
+    Why: recording bias enters through the records, so a ranking built on *volume* (counts,
+    harm sums, recency-frequency) carries it straight into the cohort, while one that leans on
+    severity markers may not. Comparing the model with the rules the force uses today shows
+    both whether the model is biased and whether it is less biased than what it replaces.
+    ``systems`` maps a name to a score column of ``frame``; each is cut at the run's ``k`` and at
+    the top ``share`` (a cohort of 100 has too few members of a small group to judge). ``alpha``
+    is shared out over every look (systems x cut-offs) and, inside :func:`equal_risk`, over the
+    groups, so more looks do not mean more false flags.
+    """
+    ks = cutoffs(len(frame), k, share)
+    looks = max(len(systems) * len(ks), 1)
+    attrs = [a for a in attributes if a in frame]
+    tables = []
+    for name, col in systems.items():
+        for cut in ks:
+            f = frame[[risk_col, *attrs]].copy()
+            f["_selected"] = top_k_share(frame[col].to_numpy(dtype=float), cut)
+            for a in attrs:
+                t = equal_risk(f, a, risk_col=risk_col, selected_col="_selected",
+                               alpha=alpha / looks)
+                t.insert(0, "system", name)
+                t.insert(1, "cohort", cut)
+                tables.append(t)
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    out.attrs.update(cutoffs=ks, looks=looks, alpha=alpha)
+    return out

@@ -73,10 +73,27 @@ def _facts(run, perf, fair, data, catalogue) -> dict:
         "accuracy_text": ("; ".join(acc) + ".") if acc else "metrics.json not available.",
         "sources_present": ", ".join(present) or "unknown", "sources_absent": ", ".join(absent),
         "quarantine_text": data["quarantine_text"],
-        "n_flags": len(fair["flags"]), "n_bias_flags": 0 if er is None else len(er),
+        "n_flags": len(fair["flags"]), "n_bias_flags": _model_bias_flags(er, fair),
+        "n_rule_bias_flags": _rule_bias_flags(fair.get("by_system_flags")),
         "n_indicators": len(catalogue["items"]) or len(run.manifest.get("features") or []),
         "experiment": run.manifest.get("experiment", "unnamed experiment"),
     }
+
+
+def _model_bias_flags(er, fair) -> int:
+    """Distinct (attribute, group) flagged for the model, in its cohort or its top 2%."""
+    keys = set() if er is None else set(zip(er["attribute"], er["group"], strict=True))
+    bs = fair.get("by_system_flags")
+    if bs is not None and not bs.empty:
+        m = bs[bs["system"] == "model"]
+        keys |= set(zip(m["attribute"], m["group"], strict=True))
+    return len(keys)
+
+
+def _rule_bias_flags(flags) -> int:
+    """Flagged (baseline, cut-off, group) rows of the by-system check; the model's own rows are
+    in ``n_bias_flags`` (its cohort) or listed with the table."""
+    return 0 if flags is None or flags.empty else int((flags["system"] != "model").sum())
 
 
 def _quarantine_text(validation: dict | None) -> str:
@@ -92,7 +109,7 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """Everything the pack shows, as a dict (also used by tests)."""
     run = load_run(run_dir)
     frame = sections.audit_frame(run)
-    fair = sections.fairness_section(frame, n_boot, seed)
+    fair = sections.fairness_section(frame, n_boot, seed, k=int(run.manifest.get("k", 100)))
     perf = sections.performance_section(run)
     data = {"sources": source_summary(run.data_dir), "validation": run.validation,
             "quarantine_text": _quarantine_text(run.validation),
@@ -142,6 +159,8 @@ def write_fairness(run_dir: Path, fair: dict, as_of) -> None:
     write_frame(run_dir / "fairness.csv", fair["table"].round(4))
     if fair["equal_risk"] is not None:
         write_frame(run_dir / "fairness_equal_risk.csv", fair["equal_risk"].round(4))
+    if fair.get("by_system") is not None:
+        write_frame(run_dir / "fairness_equal_risk_by_system.csv", fair["by_system"].round(4))
 
 
 def write_pdf(html: str, path: Path) -> Path:

@@ -15,31 +15,42 @@ from riskcohort.governance.protected import attach_protected, attach_true_risk, 
 from riskcohort.governance.runfolder import Run, load_run, sibling_metrics
 
 ATTRIBUTES = ("ethnicity", "sex", "age_band")
+#: evaluation.parquet columns that are not a ranking to audit (the oracle is the truth itself)
+NOT_BASELINES = {"person_id", "as_of", "serious_harm", "homicide", "harm_weight", "model",
+                 "oracle"}
 
 
 def audit_frame(run: Run) -> pd.DataFrame:
-    """One row per scored person: score, in_cohort, outcome labels if known, protected attributes
-    and the oracle's true risk if available."""
+    """One row per scored person: score, in_cohort, outcome labels if known, protected attributes,
+    the oracle's true risk if available and, in a backtest, every baseline's score
+    (``score_<name>``; ``attrs["systems"]`` maps each ranking to its column)."""
     ev = run.evaluation
+    baselines: list[str] = []
     if run.scores is not None:
         f = run.scores[["person_id", "score", "in_cohort"]].copy()
         if ev is not None:
             labels = [c for c in ("serious_harm", "homicide", "harm_weight") if c in ev]
-            f = f.merge(ev[["person_id", *labels]].drop_duplicates("person_id"),
+            baselines = [c for c in ev if c not in NOT_BASELINES]
+            extra = ev[["person_id", *labels, *baselines]].drop_duplicates("person_id")
+            f = f.merge(extra.rename(columns={b: f"score_{b}" for b in baselines}),
                         on="person_id", how="left")
     elif ev is not None and "model" in ev:
         k = int(run.manifest.get("k", 100))
-        f = ev.rename(columns={"model": "score"}).copy()
+        baselines = [c for c in ev if c not in NOT_BASELINES]
+        f = ev.rename(columns={"model": "score", **{b: f"score_{b}" for b in baselines}}).copy()
         f["in_cohort"] = f["score"].rank(ascending=False, method="first") <= k
     else:
         raise ValueError("no scores.csv and no model column in evaluation.parquet")
     f["in_cohort"] = f["in_cohort"].astype(str).str.lower().isin(["true", "1", "1.0", "yes"])
     f = attach_protected(f, run.data_dir, run.as_of)
-    return attach_true_risk(f, run.data_dir, run.as_of, ev)
+    f = attach_true_risk(f, run.data_dir, run.as_of, ev)
+    f.attrs["systems"] = {"model": "score", **{b: f"score_{b}" for b in baselines}}
+    return f
 
 
-def fairness_section(frame: pd.DataFrame, n_boot: int, seed: int) -> dict:
-    """Audit tables for each protected attribute, their flags and the equal-true-risk check."""
+def fairness_section(frame: pd.DataFrame, n_boot: int, seed: int, k: int = 100) -> dict:
+    """Audit tables for each protected attribute, their flags and the equal-true-risk checks
+    (the model's cohort by every attribute; every ranking at ``k`` and the top 2%)."""
     has_labels = "serious_harm" in frame and frame["serious_harm"].notna().any()
     label = "serious_harm" if has_labels else None
     tables = [fairness.audit(frame, a, label_col=label, n_boot=n_boot, seed=seed)
@@ -48,13 +59,32 @@ def fairness_section(frame: pd.DataFrame, n_boot: int, seed: int) -> dict:
     section = {"table": table, "flags": fairness.flags(table), "has_labels": has_labels,
                "plots": {a: plots.ratio_plot(table[table["attribute"] == a]) for a in ATTRIBUTES},
                "equal_risk": None, "equal_risk_flags": None,
+               "by_system": None, "by_system_flags": None, "by_system_summary": None,
                "true_risk_source": frame.attrs.get("true_risk_source")}
     section["by_attr"] = pivot(table, section["flags"])
     if "true_risk" in frame and frame["true_risk"].notna().any():
         er = pd.concat([equal_risk.equal_risk(frame, a, score_col="score") for a in ATTRIBUTES],
                        ignore_index=True)
         section["equal_risk"], section["equal_risk_flags"] = er, equal_risk.flags(er)
+        systems = frame.attrs.get("systems") or {"model": "score"}
+        bs = equal_risk.by_system(frame, systems, k)
+        section["by_system"], section["by_system_flags"] = bs, equal_risk.flags(bs)
+        section["by_system_summary"] = system_summary(bs)
     return section
+
+
+def system_summary(table: pd.DataFrame) -> dict:
+    """{(attribute, group): {system: row at the widest cut-off}} for the report's compact view."""
+    if table is None or table.empty:
+        return {"cohort": None, "systems": [], "rows": []}
+    widest = table["cohort"].max()
+    t = table[table["cohort"] == widest]
+    systems = list(dict.fromkeys(t["system"]))
+    rows = []
+    for (attribute, group), g in t.groupby(["attribute", "group"], sort=False):
+        rows.append({"attribute": attribute, "group": group,
+                     "cells": {r["system"]: r for r in g.to_dict("records")}})
+    return {"cohort": int(widest), "systems": systems, "rows": rows}
 
 
 def pivot(table: pd.DataFrame, flagged: pd.DataFrame) -> dict:
@@ -85,6 +115,8 @@ def fairness_json(section: dict, as_of) -> dict:
         "audit": records(section["table"]), "flags": records(section["flags"]),
         "equal_risk": records(section["equal_risk"]),
         "equal_risk_flags": records(section["equal_risk_flags"]),
+        "equal_risk_by_system": records(section.get("by_system")),
+        "equal_risk_by_system_flags": records(section.get("by_system_flags")),
         "true_risk_source": section["true_risk_source"],
     }
 

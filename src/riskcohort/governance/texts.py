@@ -83,6 +83,9 @@ def algo_care(f: dict) -> list[dict]:
                  "flag(s) are listed in this pack and must be reviewed before use"
                  if f["n_flags"] or f["n_bias_flags"] else
                  "no fairness ratio fell outside 0.8-1.25 for groups with enough data")
+    if f.get("n_rule_bias_flags"):
+        flag_text += (f"; the rule baselines the model would replace have "
+                      f"{f['n_rule_bias_flags']} equal-true-risk flag(s) of their own")
     return [
         {"factor": "Advisory", "question": "Is the output advisory, with a human decision?",
          "answer": "Yes. The cohort is a review list for a panel or supervising officer, who "
