@@ -9,20 +9,22 @@ risk are identical, only the records differ. Each run: features at 2024-09-01 an
 risk from ``_truth/risk.parquet``, ethnicity and sex from persons; then the pack's
 ``equal_risk.by_system`` (each ranking cut at k = 100 and at the top 2%, ~2,320) and ``flags``.
 
-Measured (`force`, top 2%, black group; ratio observed / expected at equal true risk, z), with
-bias / without:
+Measured (`force`, top 2%, black group; ratio observed / expected at equal true risk), with
+bias / without (z in docs/governance.md, seeds 0-4):
 
 =====  ==============  ==============  ==============  ==============  ==============
 seed   model           iteration 2     MATAC RFGV      V100 harm       DASH/DARA
 =====  ==============  ==============  ==============  ==============  ==============
 0      1.26 / 1.08     2.05 / 0.99     1.77 / 0.93     1.47 / 1.11     1.39 / 0.99
-1      1.29 / 0.91     2.06 / ...      1.92 / ...      1.42 / ...      1.44 / ...
+1      1.29 / 0.91     2.06 / 0.97     1.92 / 0.97     1.42 / 0.94     1.44 / 0.97
+2      1.08 / 0.92     2.04 / 1.00     1.85 / 1.00     1.38 / 0.96     1.28 / 0.98
 =====  ==============  ==============  ==============  ==============  ==============
 
 So the audit flags the bias where it changes who is selected - the volume-driven rankings forces
-use today (z 5-12) - and flags nothing on unbiased data; the model's own excess (1.1-1.3, z 1-3.4)
-is smaller because it leans on severity markers rather than on counts, and is flagged only when
-material and significant (see docs/governance.md). ~1-2 minutes on 2 cores.
+use today (z 8-12 for iteration 2 and MATAC) - and flags nothing on unbiased data; the model's own
+excess (1.07-1.29, z 0.7-3.4) is smaller because it leans on severity markers rather than on
+counts, and is flagged only when material and significant (see docs/governance.md). ~2-3 minutes
+on 2 cores.
 """
 
 from __future__ import annotations
