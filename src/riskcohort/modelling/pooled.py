@@ -14,12 +14,28 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskcohort.modelling.metrics import (
+    _CELLS_PER_CHUNK,
     _indicator,
     _interval,
     _order_and_groups,
     _ranking,
     _weights,
 )
+
+
+def _add_topk(store: dict, w, sums, y, h, ks, part) -> None:
+    """Add people caught (``tp@k``) and harm caught (``harm@k``) under weights ``w`` to
+    ``store`` (point estimates when ``part`` is None, else the resamples in slice ``part``)."""
+    r = _ranking(w, sums, ks)
+    for k in ks:
+        tp = np.nan_to_num(r[f"recall@{k}"] * (w @ y))
+        hk = np.nan_to_num(r[f"harm@{k}"] * (w @ h))
+        if part is None:
+            store[f"tp@{k}"] += float(tp[0])
+            store[f"harm@{k}"] += float(hk[0])
+        else:
+            store[f"tp@{k}"][part] += tp
+            store[f"harm@{k}"][part] += hk
 
 
 def pooled_topk(frames: Sequence, names: Sequence[str], ks=(50, 100, 200), n_boot: int = 1000,
@@ -45,25 +61,23 @@ def pooled_topk(frames: Sequence, names: Sequence[str], ks=(50, 100, 200), n_boo
         y = f["serious_harm"].to_numpy(float)
         h = np.nan_to_num(f["harm_weight"].to_numpy(float))
         n = len(y)
-        w = _weights(rng, n, n_boot)
         pos_pt, harm_pt = pos_pt + y.sum(), harm_pt + h.sum()
-        pos_b, harm_b = pos_b + w @ y, harm_b + w @ h
-        for name in names:
-            if name not in f or not np.isfinite(f[name].to_numpy(float)).any():
-                continue
-            sums = _indicator(_order_and_groups(f[name].to_numpy(float), None),
-                              [np.ones(n), y, h, np.zeros(n)])
-            for weights, store in ((np.ones((1, n)), None), (w, boot[name])):
-                r = _ranking(weights, sums, ks)
-                for k in ks:
-                    tp = r[f"recall@{k}"] * (weights @ y)
-                    hk = r[f"harm@{k}"] * (weights @ h)
-                    if store is None:
-                        point[name][f"tp@{k}"] += float(tp[0])
-                        point[name][f"harm@{k}"] += float(hk[0])
-                    else:
-                        store[f"tp@{k}"] += np.nan_to_num(tp)
-                        store[f"harm@{k}"] += np.nan_to_num(hk)
+        sums = {name: _indicator(_order_and_groups(f[name].to_numpy(float), None),
+                                 [np.ones(n), y, h, np.zeros(n)])
+                for name in names
+                if name in f and np.isfinite(f[name].to_numpy(float)).any()}
+        for name, s in sums.items():
+            _add_topk(point[name], np.ones((1, n)), s, y, h, ks, None)
+        # resamples in chunks: a (resamples x people) weight matrix for 1,000 resamples of
+        # 130,000 people, times the per-group sums, would need tens of GB at once
+        chunk = max(1, min(n_boot, _CELLS_PER_CHUNK // max(n, 1)))
+        for start in range(0, n_boot, chunk):
+            part = slice(start, min(n_boot, start + chunk))
+            w = _weights(rng, n, part.stop - part.start)
+            pos_b[part] += w @ y
+            harm_b[part] += w @ h
+            for name, s in sums.items():
+                _add_topk(boot[name], w, s, y, h, ks, part)
 
     def metric(src, pos, harm):
         out = {}
