@@ -118,3 +118,47 @@ def test_protected_and_label_columns_never_features():
     f = pd.DataFrame({"person_id": ["a"], "as_of": [pd.Timestamp("2020-01-01")], "x": [1.0],
                       "sex": [1.0], "serious_harm": [0], "harm_weight": [0.0], "y": [2.0]})
     assert training.feature_columns(f, exclude=["y"]) == ["x"]
+
+
+def test_top_share_recall_counts_the_top_of_each_snapshot_separately():
+    y = np.array([1, 1, 0, 0, 1, 0, 0, 0])
+    margin = np.array([5.0, 0.0, 4.0, 1.0, 0.1, 9.0, 8.0, 7.0])
+    groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    # top 2 of group 0: margins 5 and 4 -> one of its two positives; top 2 of group 1: 9, 8 ->
+    # none of its one positive. Pooled over the groups: 1 of 3 (a global top 4 would take 9, 8,
+    # 7 and 5 instead).
+    assert training.top_share_recall(y, margin, groups, share=0.5) == pytest.approx(1 / 3)
+    assert training.top_share_recall(y, margin, groups, share=1.0) == 1.0
+    assert np.isnan(training.top_share_recall(np.zeros(4), margin[:4], groups[:4], 0.5))
+
+
+def test_selection_by_top_share_recall_picks_trials_and_rounds_by_it():
+    f = panel(n_people=600, seed=3)
+    spec = {**SPEC, "selection": {"metric": "top_share_recall", "share": 0.05}}
+    _, info = training.fit(f, ["x1", "x2"], spec, horizon_days=180, seed=1, block=2,
+                           min_train=2)
+    assert info["selection"] == {"metric": "top_share_recall", "share": 0.05}
+    scores = [r["score"] for r in info["search"]]
+    for r in info["search"]:
+        assert r["score"] == pytest.approx(np.mean(r["fold_top_share_recall"]))
+        assert 0 < r["score"] <= 1
+    chosen = {k: v for k, v in info["hyperparameters"].items() if k != "num_boost_round"}
+    assert chosen == info["search"][int(np.argmax(scores))]["trial"]
+    _, by_ap = training.fit(f, ["x1", "x2"], SPEC, horizon_days=180, seed=1, block=2,
+                            min_train=2)
+    assert by_ap["selection"]["metric"] == "average_precision"
+    assert [r["score"] for r in by_ap["search"]] == [r["ap"] for r in by_ap["search"]]
+
+
+def test_unknown_selection_metric_is_a_user_error(tmp_path):
+    from riskcohort.modelling.config import load_model_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text('[fixed]\nobjective = "binary"\n[search]\nn_trials = 1\n'
+                    '[selection]\nmetric = "accuracy"\n')
+    with pytest.raises(UserError, match="selection.*accuracy"):
+        load_model_spec(path)
+    path.write_text('[fixed]\nobjective = "binary"\n[search]\nn_trials = 1\n'
+                    '[selection]\nshare = 2\n')
+    with pytest.raises(UserError, match="share"):
+        load_model_spec(path)

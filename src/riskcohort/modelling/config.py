@@ -109,6 +109,14 @@ def load_model_spec(path: Path) -> dict:
     for key in ("fixed", "search"):
         if key not in spec:
             raise UserError(f"model spec {path}: rule 'section [{key}] required'")
+    metric = spec.get("selection", {}).get("metric", "average_precision")
+    if metric not in ("average_precision", "top_share_recall"):
+        raise UserError(f"model spec {path}: [selection] metric {metric!r}: rule one of "
+                        "'average_precision', 'top_share_recall'")
+    share = spec.get("selection", {}).get("share", 0.01)
+    if not isinstance(share, int | float) or not 0 < share <= 0.5:
+        raise UserError(f"model spec {path}: [selection] share {share!r}: rule between 0 "
+                        "(excluded) and 0.5")
     return spec
 
 
