@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from riskcohort.contract import reader, rules
 from riskcohort.contract.report import TableReport, ValidationReport
@@ -136,9 +137,8 @@ def load_dataset(
     keysets: dict[str, rules.KeySets | None] = {}
     absent: list[str] = []
     for name in table_order():
-        table = TABLES[name]
-        raw = reader.read_table(root, table)
-        if raw is None:
+        result = _check(root, TABLES[name], keysets, max_bad_fraction)
+        if result is None:
             if name in REQUIRED_TABLES:
                 raise UserError(
                     f"file {name}.csv or {name}.parquet: rule required_table: table {name!r} is "
@@ -147,15 +147,15 @@ def load_dataset(
             absent.append(name)
             keysets[name] = None
             continue
-        result = rules.check_table(raw, table, keysets)
-        _check_structure(result, max_bad_fraction)
         results[name] = result
         keysets[name] = result.keys
-    baseline = None
-    raw = reader.read_table(root, BASELINE_SCORES, Path(baseline_path) if baseline_path else None)
-    if raw is not None:
-        baseline = rules.check_table(raw, BASELINE_SCORES, {})
-        _check_structure(baseline, max_bad_fraction)
+    del keysets
+    for result in results.values():
+        result.keys = None  # only the checks of later tables needed them (~0.5 GB national)
+    baseline = _check(
+        root, BASELINE_SCORES, {}, max_bad_fraction, Path(baseline_path) if baseline_path else None
+    )
+    pa.default_memory_pool().release_unused()  # what the last table's checks freed
     paths = [r.path for r in results.values()] + ([baseline.path] if baseline else [])
     report = ValidationReport(
         data_dir=str(root),
@@ -184,6 +184,23 @@ def load_dataset(
             exit_code=1,
         )
     return dataset
+
+
+def _check(root: Path, table: Table, keysets, max_bad_fraction, path=None):
+    """Read and check one table (None when its file is absent).
+
+    Why a function: the file as read is freed on return, before the next one is read, and the
+    Arrow memory pool hands back the pages it freed (mimalloc otherwise keeps them: ~1.6 GB of
+    RSS at national scale that no later stage could use).
+    """
+    raw = reader.read_table(root, table, path)
+    if raw is None:
+        return None
+    result = rules.check_table(raw, table, keysets)
+    del raw
+    pa.default_memory_pool().release_unused()
+    _check_structure(result, max_bad_fraction)
+    return result
 
 
 def _baseline_item(baseline):

@@ -1,10 +1,14 @@
-"""Find and read the input files as text, and stop on structural problems.
+"""Find and read the input files, and stop on structural problems.
 
-Every file is read into a frame of strings (pandas ``str``), whatever its format: CSV columns
-stay as written (leading zeros kept, empty = null) and Parquet columns are cast to text by Arrow.
-One text path means one set of parsers decides validity, and quarantine files show the values as
-read. Structural problems (unreadable, empty without header, duplicate or missing columns, the
-same table in two formats) raise :class:`~riskcohort.errors.UserError` naming the file.
+Every column is judged by its text, whatever the file format: CSV columns stay as written
+(leading zeros kept, empty = null) and Parquet columns are cast to text by Arrow. One text form
+means one set of parsers decides validity, and quarantine files show the values as read. The
+file is kept as the Arrow table read (native Parquet types are several times smaller than their
+text) and a column is turned into text only when needed (:meth:`RawTable.text`), one column or a
+few rows at a time: holding a whole national table as text, next to its typed copy, is what made
+loading peak at ~10 GB. Structural problems (unreadable, empty without header, duplicate or
+missing columns, the same table in two formats) raise :class:`~riskcohort.errors.UserError`
+naming the file.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,11 +32,27 @@ FORMATS = (".csv", ".parquet")
 
 @dataclass
 class RawTable:
-    """One input file read as text: ``frame`` has one str column per file column."""
+    """One input file as read: an Arrow table with one column per file column (names checked)."""
 
     name: str
     path: Path
-    frame: pd.DataFrame
+    table: pa.Table
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.column_names
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def text(self, column: str, rows: np.ndarray | None = None) -> pd.Series:
+        """One column as text (pandas ``str``), all rows or only the positions ``rows``.
+
+        A column with no text form (e.g. a list) is returned as pandas converts it."""
+        array = self.table[column]
+        if rows is not None:
+            array = array.take(pa.array(rows, type=pa.int64()))
+        return _pandas_text(array)
 
 
 def find_file(data_dir: Path, name: str) -> Path | None:
@@ -85,7 +106,7 @@ def _csv_header(path: Path) -> list[str]:
     return header
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> pa.Table:
     import pyarrow.csv as pacsv
 
     names = _check_columns(path, _csv_header(path))
@@ -107,7 +128,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         reason = str(exc).splitlines()[0]
         rule = "utf8_required" if "UTF8" in reason else "readable_csv"
         raise UserError(f"file {path.name}: rule {rule}: cannot read it ({reason})") from None
-    return table.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
+    return table
 
 
 def _as_text(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
@@ -120,7 +141,14 @@ def _as_text(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
         return None
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _pandas_text(array: pa.ChunkedArray) -> pd.Series:
+    text = _as_text(array)
+    if text is None:  # e.g. a list column: kept as read, it cannot be a contract column
+        return array.to_pandas()
+    return text.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
+
+
+def _read_parquet(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
@@ -133,18 +161,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise UserError(
             f"file {path.name}: rule readable_parquet: cannot read it ({reason})"
         ) from None
-    columns = {}
-    for name, array in zip(names, table.columns, strict=True):
-        text = _as_text(array)
-        if text is None:  # e.g. a list column: kept as read, it cannot be a contract column
-            columns[name] = array.to_pandas()
-        else:
-            columns[name] = text.to_pandas(types_mapper={pa.string(): STR_DTYPE}.get)
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    return table.rename_columns(names)
 
 
-def read_text(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a frame of text columns."""
+def read_arrow(path: Path) -> pa.Table:
+    """Read a CSV (all columns text) or Parquet file (native types), column names checked."""
     return _read_csv(path) if path.suffix == ".csv" else _read_parquet(path)
 
 
@@ -160,18 +181,19 @@ def read_table(data_dir: Path, table: Table, path: Path | None = None) -> RawTab
     if path is None:
         return None
     path = Path(path)
-    frame = read_text(path)
-    missing = [c for c in table.required_columns if c not in frame.columns]
+    raw = RawTable(table.name, path, read_arrow(path))
+    columns = raw.columns
+    missing = [c for c in table.required_columns if c not in columns]
     if missing:
-        near = [c for c in frame.columns if c.lower() in {m.lower() for m in missing}]
+        near = [c for c in columns if c.lower() in {m.lower() for m in missing}]
         hint = f"; found similar {examples(near)} (names are case-sensitive)" if near else ""
-        if len(frame.columns) == 1 and any(sep in frame.columns[0] for sep in ";\t|"):
+        if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
             hint += "; the file does not look comma-separated (the contract requires commas)"
         raise UserError(
             f"file {path.name}, column {missing[0]!r}: rule required_column: missing required "
-            f"column(s) {examples(missing)}; the file has {examples(list(frame.columns))}{hint}"
+            f"column(s) {examples(missing)}; the file has {examples(list(columns))}{hint}"
         )
-    return RawTable(table.name, path, frame)
+    return raw
 
 
 def fingerprint(paths: list[Path]) -> str:
