@@ -142,25 +142,37 @@ def check_fairness_json(run_dir: Path) -> int:
 def check_by_system(data: dict, f: pd.DataFrame, ev: pd.DataFrame, manifest: dict) -> int:
     """Recompute the by-system equal-risk rows: top-k shares (ties shared), 20 strata of true
     risk, expected = members x stratum rate; return how many values were compared."""
-    rows = data["equal_risk_by_system"]
-    truth = pd.read_parquet(Path(manifest["data_dir"]) / "_truth" / "risk.parquet")
-    f = f.merge(truth[["person_id", "p_serious_harm"]], on="person_id", how="left") \
-        .merge(ev[["person_id", "ilas"]], on="person_id", how="left")
-    columns = {"model": "score", "ilas": "ilas"}
-    assert {r["system"] for r in rows} == set(columns)
-    f["stratum"] = pd.qcut(f["p_serious_harm"].rank(method="first"), 20, labels=False)
+    rows = data["equal_risk_by_system"] or []
+    if "oracle" in ev and ev["oracle"].notna().any():
+        risk = ev[["person_id", "oracle"]].rename(columns={"oracle": "true_risk"})
+    else:
+        truth = pd.read_parquet(Path(manifest["data_dir"]) / "_truth" / "risk.parquet")
+        truth["person_id"] = truth["person_id"].astype(str)
+        starts = pd.to_datetime(truth["month_start"])
+        month = pd.Timestamp(manifest["as_of"]).to_period("M").to_timestamp()
+        risk = truth[starts == starts[starts <= month].max()][["person_id", "p_serious_harm"]] \
+            .rename(columns={"p_serious_harm": "true_risk"})
+    systems = {r["system"] for r in rows}
+    f = f.merge(risk.drop_duplicates("person_id"), on="person_id", how="left").merge(
+        ev[["person_id", *sorted(systems - {"model"})]].drop_duplicates("person_id"),
+        on="person_id", how="left")
+    f = f[f["true_risk"].notna()].copy() if len(rows) else f
+    f["stratum"] = pd.qcut(f["true_risk"].rank(method="first"), 20, labels=False)
     checked = 0
     for r in rows:
-        s = f[columns[r["system"]]].astype(float).fillna(-np.inf)
-        above = s.map(lambda v, s=s: (s > v).sum())
+        s = f["score" if r["system"] == "model" else r["system"]].astype(float).fillna(-np.inf)
+        above = s.rank(ascending=False, method="min") - 1  # people with a strictly higher score
         tied = s.map(s.value_counts())
-        f["sel"] = ((r["cohort"] - above) / tied).clip(0, 1)
+        f["sel"] = np.where(np.isneginf(s), 0.0, ((r["cohort"] - above) / tied).clip(0, 1))
         rate = f.groupby("stratum")["sel"].transform("mean")
         g = f[r["attribute"]].fillna("unknown") == r["group"]
         want = {"members": g.sum(), "selected": f.loc[g, "sel"].sum(),
                 "expected": rate[g].sum()}
-        want["ratio"] = want["selected"] / want["expected"]
+        want["ratio"] = want["selected"] / want["expected"] if want["expected"] else np.nan
         for key, value in want.items():
-            assert abs(r[key] - value) <= 1e-6 * max(1.0, abs(value)), (r, key, value)
+            if r[key] is None:  # NaN in JSON: a group with nobody expected
+                assert not np.isfinite(value), (r, key, value)
+            else:
+                assert abs(r[key] - value) <= 1e-6 * max(1.0, abs(value)), (r, key, value)
             checked += 1
     return checked
