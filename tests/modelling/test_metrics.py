@@ -121,3 +121,18 @@ def test_pooled_topk_sums_dates_and_is_paired(sample):
     assert r["differences"]["copy"]["recall@100"]["hi"] == 0.0
     s = r["scores"]["rule"]["recall@100"]
     assert s["lo"] <= s["value"] <= s["hi"]
+
+
+def test_pooled_topk_in_chunks_draws_the_same_resamples(sample, monkeypatch):
+    """Resamples are drawn chunk by chunk to bound memory; the intervals must not change."""
+    import pandas as pd
+
+    from riskcohort.modelling import pooled
+
+    y, p, harm, hom, rule = sample
+    f = pd.DataFrame({"serious_harm": y, "harm_weight": harm, "model": p, "rule": rule})
+    args = ([f, f.iloc[:1000]], ["model", "rule"])
+    whole = pooled.pooled_topk(*args, ks=(50, 100), n_boot=60, seed=3)
+    monkeypatch.setattr(pooled, "_CELLS_PER_CHUNK", 7 * len(f))  # chunks of 7 and 42 resamples
+    chunked = pooled.pooled_topk(*args, ks=(50, 100), n_boot=60, seed=3)
+    assert chunked == whole

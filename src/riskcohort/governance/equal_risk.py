@@ -156,9 +156,9 @@ def by_system(frame: pd.DataFrame, systems: Mapping[str, str], k: int,
     looks = max(len(systems) * len(ks), 1)
     attrs = [a for a in attributes if a in frame]
     tables = []
+    f = frame[[risk_col, *attrs]].copy()
     for name, col in systems.items():
         for cut in ks:
-            f = frame[[risk_col, *attrs]].copy()
             f["_selected"] = top_k_share(frame[col].to_numpy(dtype=float), cut)
             for a in attrs:
                 t = equal_risk(f, a, risk_col=risk_col, selected_col="_selected",

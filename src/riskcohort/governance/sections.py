@@ -25,18 +25,16 @@ def audit_frame(run: Run) -> pd.DataFrame:
     the oracle's true risk if available and, in a backtest, every baseline's score
     (``score_<name>``; ``attrs["systems"]`` maps each ranking to its column)."""
     ev = run.evaluation
-    baselines: list[str] = []
+    baselines = [] if ev is None else [c for c in ev if c not in NOT_BASELINES]
     if run.scores is not None:
         f = run.scores[["person_id", "score", "in_cohort"]].copy()
         if ev is not None:
             labels = [c for c in ("serious_harm", "homicide", "harm_weight") if c in ev]
-            baselines = [c for c in ev if c not in NOT_BASELINES]
             extra = ev[["person_id", *labels, *baselines]].drop_duplicates("person_id")
             f = f.merge(extra.rename(columns={b: f"score_{b}" for b in baselines}),
                         on="person_id", how="left")
     elif ev is not None and "model" in ev:
         k = int(run.manifest.get("k", 100))
-        baselines = [c for c in ev if c not in NOT_BASELINES]
         f = ev.rename(columns={"model": "score", **{b: f"score_{b}" for b in baselines}}).copy()
         f["in_cohort"] = f["score"].rank(ascending=False, method="first") <= k
     else:

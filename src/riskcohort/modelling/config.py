@@ -109,15 +109,26 @@ def load_model_spec(path: Path) -> dict:
     for key in ("fixed", "search"):
         if key not in spec:
             raise UserError(f"model spec {path}: rule 'section [{key}] required'")
-    metric = spec.get("selection", {}).get("metric", "average_precision")
-    if metric not in ("average_precision", "top_share_recall"):
-        raise UserError(f"model spec {path}: [selection] metric {metric!r}: rule one of "
-                        "'average_precision', 'top_share_recall'")
-    share = spec.get("selection", {}).get("share", 0.01)
-    if not isinstance(share, int | float) or not 0 < share <= 0.5:
-        raise UserError(f"model spec {path}: [selection] share {share!r}: rule between 0 "
-                        "(excluded) and 0.5")
+    selection(spec, f"model spec {path}")
     return spec
+
+
+SELECTION_METRICS = ("average_precision", "top_share_recall")
+
+
+def selection(spec: dict, where: str = "model spec") -> tuple[str, float]:
+    """The ``[selection]`` metric and top share of a model spec, checked (defaults: average
+    precision, 1%)."""
+    sel = spec.get("selection", {})
+    metric = sel.get("metric", "average_precision")
+    if metric not in SELECTION_METRICS:
+        raise UserError(f"{where}: [selection] metric {metric!r}: rule one of "
+                        + ", ".join(repr(m) for m in SELECTION_METRICS))
+    share = sel.get("share", 0.01)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 0.5:
+        raise UserError(f"{where}: [selection] share {share!r}: rule between 0 (excluded) "
+                        "and 0.5")
+    return str(metric), float(share)
 
 
 def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:

@@ -28,6 +28,7 @@ from sklearn.metrics import average_precision_score
 
 from riskcohort.errors import UserError
 from riskcohort.modelling import calibration as cal_mod
+from riskcohort.modelling.config import selection
 from riskcohort.modelling.model import DETERMINISTIC, CohortModel
 
 LABEL = "serious_harm"
@@ -149,15 +150,6 @@ def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
     return float(caught / total) if total else float("nan")
 
 
-def _selection(spec: dict) -> tuple[str, float]:
-    sel = spec.get("selection", {})
-    metric = str(sel.get("metric", "average_precision"))
-    if metric not in ("average_precision", "top_share_recall"):
-        raise UserError(f"model spec: [selection] metric {metric!r}: rule one of "
-                        "'average_precision', 'top_share_recall'")
-    return metric, float(sel.get("share", 0.01))
-
-
 def _feval(y_va: np.ndarray, groups: np.ndarray, share: float):
     """LightGBM eval function (higher is better) for early stopping on the top share."""
     def top_share(preds, _data):
@@ -221,7 +213,7 @@ def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: i
         raise UserError("modelling: rule 'positives in every fold': no validation fold has both "
                         "outcomes; the dataset is too small for time-ordered validation")
     results = []
-    metric, share = _selection(spec)
+    metric, share = selection(spec)
     # validation sets reuse the training bins on purpose; LightGBM warns about that each time
     warnings.filterwarnings("ignore", message="Overriding the parameters from Reference")
     for i, trial in enumerate(trials(spec, seed)):
