@@ -43,6 +43,12 @@ def test_report_on_a_real_biased_run(tmp_path):
     assert "Rules broken" in html  # the contract's validation summary, as a table
     assert check_fairness_json(run) > 50
     fair = json.loads((run / "fairness.json").read_text())
+    # every ranking of the run is audited at equal true risk, never the oracle (the truth itself)
+    evaluated = set(pd.read_parquet(run / "evaluation.parquet").columns)
+    assert "oracle" in evaluated
+    systems = {r["system"] for r in fair["equal_risk_by_system"]}
+    assert systems == {"model"} | (evaluated - {"person_id", "as_of", "serious_harm", "homicide",
+                                                "harm_weight", "model", "oracle"})
     groups = {r["group"] for r in fair["equal_risk"] if r["attribute"] == "ethnicity"}
     assert {"black", "white"} <= groups
     persons = pd.read_parquet(data / "persons.parquet")

@@ -122,12 +122,12 @@ def test_protected_and_label_columns_never_features():
 
 def test_top_share_recall_counts_the_top_of_each_snapshot_separately():
     y = np.array([1, 1, 0, 0, 1, 0, 0, 0])
-    margin = np.array([5.0, 0.0, 4.0, 1.0, 0.1, 9.0, 8.0, 7.0])
+    margin = np.array([5.0, 4.5, 0.0, 0.0, 0.1, 9.0, 8.0, 7.0])
     groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    # top 2 of group 0: margins 5 and 4 -> one of its two positives; top 2 of group 1: 9, 8 ->
-    # none of its one positive. Pooled over the groups: 1 of 3 (a global top 4 would take 9, 8,
-    # 7 and 5 instead).
-    assert training.top_share_recall(y, margin, groups, share=0.5) == pytest.approx(1 / 3)
+    # top 2 of group 0: margins 5 and 4.5 -> both its positives; top 2 of group 1: 9, 8 -> none
+    # of its one positive. Pooled over the groups: 2 of 3 (a global top 4 would take 9, 8, 7
+    # and 5 instead: 1 of 3).
+    assert training.top_share_recall(y, margin, groups, share=0.5) == pytest.approx(2 / 3)
     assert training.top_share_recall(y, margin, groups, share=1.0) == 1.0
     assert np.isnan(training.top_share_recall(np.zeros(4), margin[:4], groups[:4], 0.5))
 
