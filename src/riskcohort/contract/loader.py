@@ -94,6 +94,7 @@ def _table_report(result: rules.TableResult, report_dir: Path | None) -> TableRe
         quarantined=quarantined,
         rules=result.counts,
         examples=result.examples,
+        columns=result.columns,
         quarantine_file=(
             str(report_dir / f"{result.name}.quarantine.parquet") if report_dir else None
         ),

@@ -25,6 +25,7 @@ class TableReport:
     quarantined: int
     rules: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # rule -> column it hit most
     quarantine_file: str | None = None
     expectations: dict | None = None  # GX: evaluated, successful, success
 

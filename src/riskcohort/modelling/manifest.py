@@ -14,6 +14,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from riskcohort.contract.gate import dataset_record
 from riskcohort.contract.schema import TABLES
 from riskcohort.modelling.baselines import RULE_BASELINES
 
@@ -78,6 +79,7 @@ def manifest(cfg, dataset, as_of, snapshots, features, info, backtest, attrs) ->
         "seed": cfg.seed,
         "features": list(features),
         "absent_sources": absent,
+        "quarantine": dataset_record(dataset),
         "feature_notes": list((attrs or {}).get("notes", [])),
         "training_snapshots": [str(s) for s in snapshots],
         "hyperparameters": info["hyperparameters"],
