@@ -54,3 +54,14 @@ def test_bound_from_experiment_and_override():
         gate.configured_bound(SimpleNamespace(raw={"data": {"max_quarantine": 3}}, path="e"))
     with pytest.raises(UserError, match="--max-quarantine"):
         gate.configured_bound(None, -0.1)
+
+
+def test_bound_read_from_experiment_toml(tmp_path):
+    from riskcohort.modelling.config import load_experiment
+
+    toml = tmp_path / "e.toml"
+    toml.write_text('[experiment]\nname = "e"\ndata = "."\n[data]\nmax_quarantine = 0.05\n')
+    assert gate.configured_bound(load_experiment(toml)) == 0.05
+    toml.write_text('[experiment]\nname = "e"\ndata = "."\n[data]\nmax_quarantine = "lots"\n')
+    with pytest.raises(UserError, match="data.max_quarantine"):
+        load_experiment(toml)

@@ -19,7 +19,8 @@ from riskcohort.contract.schema import OFFENCES, SERIOUS_HARM_OFFENCES
 from riskcohort.errors import UserError, examples
 
 DEFAULT_BANDS = {"high": 0.10, "elevated": 0.03, "moderate": 0.01}
-KNOWN_SECTIONS = {"experiment", "outcome", "training", "model", "cohort", "evaluation", "backtest"}
+KNOWN_SECTIONS = {"experiment", "data", "outcome", "training", "model", "cohort", "evaluation",
+                  "backtest"}
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ExperimentConfig:
     backtest_from: dt.date | None = None
     backtest_to: dt.date | None = None
     backtest_every_months: int = 6
+    max_quarantine: float | None = None  # [data] max_quarantine (contract.gate; None = 1%)
     raw: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -194,6 +196,11 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
     if bt.get("to"):
         cfg.backtest_to = parse_date(bt["to"], f"{where}, key backtest.to")
     cfg.backtest_every_months = int(bt.get("every_months", cfg.backtest_every_months))
+    if "max_quarantine" in raw.get("data", {}):
+        from riskcohort.contract.gate import check_bound
+
+        cfg.max_quarantine = check_bound(raw["data"]["max_quarantine"],
+                                         f"{where}, key data.max_quarantine")
     # command-line overrides
     if data is not None:
         cfg.data_dir = Path(data).expanduser().resolve()
