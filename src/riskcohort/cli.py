@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "riskcohort.features.commands",
     "riskcohort.modelling.commands",
     "riskcohort.explain.commands",
+    "riskcohort.datasets.commands",
     "riskcohort.tracking.commands",
     "riskcohort.governance.commands",
     "riskcohort.app.commands",
