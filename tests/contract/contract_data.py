@@ -144,6 +144,23 @@ def _referrals():
     ]
 
 
+def _interventions():
+    """v1.1 table; P001-P003 only, so the P000 cascade test is unchanged."""
+    kinds = ["dapst_managed", "DVPO", "marac", "perpetrator_programme"]
+    return [
+        {
+            "intervention_id": f"N{i}",
+            "person_id": f"P{1 + i % 3:03d}",
+            "kind": kinds[i],
+            "start_date": "2020-02-01",
+            "end_date": "2020-08-01" if i % 2 else "",
+            "recorded_at": "2020-02-01 09:00:00",
+            "end_recorded_at": "2020-08-03T10:00:00" if i % 2 else "",
+        }
+        for i in range(4)
+    ]
+
+
 def _baseline():
     return [
         {
@@ -166,6 +183,7 @@ BUILDERS = {
     "custody": _custody,
     "markers": _markers,
     "referrals": _referrals,
+    "interventions": _interventions,
     "baseline_scores": _baseline,
 }
 

@@ -61,3 +61,16 @@ def test_later_learned_facts_are_blanked_not_dropped():
 def test_unparseable_known_at_rows_are_kept_for_the_validator():
     inc = pd.DataFrame({"incident_id": ["a", "b"], "recorded_at": ["not a date", "2030-01-01"]})
     assert cut_table("incidents", inc, pd.Timestamp("2024-01-01"))["incident_id"].tolist() == ["a"]
+
+
+def test_interventions_cut_by_recorded_at_and_end_by_end_recorded_at():
+    iv = pd.DataFrame({
+        "intervention_id": ["n1", "n2", "n3"],
+        "recorded_at": ["2023-01-01", "2023-01-01", "2024-02-01"],  # n3 recorded after the cut
+        "end_date": ["2023-12-01", "2023-06-01", None],
+        "end_recorded_at": ["2024-01-05", "2023-06-02", None],  # n1's end learned later
+    })
+    out = cut_table("interventions", iv, pd.Timestamp("2024-01-01"))
+    assert out["intervention_id"].tolist() == ["n1", "n2"]
+    assert out["end_date"].isna().tolist() == [True, False]
+    assert out["end_recorded_at"].isna().tolist() == [True, False]

@@ -228,3 +228,24 @@ def test_extra_question_column_checked_as_bool(tmp_path, tables, fmt):
     tables["risk_assessments"][2]["q_extra_local"] = "perhaps"
     ds = _load(tmp_path, tables, fmt)
     assert _counts(ds) == {"risk_assessments": {"invalid_type": 1}}
+
+
+def test_interventions_rules(tmp_path, tables, fmt):
+    """v1.1 interventions: quarantined like every table (time order, enum, person reference)."""
+    rows = tables["interventions"]
+    rows[1]["end_date"] = "2020-01-01"  # before start_date 2020-02-01
+    rows[3]["end_recorded_at"] = "2020-01-31 00:00:00"  # before recorded_at
+    rows[0]["kind"] = "house_arrest"
+    rows[2]["person_id"] = "P999"
+    rows.append({**rows[2], "intervention_id": "N9", "person_id": "P002", "kind": "SPO"})
+    rows += [{**rows[2], "intervention_id": f"V{i}", "person_id": "P004"} for i in range(4)]
+    ds = _load(tmp_path, tables, fmt)
+    assert _counts(ds) == {"interventions": {
+        "unknown_enum": 1, "end_before_start": 1, "end_recorded_before_recorded": 1,
+        "missing_reference": 1,
+    }}
+    accepted = ds.tables["interventions"]
+    assert accepted["intervention_id"].tolist()[0] == "N9" and accepted["kind"].iloc[0] == "spo"
+    assert len(accepted) == 5
+    assert str(accepted["end_recorded_at"].dtype) == "datetime64[ns]"
+    _assert_accounting(ds, tables)

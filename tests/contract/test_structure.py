@@ -26,10 +26,10 @@ def test_missing_required_table(tmp_path, tables):
 
 
 def test_missing_optional_table_is_fine(tmp_path, tables):
-    for name in ("custody", "markers", "referrals", "baseline_scores"):
+    for name in ("custody", "markers", "referrals", "interventions", "baseline_scores"):
         del tables[name]
     ds = load_dataset(write_dataset(tmp_path / "d", tables))
-    assert sorted(ds.absent) == ["custody", "markers", "referrals"]
+    assert sorted(ds.absent) == ["custody", "interventions", "markers", "referrals"]
     assert ds.baseline_scores is None
 
 

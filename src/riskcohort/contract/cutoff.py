@@ -21,6 +21,7 @@ LATER_FACTS = {
     "relationships": (("end_recorded_at", ("end_date", "end_recorded_at")),),
     "persons": (("death_date", ("death_date",)),),
     "custody": (("end_date", ("end_date",)),),
+    "interventions": (("end_recorded_at", ("end_date", "end_recorded_at")),),
 }
 
 

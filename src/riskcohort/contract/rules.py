@@ -6,7 +6,8 @@ depend on anything but the row and the tables it references):
 1. ``invalid_type``    a value that cannot be read as its column's type
 2. ``null_in_required`` a null in a non-null column
 3. ``unknown_enum``    a value outside the column's listed values
-4. order rules from the schema (``recorded_before_occurred``, ``end_before_start``, ...)
+4. order rules from the schema (``recorded_before_occurred``, ``end_before_start``,
+   ``end_recorded_before_recorded``, ...)
 5. ``same_person``     two columns that must differ are equal (``person_a_id == person_b_id``)
 6. ``duplicate_key``   a primary key already used by an earlier valid row (the first wins)
 7. ``missing_reference``  an id that does not exist in the referenced table
@@ -43,6 +44,7 @@ RULE_ORDER = (
     "recorded_before_occurred",
     "end_before_start",
     "expires_before_recorded",
+    "end_recorded_before_recorded",
     "same_person",
     "duplicate_key",
     "missing_reference",

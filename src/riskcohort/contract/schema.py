@@ -1,4 +1,4 @@
-"""The data contract (v1), written down once, in code.
+"""The data contract (v1.1), written down once, in code.
 
 Everything that needs to know what a valid input looks like reads this module: the reader
 (column types), the row-level validator (nulls, enums, keys, references, time order), the Great
@@ -75,6 +75,23 @@ ASSESSMENT_QUESTIONS = (
     "q_substance_misuse",
     "q_mental_health",
     "q_financial_problems",
+)
+
+
+# v1.1: what the force did about a person (one row per intervention period).
+INTERVENTION_KINDS = (
+    "dapst_managed",
+    "marac",
+    "mappa",
+    "matac",
+    "dvpn",
+    "dvpo",
+    "dapo",
+    "spo",
+    "dvds_disclosure",
+    "perpetrator_programme",
+    "voo",
+    "other",
 )
 
 
@@ -300,6 +317,24 @@ TABLES: dict[str, Table] = {
             ),
             key="referral_id",
             known_at="referred_at",
+        ),
+        Table(
+            "interventions",
+            (
+                _c("intervention_id", ID),
+                _c("person_id", ID, references="persons.person_id"),
+                _c("kind", ENUM, values=INTERVENTION_KINDS),
+                _c("start_date", DATE),
+                _c("end_date", DATE, True),
+                _c("recorded_at", TIMESTAMP),
+                _c("end_recorded_at", TIMESTAMP, True),
+            ),
+            key="intervention_id",
+            order_rules=(
+                OrderRule("end_date", "start_date", "end_before_start"),
+                OrderRule("end_recorded_at", "recorded_at", "end_recorded_before_recorded"),
+            ),
+            known_at="recorded_at",
         ),
     )
 }
