@@ -166,10 +166,17 @@ def short_description(text: str) -> str:
     """First clause of a catalogue description, without the trailing full stop or "T"."""
     first = re.split(r"(?<=[a-z0-9)])\. |; ", str(text).strip(), maxsplit=1)[0].rstrip(". ")
     first = re.sub(r" \([^)]*\)", "", first)
-    first = re.sub(r"\bbefore T\b", "before the scoring date", first)
-    first = re.sub(r"\bat T\b", "at the scoring date", first)
-    first = re.sub(r"\bto T\b", "to the scoring date", first)
-    return first
+    return plain_text(first)
+
+
+def plain_text(text: str) -> str:
+    """Catalogue prose for people: the as-of date "T" in words, "NaN" as "unknown".
+
+    >>> plain_text("Days from the last incident to T; NaN if never.")
+    'Days from the last incident to the scoring date; unknown if never.'
+    """
+    text = re.sub(r"(?<![\w-])T(?![\w-])", "the scoring date", str(text))
+    return re.sub(r"\bNaN\b", "unknown", text)
 
 
 def indicator_name(key: str) -> str:

@@ -26,9 +26,10 @@ def _fig(width=6.4, height=3.6, ncols=1):
     return plt, *plt.subplots(1, ncols, figsize=(width, height))
 
 
-def _uri(plt, fig) -> str:
+def _uri(plt, fig, tight: bool = True) -> str:
     buf = io.BytesIO()
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -44,82 +45,168 @@ def file_uri(path) -> str:
 
 
 def calibration_bins(score, y, bins: int = 10) -> pd.DataFrame:
-    """Observed vs predicted by score quantile, with Wilson 95% intervals of the observed rate."""
+    """Observed vs predicted by score quantile, with Wilson 95% intervals of the observed rate
+    (``lo <= observed <= hi`` always, so error bars are never negative)."""
     f = pd.DataFrame({"p": np.asarray(score, float), "y": np.asarray(y, float)})
     f["bin"] = pd.qcut(f["p"].rank(method="first"), bins, labels=False, duplicates="drop")
-    g = f.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+    g = f.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size"),
+                             events=("y", "sum"), expected=("p", "sum"))
     z = 1.96
-    denom = 1 + z**2 / g["n"]
-    centre = (g["observed"] + z**2 / (2 * g["n"])) / denom
-    half = z * np.sqrt(g["observed"] * (1 - g["observed"]) / g["n"] + z**2 / (4 * g["n"]**2))
-    g["lo"], g["hi"] = centre - half / denom, centre + half / denom
+    n = g["n"].clip(lower=1)
+    denom = 1 + z**2 / n
+    centre = (g["observed"] + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(g["observed"] * (1 - g["observed"]) / n + z**2 / (4 * n**2))
+    g["lo"] = np.minimum(np.clip(centre - half / denom, 0, 1), g["observed"])
+    g["hi"] = np.maximum(np.clip(centre + half / denom, 0, 1), g["observed"])
     return g.reset_index()
 
 
-def calibration_plot(score, y) -> str:
+def error_bars(value, lo, hi) -> np.ndarray:
+    """``[[below], [above]]`` for ``errorbar(yerr=...)``, clipped at 0 (matplotlib refuses
+    negative lengths; a bound on the wrong side of its value, e.g. from rounding, draws none)."""
+    v, lo, hi = (np.asarray(a, float) for a in (value, lo, hi))
+    return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+
+
+def calibration_plot(score, y, title: str = "Calibration: predicted and observed risk by "
+                     "decile") -> str:
+    """Deciles of predicted risk against the observed rate, on log scales so that the many
+    low-risk deciles do not pile up in one corner; a decile with no serious harm is drawn as
+    an open triangle on the bottom edge (its rate, 0, has no place on a log scale)."""
     t = calibration_bins(score, y)
-    plt, fig, ax = _fig(4.8, 4.2)
-    top = float(max(t["hi"].max(), t["predicted"].max())) * 1.05
-    ax.plot([0, top], [0, top], ls="--", c="grey", lw=1, label="perfect calibration")
-    ax.errorbar(t["predicted"], t["observed"], yerr=[t["observed"] - t["lo"],
-                t["hi"] - t["observed"]], fmt="o", c="#1f4e79", label="observed (95% CI)")
-    ax.set(xlabel="mean predicted probability (decile)", ylabel="observed rate of serious harm",
-           xlim=(0, top), ylim=(0, top))
-    ax.legend(loc="upper left", fontsize=8)
+    plt, fig, ax = _fig(6.2, 4.6)
+    positive = pd.concat([t["predicted"], t.loc[t["observed"] > 0, "lo"].replace(0, np.nan),
+                          t["observed"].replace(0, np.nan)]).dropna()
+    floor = max(float(positive[positive > 0].min()) / 2 if (positive > 0).any() else 1e-4, 1e-6)
+    top = float(max(t["hi"].max(), t["predicted"].max())) * 1.5
+    ax.plot([floor, top], [floor, top], ls="--", c="grey", lw=1, label="perfect calibration")
+    seen = t[t["observed"] > 0]
+    if len(seen):
+        ax.errorbar(seen["predicted"], seen["observed"],
+                    yerr=error_bars(seen["observed"], np.maximum(seen["lo"], floor), seen["hi"]),
+                    fmt="o", c="#1f4e79", capsize=3, label="observed rate (95% interval)")
+    none = t[t["observed"] <= 0]
+    if len(none):
+        ax.errorbar(none["predicted"], np.full(len(none), floor * 1.05),
+                    yerr=error_bars(np.full(len(none), floor * 1.05), floor,
+                                    np.maximum(none["hi"], floor * 1.05)),
+                    fmt="v", mfc="white", c="#1f4e79", capsize=3,
+                    label="no serious harm observed (bar: 95% upper bound)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlim=(floor, top), ylim=(floor, top), title=title,
+           xlabel="predicted probability of serious harm in a year (decile mean, log scale)",
+           ylabel="observed rate of serious harm (log scale)")
+    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.yaxis.set_major_formatter(_pct_formatter())
+    ax.legend(loc="upper left", fontsize=7)
     return _uri(plt, fig)
 
 
-def at_k(score, y, ks) -> tuple[np.ndarray, np.ndarray]:
-    """Precision and recall of the top-k by score (ties broken by order) for each k."""
-    order = np.argsort(-np.asarray(score, float), kind="stable")
-    hits = np.cumsum(np.asarray(y, float)[order])
+def _pct_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    from riskcohort.display import percent
+
+    return FuncFormatter(lambda v, _pos: percent(v))
+
+
+def _groups(score: np.ndarray, tiebreak: np.ndarray | None) -> np.ndarray:
+    """Tie-group id of each person, 0 = highest score (then ``tiebreak``); NaN ranks last."""
+    s = np.where(np.isnan(score), -np.inf, score)
+    keys = [s] if tiebreak is None else [np.where(np.isnan(tiebreak), -np.inf, tiebreak), s]
+    order = np.lexsort([-k for k in keys])
+    sorted_keys = np.column_stack([k[order] for k in keys])
+    new = np.r_[True, np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)]
+    gid = np.empty(len(s), int)
+    gid[order] = np.cumsum(new) - 1
+    return gid
+
+
+def at_k(score, y, ks, tiebreak=None) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall of the top-k for each k, the way ``metrics.json`` counts them:
+    people with equal scores are never ordered arbitrarily; a tied group at the cut-off
+    contributes the share of it that fits (the expectation under random tie-breaking)."""
+    score = np.asarray(score, float)
+    y = np.asarray(y, float)
     ks = np.asarray(ks)
-    total = hits[-1] if len(hits) else 0
-    return hits[ks - 1] / ks, hits[ks - 1] / total if total else np.full(len(ks), np.nan)
+    gid = _groups(score, None if tiebreak is None else np.asarray(tiebreak, float))
+    size = np.bincount(gid)
+    hits = np.bincount(gid, weights=y, minlength=len(size))
+    end = np.cumsum(size)  # people up to and including each group
+    cum_hits = np.cumsum(hits)
+    g = np.searchsorted(end, ks, side="left")  # the group holding the k-th person
+    before = np.where(g > 0, end[g - 1], 0)
+    hits_before = np.where(g > 0, cum_hits[g - 1], 0.0)
+    caught = hits_before + (ks - before) * hits[g] / size[g]
+    total = y.sum()
+    return caught / ks, caught / total if total else np.full(len(ks), np.nan)
 
 
 def precision_recall_at_k_plot(evaluation: pd.DataFrame, systems, label="serious_harm",
-                               k_marker: int | None = None) -> str:
+                               k_marker: int | None = None, tiebreak=None, names=None) -> str:
+    """Precision and recall at every k up to 3x the cohort, for every ranking; the same
+    counting as the performance table (``at_k``), so the curve at k is the table's value."""
     n = len(evaluation)
     kmax = min(n, max(3 * (k_marker or 100), 300))
     ks = np.arange(1, kmax + 1)
-    plt, fig, (a1, a2) = _fig(9, 3.6, ncols=2)
+    names = names or {}
+    plt, fig, (a1, a2) = _fig(7.2, 3.4, ncols=2)
     for s in systems:
-        p, r = at_k(evaluation[s].fillna(-np.inf), evaluation[label], ks)
-        lw = 2.2 if s == "model" else 1.2
-        a1.plot(ks, p, lw=lw, label=s)
-        a2.plot(ks, r, lw=lw, label=s)
-    for ax, name in ((a1, "precision at k"), (a2, "recall at k")):
+        tb = (tiebreak or {}).get(s)
+        p, r = at_k(evaluation[s].to_numpy(float), evaluation[label], ks, tb)
+        lw = 2.2 if s == "model" else 1.1
+        a1.plot(ks, p, lw=lw, label=names.get(s, s))
+        a2.plot(ks, r, lw=lw, label=names.get(s, s))
+    for ax, name in ((a1, "precision: share of those reviewed\nwho caused serious harm"),
+                     (a2, "recall: share of all serious-harm\ncases who were reviewed")):
         if k_marker:
             ax.axvline(k_marker, c="grey", ls=":", lw=1)
-        ax.set(xlabel="k (people reviewed, highest score first)", ylabel=name)
-    a2.legend(fontsize=8)
-    return _uri(plt, fig)
+        ax.set_xlabel("people reviewed, highest score first (k)", fontsize=8)
+        ax.set_ylabel(name, fontsize=8)
+        ax.yaxis.set_major_formatter(_pct_formatter())
+        ax.tick_params(labelsize=7)
+    a1.set_title("Precision at k", fontsize=9)
+    a2.set_title("Recall at k", fontsize=9)
+    handles, labels = a2.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 + 0.03 * (len(labels) > 6), 1, 1))
+    return _uri(plt, fig, tight=False)
 
 
-def stability_plot(table: pd.DataFrame, metrics) -> str:
+def stability_plot(table: pd.DataFrame, metrics, names=None) -> str:
     plt, fig, ax = _fig(6.4, 3.4)
     for m in metrics:
-        ax.plot(pd.to_datetime(table["as_of"]), table[m], marker="o", label=m)
-    ax.set(xlabel="as of", ylabel="value")
+        ax.plot(pd.to_datetime(table["as_of"]), table[m], marker="o",
+                label=(names or {}).get(m, m))
+    ax.set(xlabel="scoring date (as of)", ylabel="value (0 to 1)",
+           title="The model's metrics at each backtest date")
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
     return _uri(plt, fig)
 
 
 def ratio_plot(table: pd.DataFrame, metric: str = "selection_rate") -> str:
-    """Ratio to overall by group with intervals; the 0.8-1.25 band shaded; small groups hollow."""
-    t = table[(table["metric"] == metric) & (table["group"] != OVERALL)].reset_index(drop=True)
-    plt, fig, ax = _fig(6.4, 0.6 + 0.28 * max(len(t), 1))
-    ax.axvspan(FLAG_LOW, FLAG_HIGH, color="#e8f1e8")
+    """Ratio to overall by group with intervals; the 0.8-1.25 band shaded; small groups hollow;
+    groups in their natural order (age bands youngest first)."""
+    from riskcohort.display import attribute_name, metric_name, natural_order
+
+    t = table[(table["metric"] == metric) & (table["group"] != OVERALL)]
+    attr = str(t["attribute"].iloc[0]) if len(t) else ""
+    order = {g: i for i, g in enumerate(natural_order(t["group"], attr))}
+    t = t.sort_values("group", key=lambda c: c.map(order)).reset_index(drop=True)
+    plt, fig, ax = _fig(6.4, 1.1 + 0.28 * max(len(t), 1))
+    ax.axvspan(FLAG_LOW, FLAG_HIGH, color="#e8f1e8", label="within 0.8-1.25")
     ax.axvline(1, c="grey", lw=1)
     ypos = np.arange(len(t))[::-1]
     for y, r in zip(ypos, t.itertuples(), strict=True):
         if np.isfinite(r.ratio):
-            ax.errorbar(r.ratio, y, xerr=[[max(r.ratio - r.ratio_lo, 0)],
-                        [max(r.ratio_hi - r.ratio, 0)]] if np.isfinite(r.ratio_lo) else None,
+            ax.errorbar(r.ratio, y, xerr=error_bars([r.ratio], [r.ratio_lo], [r.ratio_hi])
+                        if np.isfinite(r.ratio_lo) and np.isfinite(r.ratio_hi) else None,
                         fmt="o", mfc="white" if r.small else "#1f4e79", c="#1f4e79")
-    ax.set_yticks(ypos, [f"{r.attribute}: {r.group}" + (" (small)" if r.small else "")
+    ax.set_yticks(ypos, [f"{r.group}" + (" (too small to judge)" if r.small else "")
                          for r in t.itertuples()], fontsize=8)
-    ax.set_xlabel(f"{metric.replace('_', ' ')}: ratio to overall")
+    what = metric_name(metric) if metric != "selection_rate" else "Selection rate"
+    ax.set_xlabel(f"{what}: ratio to everyone (1 = the same; 95% interval)", fontsize=8)
+    ax.set_title(f"{what} by {attribute_name(attr).lower()}, relative to everyone", fontsize=9)
     return _uri(plt, fig)
