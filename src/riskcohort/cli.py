@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "riskcohort.explain.commands",
     "riskcohort.datasets.commands",
     "riskcohort.tracking.commands",
+    "riskcohort.tracking.shadow_commands",
     "riskcohort.governance.commands",
     "riskcohort.app.commands",
     "riskcohort.tabular.commands",
