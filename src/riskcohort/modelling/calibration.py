@@ -3,11 +3,17 @@
 Why: the booster is trained on down-sampled negatives with a log-loss objective and its margin is
 only roughly a log-odds; a team reading "12% chance of serious harm within a year" needs that
 number to hold on future data. The calibrator is fitted on *out-of-time* margins (rolling-origin
-validation predictions), never on the training rows. Two forms:
+validation predictions), never on the training rows.
 
-- ``platt``: ``p = 1 / (1 + exp(-(a * margin + b)))``; smooth, strictly increasing, 2 parameters.
-- ``isotonic``: a monotone step function (pool-adjacent-violators), stored as its breakpoints and
-  applied with linear interpolation; flexible but can tie people at the top.
+Why strictly increasing: the cohort is a ranking. A step-function calibrator (plain isotonic
+regression) puts hundreds of people on one plateau, so the cut at k splits ties arbitrarily and
+every local explanation on the probability scale is zero. Both forms here are strictly
+increasing in the margin, so distinct margins always give distinct scores:
+
+- ``platt``: ``p = 1 / (1 + exp(-(a * margin + b)))``; smooth, 2 parameters (``a > 0`` enforced).
+- ``isotonic``: pool-adjacent-violators, then each pooled block becomes one knot (its mean margin,
+  its rate), joined by straight lines on the log-odds scale; beyond the outer knots the log-odds
+  continue with the Platt slope. Flexible where the data are dense, never flat.
 
 ``choose`` fits both on the earlier part of the out-of-time data and keeps the one with the lower
 log loss on the later part (time-ordered, like deployment). JSON keeps the calibrator readable and
@@ -21,6 +27,39 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 EPS = 1e-6
+MIN_SLOPE = 1e-3  # a calibrator must rank as the margin does, even when the margin is weak
+METHODS = ("platt", "isotonic")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
+
+def _platt(margin: np.ndarray, y: np.ndarray) -> dict:
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin[:, None], y)
+    a = float(lr.coef_[0, 0])
+    return {"method": "platt", "a": max(a, MIN_SLOPE), "b": float(lr.intercept_[0]),
+            "slope_floored": a < MIN_SLOPE}
+
+
+def _isotonic(margin: np.ndarray, y: np.ndarray) -> dict:
+    platt = _platt(margin, y)
+    fitted = IsotonicRegression(out_of_bounds="clip").fit(margin, y).predict(margin)
+    # each pooled block (one fitted value) -> one knot at its mean margin
+    values, inverse = np.unique(fitted, return_inverse=True)
+    centres = np.bincount(inverse, weights=margin) / np.bincount(inverse)
+    logits = _logit(values)
+    keep = np.r_[True, (np.diff(logits) > 0) & (np.diff(centres) > 0)]  # clipping can tie ends
+    x, z = centres[keep], logits[keep]
+    if len(x) < 2:  # one block: nothing to interpolate; the 2-parameter form is the safe choice
+        return {**platt, "fallback_from": "isotonic"}
+    return {"method": "isotonic", "form": "logit-interpolated", "x": [float(v) for v in x],
+            "z": [float(v) for v in z], "tail_slope": platt["a"]}
 
 
 def fit(method: str, margin: np.ndarray, y: np.ndarray) -> dict:
@@ -33,24 +72,34 @@ def fit(method: str, margin: np.ndarray, y: np.ndarray) -> dict:
     margin = np.asarray(margin, dtype=float)
     y = np.asarray(y, dtype=float)
     if method == "platt":
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin[:, None], y)
-        return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        return _platt(margin, y)
     if method == "isotonic":
-        iso = IsotonicRegression(y_min=EPS, y_max=1 - EPS, out_of_bounds="clip").fit(margin, y)
-        return {
-            "method": "isotonic",
-            "x": [float(v) for v in iso.X_thresholds_],
-            "y": [float(v) for v in iso.y_thresholds_],
-        }
-    raise ValueError(f"unknown calibration method {method!r}")
+        return _isotonic(margin, y)
+    raise ValueError(f"unknown calibration method {method!r}; one of {', '.join(METHODS)}")
 
 
 def apply(cal: dict, margin: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities for raw margins."""
+    """Calibrated probabilities for raw margins (strictly increasing in the margin).
+
+    >>> cal = {"method": "isotonic", "form": "logit-interpolated", "x": [0.0, 1.0],
+    ...        "z": [-2.0, 0.0], "tail_slope": 1.0}
+    >>> [round(float(p), 4) for p in apply(cal, np.array([-1.0, 0.0, 0.5, 1.0, 2.0]))]
+    [0.0474, 0.1192, 0.2689, 0.5, 0.7311]
+    """
     margin = np.asarray(margin, dtype=float)
-    if cal["method"] == "platt":
-        return 1.0 / (1.0 + np.exp(-(cal["a"] * margin + cal["b"])))
-    return np.interp(margin, np.asarray(cal["x"]), np.asarray(cal["y"]))
+    method = cal.get("method")
+    if method == "platt":
+        return _sigmoid(cal["a"] * margin + cal["b"])
+    if method == "isotonic" and cal.get("form") == "logit-interpolated":
+        x, z, s = np.asarray(cal["x"]), np.asarray(cal["z"]), float(cal["tail_slope"])
+        inner = np.interp(margin, x, z)
+        out = np.where(margin < x[0], z[0] + s * (margin - x[0]),
+                       np.where(margin > x[-1], z[-1] + s * (margin - x[-1]), inner))
+        return _sigmoid(out)
+    if method == "isotonic":
+        raise ValueError("calibrator is a step-function isotonic map written by an older "
+                         "riskcohort version (it ties people at the top); re-run the model")
+    raise ValueError(f"unknown calibrator method {method!r}; one of {', '.join(METHODS)}")
 
 
 def log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -67,6 +116,7 @@ def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray)
     """
     y = np.asarray(y, dtype=float)
     margin = np.asarray(margin, dtype=float)
+    time_key = np.asarray(time_key)
     if method != "auto":
         cal = fit(method, margin, y)
         cal["selection"] = {"chosen_by": "config"}
@@ -77,7 +127,7 @@ def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray)
     late = ~early if cut is not None else early
     losses = {}
     if y[early].sum() > 0 and y[late].sum() > 0:
-        for m in ("platt", "isotonic"):
+        for m in METHODS:
             losses[m] = log_loss(y[late], apply(fit(m, margin[early], y[early]), margin[late]))
         best = min(losses, key=losses.get)
     else:

@@ -1,103 +1,340 @@
-"""``CohortModel``: a LightGBM booster plus a calibrator, with an sklearn-style surface.
+"""``CohortModel``: a scikit-learn estimator that selects, fits and calibrates a LightGBM booster.
 
-Why this shape: the booster's raw margin (log-odds) is what SHAP explains additively, so the
-explain stage needs ``booster`` and :meth:`raw_margin`; the team needs a calibrated probability
-(:meth:`predict_proba`). Keeping both in one object (saved as ``model.txt``, ``calibrator.json``,
-``feature_names.json``: text files, no pickle) guarantees the explanation and the score describe
-the same model. Columns are selected by name, so a frame with extra or reordered columns scores
-the same; an absent indicator (its source table is missing) is scored as NaN, which LightGBM
-treats as "unknown", never as zero.
+Why one estimator: the cohort is only as trustworthy as the chain "choose hyperparameters on
+later data -> fit -> calibrate on out-of-time margins". Held in one ``fit``, that chain is what
+``clone``, ``cross_val_score`` or a pipeline reproduce, and what the run folder and the MLflow
+registry serve; nothing outside the estimator can skip the calibration.
+
+Why booster + calibrator: the booster's raw margin (log-odds) is what SHAP explains additively,
+so the explain stage needs ``booster_`` and :meth:`raw_margin`; the team needs a calibrated
+probability (:meth:`predict_risk`), strictly increasing in the margin (``calibration.py``), so
+distinct margins never tie. Both are saved together (:meth:`save`: text and JSON files, no
+pickle), so the explanation and the score always describe the same model.
+
+Columns are selected by name when the model was fitted on a frame: a frame with extra or
+reordered columns scores the same, and an absent indicator (its source table is missing) is
+scored as NaN, which LightGBM treats as "unknown", never as zero.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
+import warnings
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
+from riskcohort.errors import UserError
 from riskcohort.io import write_json, write_text
 from riskcohort.modelling import calibration as cal_mod
+from riskcohort.modelling import training
 
-DETERMINISTIC = {"deterministic": True, "force_row_wise": True, "verbose": -1}
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2  # estimator.json layout; 1 = the pre-estimator folders (no estimator.json)
 
 
-class CohortModel:
-    """Booster + calibrator. ``fit`` trains with fixed rounds; selection happens in training.py.
+class OneClassError(UserError, ValueError):
+    """Training rows with a single outcome: a user-fixable data problem and, for scikit-learn,
+    a ``ValueError`` (the library's convention for unusable ``y``)."""
+
+
+class CohortModel(ClassifierMixin, BaseEstimator):
+    """Calibrated LightGBM classifier with time-ordered selection (a scikit-learn estimator).
+
+    Parameters (stored as given; ``fit`` does all the work):
+
+    - ``spec``: model spec (``[fixed]`` LightGBM parameters, ``[search]`` space, ``[selection]``
+      metric, ``[monotone]``); None = :func:`riskcohort.modelling.config.default_model_spec`.
+    - ``monotone``: constraint per feature (+1/-1/0), a list in column order or a dict by name.
+    - ``validation``: ``rolling_origin`` (folds by snapshot date with a horizon gap; ``fit`` needs
+      ``groups``), ``expanding`` (time-ordered by ``groups`` or row order, no gap) or
+      ``stratified`` (shuffled; for data with no time order).
+    - ``horizon_days``, ``n_folds``, ``block``, ``min_train``: the rolling-origin folds.
+    - ``negative_sample``: share of negatives kept (weighted back), every positive kept.
+    - ``calibration``: ``auto`` (chosen on later out-of-time data), ``platt`` or ``isotonic``.
+    - ``interval_members``, ``interval_share``, ``interval_level``: the subsample ensemble
+      behind :meth:`predict_interval` (0 members = no interval).
+    - ``seed``: every random choice (sampling, LightGBM, the search's random trials).
 
     >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
-    >>> y = (X["a"] + rng.normal(size=400) > 1.5).astype(int)
-    >>> m = CohortModel({"num_leaves": 4, "num_threads": 1}, num_boost_round=20).fit(X, y)
+    >>> X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    >>> y = (X["a"] + rng.normal(size=600) > 1.5).astype(int)
+    >>> spec = {"fixed": {"num_threads": 1, "max_rounds": 50, "early_stopping_rounds": 10},
+    ...         "search": {"n_trials": 1, "num_leaves": [4], "min_child_samples": [20]}}
+    >>> m = CohortModel(spec=spec, validation="stratified").fit(X, y)
     >>> p = m.predict_proba(X)
-    >>> p.shape, bool(np.all((p >= 0) & (p <= 1)))
-    ((400, 2), True)
+    >>> p.shape, bool(np.all((p >= 0) & (p <= 1))), list(m.feature_names_in_)
+    ((600, 2), True, ['a', 'b'])
     """
 
-    def __init__(self, params: dict | None = None, num_boost_round: int = 100,
-                 calibrator: dict | None = None, seed: int = 0):
-        self.params = dict(params or {})
-        self.num_boost_round = int(num_boost_round)
-        self.calibrator = calibrator
-        self.seed = int(seed)
-        self.booster: lgb.Booster | None = None
-        self.feature_names: list[str] = []
+    def __init__(self, spec: dict | None = None, monotone: list[int] | dict | None = None,
+                 validation: str = "rolling_origin", horizon_days: int = 365, n_folds: int = 3,
+                 block: int = 2, min_train: int = 2, negative_sample: float = 1.0,
+                 calibration: str = "auto", interval_members: int = 5,
+                 interval_share: float = 0.2, interval_level: float = 0.9, seed: int = 0):
+        self.spec = spec
+        self.monotone = monotone
+        self.validation = validation
+        self.horizon_days = horizon_days
+        self.n_folds = n_folds
+        self.block = block
+        self.min_train = min_train
+        self.negative_sample = negative_sample
+        self.calibration = calibration
+        self.interval_members = interval_members
+        self.interval_share = interval_share
+        self.interval_level = interval_level
+        self.seed = seed
 
-    def lgb_params(self) -> dict:
-        """Full LightGBM parameters: the given ones plus fixed seeds and determinism switches."""
-        p = {"objective": "binary", "num_threads": 2, **self.params, **DETERMINISTIC}
-        for key in ("seed", "bagging_seed", "feature_fraction_seed", "data_random_seed"):
-            p[key] = self.seed
-        return p
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN = "unknown" (absent source), LightGBM routes it
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.poor_score = True  # calibrated on out-of-fold data, not the train set
+        return tags
 
-    def fit(self, X: pd.DataFrame, y, sample_weight=None) -> CohortModel:
-        """Train the booster on ``X`` (columns = features) for ``num_boost_round`` rounds."""
-        self.feature_names = [str(c) for c in X.columns]
-        ds = lgb.Dataset(X.to_numpy(dtype=np.float64), label=np.asarray(y, dtype=float),
-                         weight=sample_weight, feature_name=self.feature_names,
-                         free_raw_data=True)
-        self.booster = lgb.train(self.lgb_params(), ds, num_boost_round=self.num_boost_round)
+    # ---- fitting -------------------------------------------------------------------------
+    def _spec(self) -> dict:
+        if self.spec is not None:
+            return self.spec
+        from riskcohort.modelling.config import default_model_spec
+
+        return default_model_spec()
+
+    def _monotone(self, names: list[str]) -> list[int] | None:
+        if self.monotone is None:
+            return None
+        if isinstance(self.monotone, dict):
+            return [int(self.monotone.get(n, 0)) for n in names]
+        mono = [int(v) for v in self.monotone]
+        if len(mono) != len(names):
+            raise ValueError(f"monotone has {len(mono)} entries for {len(names)} features")
+        return mono
+
+    def _check_params(self) -> None:
+        if self.validation not in training.CV_SCHEMES:
+            raise ValueError(f"validation={self.validation!r}: one of "
+                             + ", ".join(training.CV_SCHEMES))
+        if self.calibration not in ("auto", *cal_mod.METHODS):
+            raise ValueError(f"calibration={self.calibration!r}: one of auto, "
+                             + ", ".join(cal_mod.METHODS))
+        if not 0 < self.negative_sample <= 1:
+            raise ValueError(f"negative_sample={self.negative_sample!r}: 0 < value <= 1")
+        if not 0 < self.interval_share < 1 or not 0 < self.interval_level < 1:
+            raise ValueError("interval_share and interval_level must lie strictly in (0, 1)")
+
+    def fit(self, X, y, sample_weight=None, groups=None, clusters=None) -> CohortModel:
+        """Select trial and rounds on time-ordered folds, calibrate out of fold, refit on all.
+
+        ``groups``: the snapshot date of each row (``validation="rolling_origin"``, required) or
+        a time key (``validation="expanding"``). ``clusters``: who each row is (a person): the
+        interval subsamples keep a person's rows together. ``sample_weight`` multiplies the negative
+        sampling weights.
+        """
+        t0 = time.perf_counter()
+        self._check_params()
+        X_arr, y_raw = validate_data(self, X, y, dtype=np.float64,
+                                     ensure_all_finite="allow-nan", ensure_min_samples=2)
+        check_classification_targets(y_raw)
+        self.classes_ = np.unique(y_raw)
+        yb = (y_raw == self.classes_[-1]).astype(float)
+        if len(self.classes_) > 2:
+            raise ValueError(f"Only binary classification is supported. The type of the target "
+                             f"is multiclass ({len(self.classes_)} classes).")
+        if len(self.classes_) != 2:
+            n_snap = len(np.unique(np.asarray(groups))) if groups is not None else 1
+            raise OneClassError(
+                f"modelling: rule 'both outcomes in training': {len(self.classes_)} class(es) "
+                f"in y; the {n_snap} training snapshots have {int(yb.sum())} positives in "
+                f"{len(yb)} rows; use a longer data range or a larger dataset")
+        names = self._names(X)
+        spec = self._spec()
+        monotone = self._monotone(names)
+        w = training.sample_weights(yb, self.negative_sample, self.seed)
+        if sample_weight is not None:
+            w = w * _check_sample_weight(sample_weight, X_arr)
+        if self.validation == "rolling_origin":
+            if groups is None:
+                raise ValueError("validation='rolling_origin' needs groups= (the snapshot date "
+                                 "of each row); use validation='expanding' or 'stratified' "
+                                 "for data without snapshots")
+            splits = training.rolling_origin_splits(groups, yb, self.horizon_days,
+                                                    self.n_folds, self.block, self.min_train)
+        else:
+            splits = training.row_splits(self.validation, yb, groups, self.n_folds, self.seed)
+        found = training.search(X_arr, yb, w, splits, names, spec, monotone, self.seed)
+        self.calibrator_ = cal_mod.choose(self.calibration, found.oof_margin, found.oof_y,
+                                          found.oof_time)
+        params = training.lgb_params(spec, found.trial, monotone, self.seed)
+        params.pop("metric", None)
+        self.booster_ = training.train_booster(X_arr, yb, w, names, params, found.rounds)
+        self.members_ = training.subsample_members(
+            X_arr, yb, w, names, params, found.rounds, int(self.interval_members),
+            float(self.interval_share), self.seed, clusters) if self.interval_members else []
+        self.interval_scale_ = training.interval_scale(float(self.interval_share))
+        self.selection_ = {
+            "hyperparameters": {**found.trial, "num_boost_round": found.rounds},
+            "selection": {"metric": found.metric, "share": found.share},
+            "search": found.results,
+            "folds": [s.record for s in splits],
+            "calibration": self.calibrator_,
+            "interval": self._interval_record(),
+            "negative_sample": self.negative_sample,
+            "training_rows": int(len(yb)),
+            "training_rows_used": int((w > 0).sum()),
+            "training_positives": int(yb.sum()),
+            "monotone_constraints": dict(zip(names, monotone or [0] * len(names), strict=True)),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        logger.info("fitted: %s, calibration %s, %d interval members",
+                    self.selection_["hyperparameters"], self.calibrator_["method"],
+                    len(self.members_))
         return self
 
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        return X.reindex(columns=self.feature_names).to_numpy(dtype=np.float64)
+    def _names(self, X) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(n) for n in names]
+        return [f"Column_{i}" for i in range(self.n_features_in_)]
 
-    def raw_margin(self, X: pd.DataFrame) -> np.ndarray:
-        """LightGBM raw score (log-odds before calibration), one per row."""
-        return self.booster.predict(self._matrix(X), raw_score=True,
-                                    num_threads=self.params.get("num_threads", 2))
+    def _interval_record(self) -> dict:
+        return {"method": "subsample ensemble", "members": len(self.members_),
+                "share": float(self.interval_share), "level": float(self.interval_level),
+                "scale": self.interval_scale_}
 
-    def predict_risk(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of the outcome, one per row."""
+    # ---- prediction ----------------------------------------------------------------------
+    def _matrix(self, X) -> np.ndarray:
+        check_is_fitted(self, ("booster_", "calibrator_"))
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and isinstance(X, pd.DataFrame):
+            return X.reindex(columns=list(names)).to_numpy(dtype=np.float64)
+        if names is not None:
+            warnings.warn(f"X does not have valid feature names, but {type(self).__name__} "
+                          "was fitted with feature names", UserWarning, stacklevel=3)
+        arr = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input")
+        return arr
+
+    def raw_margin(self, X) -> np.ndarray:
+        """LightGBM raw score (log-odds before calibration), one per row: what SHAP explains."""
+        X_arr = self._matrix(X)
+        return self.booster_.predict(X_arr, raw_score=True)
+
+    def decision_function(self, X) -> np.ndarray:
+        """scikit-learn name for :meth:`raw_margin` (same order as the probability)."""
+        return self.raw_margin(X)
+
+    def predict_risk(self, X) -> np.ndarray:
+        """Calibrated probability of the outcome, one per row (strictly increasing in margin)."""
         margin = self.raw_margin(X)
-        if self.calibrator is None:
-            return 1.0 / (1.0 + np.exp(-margin))
-        return cal_mod.apply(self.calibrator, margin)
+        return cal_mod.apply(self.calibrator_, margin)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """sklearn convention: column 1 = calibrated probability of the outcome."""
+    def predict_proba(self, X) -> np.ndarray:
+        """scikit-learn convention: column 1 = calibrated probability of ``classes_[1]``."""
         p = self.predict_risk(X)
         return np.column_stack([1.0 - p, p])
 
+    def predict(self, X) -> np.ndarray:
+        """The more likely class (rarely the positive one here: rank by :meth:`predict_risk`)."""
+        p = self.predict_risk(X)
+        return self.classes_[(p >= 0.5).astype(int)]
+
+    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)``: an ``interval_level`` interval for each calibrated probability.
+
+        Method: ``interval_members`` boosters refitted with the chosen trial and rounds on
+        ``interval_share`` subsamples of people; their margin spread, scaled to a full-sample
+        fit (:func:`training.interval_scale`) and times the normal quantile, is put around the
+        model's margin and mapped through the calibrator. Captures: how much the fitted model
+        depends on which people happened to be in the training data. Does not capture: the
+        choice of hyperparameters and rounds, the calibrator's own uncertainty, a future unlike
+        the past (drift, recording changes), or the chance nature of the outcome itself. NaN
+        when fewer than two members could be trained.
+        """
+        X_arr = self._matrix(X)
+        margin = self.booster_.predict(X_arr, raw_score=True)
+        if len(getattr(self, "members_", [])) < 2:
+            nan = np.full(len(margin), np.nan)
+            return nan, nan.copy()
+        spread = np.std([b.predict(X_arr, raw_score=True) for b in self.members_], axis=0,
+                        ddof=1)
+        half = norm.ppf(0.5 + float(self.interval_level) / 2) * spread * self.interval_scale_
+        return (cal_mod.apply(self.calibrator_, margin - half),
+                cal_mod.apply(self.calibrator_, margin + half))
+
+    # ---- persistence ---------------------------------------------------------------------
     def save(self, directory) -> Path:
-        """Write ``model.txt``, ``calibrator.json`` and ``feature_names.json`` atomically."""
+        """Write ``model.txt``, ``calibrator.json``, ``feature_names.json``, ``estimator.json``
+        and ``members/member_NN.txt`` (text only, no pickle)."""
+        check_is_fitted(self, ("booster_", "calibrator_"))
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        write_text(d / "model.txt", self.booster.model_to_string())
-        write_json(d / "calibrator.json", self.calibrator or {"method": "none"})
-        write_json(d / "feature_names.json", self.feature_names)
+        write_text(d / "model.txt", self.booster_.model_to_string())
+        write_json(d / "calibrator.json", self.calibrator_)
+        write_json(d / "feature_names.json", self._names(None))
+        write_json(d / "estimator.json", {
+            "format": FORMAT_VERSION, "params": self.get_params(),
+            "classes": self.classes_.tolist(), "n_features_in": int(self.n_features_in_),
+            "feature_names_known": hasattr(self, "feature_names_in_"),
+            "interval": self._interval_record(),
+            "selection": getattr(self, "selection_", None)})
+        for i, member in enumerate(self.members_):
+            write_text(d / "members" / f"member_{i + 1:02d}.txt", member.model_to_string())
         return d
 
     @classmethod
     def load(cls, directory) -> CohortModel:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save` (a missing calibrator is an error)."""
         d = Path(directory)
+        calibrator = load_calibrator(d)
         booster = lgb.Booster(model_str=(d / "model.txt").read_text(encoding="utf-8"))
-        calibrator = json.loads((d / "calibrator.json").read_text(encoding="utf-8"))
-        m = cls(num_boost_round=booster.current_iteration(),
-                calibrator=None if calibrator.get("method") == "none" else calibrator)
-        m.booster = booster
-        m.feature_names = json.loads((d / "feature_names.json").read_text(encoding="utf-8"))
+        est_path = d / "estimator.json"
+        meta = json.loads(est_path.read_text(encoding="utf-8")) if est_path.is_file() else {}
+        m = cls(**meta.get("params", {}))
+        m.booster_, m.calibrator_ = booster, calibrator
+        names = json.loads((d / "feature_names.json").read_text(encoding="utf-8"))
+        m.n_features_in_ = len(names)
+        if meta.get("feature_names_known", True):
+            m.feature_names_in_ = np.asarray(names, dtype=object)
+        m.classes_ = np.asarray(meta.get("classes", [0, 1]))
+        m.members_ = [lgb.Booster(model_str=p.read_text(encoding="utf-8"))
+                      for p in sorted((d / "members").glob("member_*.txt"))]
+        m.interval_scale_ = float(meta.get("interval", {}).get(
+            "scale", training.interval_scale(float(m.interval_share))))
+        if meta.get("selection") is not None:
+            m.selection_ = meta["selection"]
         return m
+
+
+def load_calibrator(directory: Path) -> dict:
+    """``calibrator.json`` of a saved model, checked usable; a UserError when missing or not.
+
+    Why strict: a model without its calibrator would show uncalibrated numbers as if they were
+    the calibrated score.
+    """
+    path = Path(directory) / "calibrator.json"
+    if not path.is_file():
+        raise UserError(f"model folder {Path(directory)}: calibrator.json missing; every model "
+                        "is calibrated, re-run `riskcohort run`")
+    try:
+        calibrator = json.loads(path.read_text(encoding="utf-8"))
+        cal_mod.apply(calibrator, np.zeros(1))  # an unusable calibrator fails here, not later
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"file {path}: not a usable calibrator ({exc})") from None
+    return calibrator

@@ -13,13 +13,19 @@ are down-sampled by ``negative_sample`` with weight ``1 / negative_sample`` (fas
 expectation), validation uses every row, early stopping watches log loss, the search maximises
 average precision (the ranking of the rare positives), and the calibrator maps the margin back to
 probabilities on untouched out-of-time rows.
+
+The estimator (:class:`riskcohort.modelling.model.CohortModel`) owns the fitted state; this module
+holds the steps it chains (folds, search, refit), each a plain function that can be tested alone.
+``fit`` is kept as the frame-level entry point used by the run: it builds the estimator from the
+experiment settings and returns it with the record of every choice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
+import logging
 import warnings
+from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -27,9 +33,13 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from riskcohort.errors import UserError
-from riskcohort.modelling import calibration as cal_mod
 from riskcohort.modelling.config import selection
-from riskcohort.modelling.model import DETERMINISTIC, CohortModel
+
+logger = logging.getLogger(__name__)
+
+#: Determinism switches added to every LightGBM call (results must not depend on the run).
+DETERMINISTIC = {"deterministic": True, "force_row_wise": True, "verbose": -1}
+CV_SCHEMES = ("rolling_origin", "expanding", "stratified")
 
 LABEL = "serious_harm"
 NON_FEATURES = {"person_id", "as_of", "serious_harm", "homicide", "harm_weight"}
@@ -112,7 +122,8 @@ def sample_weights(y: np.ndarray, rate: float, seed: int) -> np.ndarray:
     return np.where(y > 0, 1.0, np.where(keep, 1.0 / rate, 0.0))
 
 
-def _params(spec: dict, trial: dict, monotone: list[int] | None, seed: int) -> dict:
+def lgb_params(spec: dict, trial: dict, monotone: list[int] | None, seed: int) -> dict:
+    """LightGBM parameters of one trial: fixed ones, the trial, constraints, seeds, determinism."""
     fixed = {k: v for k, v in spec.get("fixed", {}).items()
              if k not in ("max_rounds", "early_stopping_rounds")}
     p = {"objective": "binary", "metric": "binary_logloss", **fixed, **trial, **DETERMINISTIC}
@@ -167,28 +178,26 @@ def _dataset(X, y, w, names, spec):
                        free_raw_data=False, params=params)
 
 
-def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: int,
-        seed: int = 0, negative_sample: float = 1.0, n_folds: int = 3, block: int = 2,
-        min_train: int = 2, calibration: str = "auto", monotone: list[int] | None = None,
-        log=None) -> tuple[CohortModel, dict]:
-    """Select hyperparameters and rounds by rolling-origin CV, calibrate out of time, refit.
+@dataclass
+class Split:
+    """One validation fold: boolean row masks, the snapshot of each validation row (the top
+    share is taken per snapshot) and a time key (the calibrator is chosen on later keys)."""
 
-    ``frame`` holds the training snapshots only (already leakage-guarded by the caller).
-    Returns the model and a record of every choice (for ``run.json``).
-    """
-    log = log or (lambda msg: None)
-    t0 = time.perf_counter()
-    frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
-    dates = pd.to_datetime(frame["as_of"]).dt.date.to_numpy()
-    X = frame[features].to_numpy(dtype=np.float64)
-    y = frame[LABEL].to_numpy(dtype=float)
-    if y.sum() == 0 or y.sum() == len(y):
-        raise UserError(
-            f"modelling: rule 'both outcomes in training', the {len(set(dates))} training "
-            f"snapshots have {int(y.sum())} positives in {len(y)} rows; use a longer data range "
-            "or a larger dataset"
-        )
-    w = sample_weights(y, negative_sample, seed)
+    train: np.ndarray
+    valid: np.ndarray
+    groups: np.ndarray
+    time_key: np.ndarray
+    record: dict = field(default_factory=dict)
+
+
+def _snapshot_dates(groups) -> np.ndarray:
+    return pd.to_datetime(pd.Series(np.asarray(groups))).dt.date.to_numpy()
+
+
+def rolling_origin_splits(groups, y: np.ndarray, horizon_days: int, n_folds: int, block: int,
+                          min_train: int) -> list[Split]:
+    """Folds by snapshot date with a horizon gap (module doc); UserError when there are none."""
+    dates = _snapshot_dates(groups)
     fold_list = folds(sorted(set(dates)), horizon_days, n_folds, block, min_train)
     if not fold_list:
         need = min_train + block + horizon_days // 28
@@ -198,68 +207,185 @@ def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: i
             f"training + {block} validation, {horizon_days} days apart); use an earlier data "
             "start, a later --as-of, or lower training.min_train_snapshots/cv_block_months"
         )
-    fixed = spec.get("fixed", {})
-    max_rounds = int(fixed.get("max_rounds", 1000))
-    es = int(fixed.get("early_stopping_rounds", 50))
-    fold_data = []
+    out = []
     for train_d, val_d in fold_list:
         tr, va = np.isin(dates, train_d), np.isin(dates, val_d)
         if y[tr].sum() == 0 or y[va].sum() == 0:
             continue
-        dtr = _dataset(X[tr], y[tr], w[tr], features, spec)
-        dva = lgb.Dataset(X[va], label=y[va], reference=dtr, feature_name=features)
-        fold_data.append((dtr, dva, va))
-    if not fold_data:
+        out.append(Split(tr, va, dates[va], dates[va],
+                         {"train_from": str(train_d[0]), "train_to": str(train_d[-1]),
+                          "n_train_snapshots": len(train_d),
+                          "validate": [str(v) for v in val_d]}))
+    return out
+
+
+def row_splits(scheme: str, y: np.ndarray, order, n_folds: int, seed: int) -> list[Split]:
+    """Folds for data without snapshots: ``expanding`` (sorted by ``order``, each fold trains
+    on everything before its validation block) or ``stratified`` (shuffled, class-balanced)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    n = len(y)
+    pairs = []
+    if scheme == "expanding":
+        ranked = np.argsort(np.asarray(order) if order is not None else np.arange(n),
+                            kind="stable")
+        size = n // (n_folds + 1)
+        for i in range(1, n_folds + 1):
+            end = size * (i + 1) if i < n_folds else n
+            pairs.append((ranked[: size * i], ranked[size * i: end]))
+    else:
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        pairs = list(splitter.split(np.zeros(n), y))
+    out = []
+    for i, (tr_idx, va_idx) in enumerate(pairs):
+        tr, va = np.zeros(n, bool), np.zeros(n, bool)
+        tr[tr_idx], va[va_idx] = True, True
+        if len(np.unique(y[tr])) < 2 or y[va].sum() == 0:
+            continue
+        out.append(Split(tr, va, np.zeros(int(va.sum()), int), np.full(int(va.sum()), i),
+                         {"scheme": scheme, "fold": i, "n_train": int(tr.sum()),
+                          "n_validate": int(va.sum())}))
+    return out
+
+
+def _dataset(X, y, w, names, spec):
+    """Binned once per fold and reused by every trial (pre-filtering off so trials may differ
+    in ``min_child_samples``)."""
+    keep = w > 0
+    params = {"feature_pre_filter": False, "verbose": -1,
+              "max_bin": spec.get("fixed", {}).get("max_bin", 255)}
+    return lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
+                       free_raw_data=False, params=params)
+
+
+@dataclass
+class SearchResult:
+    """The chosen trial and rounds, the out-of-fold margins of that trial, and the record."""
+
+    trial: dict
+    rounds: int
+    oof_margin: np.ndarray
+    oof_y: np.ndarray
+    oof_time: np.ndarray
+    results: list[dict]
+    metric: str
+    share: float
+
+
+def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], names: list[str],
+           spec: dict, monotone: list[int] | None, seed: int) -> SearchResult:
+    """Every trial on every fold with early stopping; the best mean ``[selection]`` metric wins,
+    its rounds are the mean of its folds' best iterations."""
+    if not splits:
         raise UserError("modelling: rule 'positives in every fold': no validation fold has both "
                         "outcomes; the dataset is too small for time-ordered validation")
-    results = []
+    fixed = spec.get("fixed", {})
+    max_rounds = int(fixed.get("max_rounds", 1000))
+    es = int(fixed.get("early_stopping_rounds", 50))
     metric, share = selection(spec)
+    data = []
+    for s in splits:
+        dtr = _dataset(X[s.train], y[s.train], w[s.train], names, spec)
+        data.append((dtr, lgb.Dataset(X[s.valid], label=y[s.valid], reference=dtr,
+                                      feature_name=names)))
+    results = []
     # validation sets reuse the training bins on purpose; LightGBM warns about that each time
     warnings.filterwarnings("ignore", message="Overriding the parameters from Reference")
     for i, trial in enumerate(trials(spec, seed)):
-        params = _params(spec, trial, monotone, seed)
+        params = lgb_params(spec, trial, monotone, seed)
         if metric == "top_share_recall":
             params["metric"] = "None"
         iters, aps, tops, margins = [], [], [], []
-        for dtr, dva, va in fold_data:
-            feval = _feval(y[va], dates[va], share) if metric == "top_share_recall" else None
+        for s, (dtr, dva) in zip(splits, data, strict=True):
+            yv = y[s.valid]
+            feval = _feval(yv, s.groups, share) if metric == "top_share_recall" else None
             b = lgb.train(params, dtr, num_boost_round=max_rounds, valid_sets=[dva],
                           feval=feval, callbacks=[lgb.early_stopping(es, verbose=False)])
-            m = b.predict(X[va], raw_score=True, num_iteration=b.best_iteration)
+            m = b.predict(X[s.valid], raw_score=True, num_iteration=b.best_iteration)
             iters.append(b.best_iteration or max_rounds)
-            aps.append(average_precision_score(y[va], m))
-            tops.append(top_share_recall(y[va], m, dates[va], share))
+            aps.append(float(average_precision_score(yv, m)))
+            tops.append(top_share_recall(yv, m, s.groups, share))
             margins.append(m)
         score = float(np.mean(tops if metric == "top_share_recall" else aps))
         results.append({"trial": trial, "score": score, "ap": float(np.mean(aps)),
                         "fold_ap": aps, "fold_top_share_recall": tops,
                         "best_iterations": iters, "margins": margins})
-        log(f"trial {i + 1}: {trial} mean AP {np.mean(aps):.4f}, top {share:.1%} recall "
-            f"{np.mean(tops):.3f}, rounds {iters}")
+        logger.info("trial %d: %s mean AP %.4f, top %.1f%% recall %.3f, rounds %s", i + 1, trial,
+                    np.mean(aps), 100 * share, np.mean(tops), iters)
     best = max(results, key=lambda r: r["score"])
-    va_all = np.concatenate([f[2].nonzero()[0] for f in fold_data])
-    oof = np.concatenate(best["margins"])
-    calibrator = cal_mod.choose(calibration, oof, y[va_all], dates[va_all])
-    rounds = max(10, int(np.ceil(np.mean(best["best_iterations"]))))
-    params = _params(spec, best["trial"], monotone, seed)
-    params.pop("metric", None)
-    model = CohortModel(params, num_boost_round=rounds, calibrator=calibrator, seed=seed)
+    return SearchResult(
+        trial=best["trial"], rounds=max(10, int(np.ceil(np.mean(best["best_iterations"])))),
+        oof_margin=np.concatenate(best["margins"]),
+        oof_y=np.concatenate([y[s.valid] for s in splits]),
+        oof_time=np.concatenate([s.time_key for s in splits]),
+        results=[{k: v for k, v in r.items() if k != "margins"} for r in results],
+        metric=metric, share=share)
+
+
+def train_booster(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str], params: dict,
+                  rounds: int) -> lgb.Booster:
+    """One booster with fixed rounds on the rows with positive weight."""
     keep = w > 0
-    model.fit(frame.loc[keep, features], y[keep], sample_weight=w[keep])
-    info = {
-        "hyperparameters": {**best["trial"], "num_boost_round": rounds},
-        "selection": {"metric": metric, "share": share},
-        "search": [{k: r[k] for k in ("trial", "score", "ap", "fold_ap",
-                                      "fold_top_share_recall", "best_iterations")}
-                   for r in results],
-        "folds": [{"train_from": str(t[0]), "train_to": str(t[-1]), "n_train_snapshots": len(t),
-                   "validate": [str(v) for v in vv]} for t, vv in fold_list],
-        "calibration": calibrator,
-        "negative_sample": negative_sample,
-        "training_rows": int(len(y)),
-        "training_rows_used": int(keep.sum()),
-        "training_positives": int(y.sum()),
-        "monotone_constraints": dict(zip(features, monotone or [0] * len(features), strict=True)),
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-    return model, info
+    ds = lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
+                     free_raw_data=True)
+    return lgb.train(params, ds, num_boost_round=rounds)
+
+
+def subsample_members(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str],
+                      params: dict, rounds: int, n_members: int, share: float, seed: int,
+                      clusters=None) -> list[lgb.Booster]:
+    """Boosters on ``share``-sized subsamples (without replacement) for per-person intervals.
+
+    Why subsamples of a fifth: five members on 20% each cost about one full fit. Sampling is by
+    cluster (person) when given, so a person's snapshots stay together. The spread of these
+    members estimates the spread of a fit on ``share * n`` rows; ``interval_scale`` converts it
+    to the full-sample fit (subsampling variance, Politis, Romano & Wolf 1999).
+    """
+    rng = np.random.default_rng(seed + 7919)
+    keys = np.asarray(clusters) if clusters is not None else np.arange(len(y))
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    out = []
+    for i in range(n_members):
+        chosen = rng.random(len(uniq)) < share
+        take = chosen[inverse]
+        if y[take & (w > 0)].sum() == 0:  # a tiny sample without positives cannot train
+            continue
+        member_params = {**params, **{k: seed + 1000 * (i + 1) for k in
+                                      ("seed", "bagging_seed", "feature_fraction_seed",
+                                       "data_random_seed")}}
+        out.append(train_booster(X[take], y[take], w[take], names, member_params, rounds))
+    return out
+
+
+def interval_scale(share: float) -> float:
+    """Factor from a ``share``-subsample fit's spread to the full fit's: ``sqrt(m / (n - m))``.
+
+    >>> round(interval_scale(0.2), 3)
+    0.5
+    """
+    return float(np.sqrt(share / (1.0 - share)))
+
+
+def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: int,
+        seed: int = 0, negative_sample: float = 1.0, n_folds: int = 3, block: int = 2,
+        min_train: int = 2, calibration: str = "auto", monotone: list[int] | None = None,
+        log=None):
+    """Fit a :class:`CohortModel` on snapshot rows; returns it and its record of every choice.
+
+    ``frame`` holds the training snapshots only (already leakage-guarded by the caller), with
+    ``as_of`` (the snapshot date: rolling-origin folds) and ``person_id`` (interval subsamples
+    keep a person's rows together). ``log`` is accepted for older callers; progress goes to
+    ``logging``.
+    """
+    from riskcohort.modelling.model import CohortModel
+
+    frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
+    model = CohortModel(spec=spec, monotone=monotone, horizon_days=horizon_days,
+                        negative_sample=negative_sample, n_folds=n_folds, block=block,
+                        min_train=min_train, calibration=calibration, seed=seed)
+    model.fit(frame[features], frame[LABEL], groups=frame["as_of"],
+              clusters=frame["person_id"].astype(str))
+    if log is not None:
+        log(f"chose {model.selection_['hyperparameters']} in "
+            f"{model.selection_['seconds']} s")
+    return model, model.selection_

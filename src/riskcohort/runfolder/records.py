@@ -84,6 +84,8 @@ class Manifest(_Record):
     serious_offences: list[str] = field(default_factory=list)
     domestic_only: bool = True
     k: int = 100
+    cohort_size: int | None = None  #: people in the cohort: k, more when a tie sits at the cut-off
+    cohort_note: str = ""  #: plain-English note when a tie made the cohort larger than k
     bands: dict[str, float] = field(default_factory=dict)
     seed: int | None = None
     features: list[str] = field(default_factory=list)
