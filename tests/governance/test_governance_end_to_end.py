@@ -31,8 +31,9 @@ def test_report_on_a_real_biased_run(tmp_path):
     as_of = (pd.Timestamp(last) - pd.Timedelta(days=400)).to_period("M").to_timestamp().date()
     cfg = load_experiment(REPO / "experiments" / "iteration-3-small.toml", data=data,
                           as_of=str(as_of), out=tmp_path / "run")
-    cfg.model_spec.setdefault("search", {})["n_trials"] = 1
-    cfg.max_snapshots, cfg.cv_folds, cfg.n_boot = 18, 2, 50
+    cfg = cfg.with_overrides(
+        model_spec={**cfg.model_spec, "search": {**cfg.model_spec["search"], "n_trials": 1}},
+        max_snapshots=18, cv_folds=2, n_boot=50)
     run_experiment(cfg)
     run = tmp_path / "run"
 

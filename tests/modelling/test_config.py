@@ -61,3 +61,51 @@ def test_shipped_experiments_load():
         assert cfg.model_spec_path == REPO / "models/lightgbm.toml"
         assert cfg.data_dir.parent == REPO / "work"
         assert "num_leaves" in cfg.model_spec["search"]
+
+
+@pytest.mark.parametrize("text, match", [
+    ('[experiment]\ndata = "d"\n[training]\nmax_snapshot = 12\n',
+     r"\[training\] has unknown key 'max_snapshot' \(did you mean 'max_snapshots'\?\)"),
+    ('[experiment]\ndata = "d"\n[trainin]\nmax_snapshots = 12\n',
+     r"unknown section \[trainin\] \(did you mean 'training'\?\)"),
+    ('[experiment]\ndata = "d"\n[training]\nk = 50\n',
+     r"\[training\] has unknown key 'k' \('k' belongs in \[cohort\]\)"),
+    ('[experiment]\ndata = "d"\nbogus_setting = 1\n', r"\[experiment\] has unknown key"),
+    ('data = "d"\n', r"unknown section \[data\]|\[data\] must be a section"),
+])
+def test_unknown_sections_and_keys_name_file_section_key_and_nearest(tmp_path, text, match):
+    p = write(tmp_path, text)
+    with pytest.raises(UserError, match=match) as err:
+        load_experiment(p)
+    assert str(p) in str(err.value)
+
+
+def test_unknown_model_spec_section_or_key(tmp_path):
+    from riskcohort.modelling.config import load_model_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text('[fixed]\nobjective = "binary"\n[search]\nn_trials = 1\n[monotone]\n'
+                    'use_catalog = true\n')
+    with pytest.raises(UserError, match=r"\[monotone\].*'use_catalog'.*'use_catalogue'"):
+        load_model_spec(path)
+    path.write_text('[fixed]\nobjective = "binary"\n[search]\nn_trials = 1\n[selectoin]\n')
+    with pytest.raises(UserError, match=r"spec.toml.*\[selectoin\].*'selection'"):
+        load_model_spec(path)
+
+
+def test_config_is_frozen_and_overrides_make_a_new_object(tmp_path):
+    import dataclasses
+
+    p = write(tmp_path, '[experiment]\ndata = "d"\n[data]\nmax_quarantine = 0.05\n'
+              '[training]\nsnapshots = ["2022-02-01", "2022-01-01"]\n')
+    cfg = load_experiment(p)
+    assert cfg.max_quarantine == 0.05
+    assert cfg.snapshots == (dt.date(2022, 1, 1), dt.date(2022, 2, 1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.data_dir = tmp_path  # type: ignore[misc]
+    new = cfg.with_overrides(as_of=dt.date(2024, 1, 1), k=50)
+    assert (new.as_of, new.k) == (dt.date(2024, 1, 1), 50)
+    assert (cfg.as_of, cfg.k) == (None, 100) and new is not cfg
+    with pytest.raises(UserError, match="unknown setting 'max_snapshot'.*'max_snapshots'"):
+        cfg.with_overrides(max_snapshot=3)
+    assert cfg.as_dict()["snapshots"] == ["2022-01-01", "2022-02-01"]

@@ -5,11 +5,19 @@ changes the numbers - data folder, snapshots, outcome, model search space, cohor
 settings, seeds - lives in a versioned file, and the run manifest copies it. Relative paths in the
 file resolve against the file's own folder (so a config works from any working directory); the
 command line may override the data folder, the as-of date and the output folder.
+
+Why strict and frozen: a typo (``max_snapshot = 12``) silently dropped would change the numbers
+without a word, so every unknown section or key is an error naming the file, the section and the
+key, with the nearest valid key. A loaded config never changes: overrides (the command line, a
+retrain date) make a new object (:meth:`ExperimentConfig.with_overrides`), so what a run did is
+what its config says.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +27,35 @@ from riskcohort.contract.schema import OFFENCES, SERIOUS_HARM_OFFENCES
 from riskcohort.errors import UserError, examples
 
 DEFAULT_BANDS = {"high": 0.10, "elevated": 0.03, "moderate": 0.01}
-KNOWN_SECTIONS = {"experiment", "data", "outcome", "training", "model", "cohort", "evaluation",
-                  "backtest"}
+
+#: Every valid key of an experiment file, by section (see ``experiments/iteration-3.toml``).
+EXPERIMENT_KEYS: dict[str, tuple[str, ...]] = {
+    "experiment": ("name", "data", "as_of", "out", "seed"),
+    "data": ("max_quarantine",),
+    "outcome": ("horizon_days", "serious_offences", "domestic_only", "lookback_days"),
+    "training": ("snapshots", "snapshot_every_months", "min_history_days", "max_snapshots",
+                 "negative_sample", "cv_folds", "cv_block_months", "min_train_snapshots",
+                 "exclude_features"),
+    "model": ("spec", "calibration", "n_trials"),
+    "cohort": ("k", "bands"),
+    "evaluation": ("ks", "n_boot", "seed", "incumbent_window_days"),
+    "backtest": ("from", "to", "every_months"),
+}
+KNOWN_SECTIONS = set(EXPERIMENT_KEYS)
+#: Sections of a model spec; [fixed] and [search] hold LightGBM parameters (an open set).
+SPEC_KEYS: dict[str, tuple[str, ...] | None] = {
+    "fixed": None, "search": None, "selection": ("metric", "share"),
+    "monotone": ("use_catalogue", "method"),
+}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExperimentConfig:
-    """A loaded experiment (see ``experiments/iteration-3.toml`` for every key, documented)."""
+    """A loaded experiment (see ``experiments/iteration-3.toml`` for every key, documented).
+
+    Frozen: use :meth:`with_overrides` for a changed copy. ``model_spec``, ``bands`` and ``raw``
+    are plain dicts for JSON and estimator parameters; treat them as read-only.
+    """
 
     name: str
     path: Path | None
@@ -33,11 +63,12 @@ class ExperimentConfig:
     as_of: dt.date | None = None
     out_dir: Path | None = None
     seed: int = 0
+    max_quarantine: float | None = None
     horizon_days: int = 365
     serious_offences: tuple[str, ...] = SERIOUS_HARM_OFFENCES
     domestic_only: bool = True
     lookback_days: int = 1825
-    snapshots: list[dt.date] | None = None
+    snapshots: tuple[dt.date, ...] | None = None
     snapshot_every_months: int = 1
     min_history_days: int = 365
     max_snapshots: int = 36
@@ -58,23 +89,72 @@ class ExperimentConfig:
     backtest_from: dt.date | None = None
     backtest_to: dt.date | None = None
     backtest_every_months: int = 6
-    max_quarantine: float | None = None  # [data] max_quarantine (contract.gate; None = 1%)
     raw: dict = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> ExperimentConfig:
+        """A new config with ``changes`` applied (this one is unchanged); unknown names are an
+        error.
+
+        >>> cfg = ExperimentConfig("x", None, None)
+        >>> cfg.with_overrides(k=50).k, cfg.k
+        (50, 100)
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise UserError(f"config override: unknown setting {unknown[0]!r}"
+                            + _suggest(unknown[0], names))
+        return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-JSON view for the run manifest."""
         out = {}
-        for key, val in self.__dict__.items():
-            if key in ("raw", "model_spec"):
+        for f in dataclasses.fields(self):
+            if f.name in ("raw", "model_spec"):
                 continue
+            val = getattr(self, f.name)
             if isinstance(val, (Path, dt.date)):
                 val = str(val)
+            elif isinstance(val, tuple) and f.name == "snapshots":
+                val = [str(v) for v in val]
             elif isinstance(val, tuple):
                 val = list(val)
-            elif isinstance(val, list):
-                val = [str(v) for v in val]
-            out[key] = val
+            out[f.name] = val
         return out
+
+
+def _suggest(word: str, valid) -> str:
+    """`` (did you mean 'x'?)`` for the nearest valid word, else nothing.
+
+    >>> _suggest("max_snapshot", ["max_snapshots", "seed"])
+    " (did you mean 'max_snapshots'?)"
+    """
+    near = difflib.get_close_matches(str(word), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def check_keys(raw: dict, schema: dict, where: str) -> None:
+    """Every section and key of ``raw`` is in ``schema`` (``None`` = any key); else a UserError
+    naming the file, section and key with the nearest valid one."""
+    for section, body in raw.items():
+        if section not in schema:
+            raise UserError(f"{where}: unknown section [{section}]"
+                            + _suggest(section, schema)
+                            + "; valid sections: " + ", ".join(f"[{s}]" for s in schema))
+        if not isinstance(body, dict):
+            raise UserError(f"{where}: [{section}] must be a section (a table of keys), got "
+                            f"{examples([body])}")
+        valid = schema[section]
+        if valid is None:
+            continue
+        for key in body:
+            if key in valid:
+                continue
+            home = [s for s, keys in schema.items() if keys and key in keys]
+            hint = (f" ({key!r} belongs in [{home[0]}])" if home
+                    else _suggest(key, valid))
+            raise UserError(f"{where}: section [{section}] has unknown key {key!r}{hint}; "
+                            "valid keys: " + ", ".join(valid))
 
 
 def parse_date(value: Any, where: str) -> dt.date:
@@ -108,6 +188,7 @@ def _resolve(base: Path, value: str | None) -> Path | None:
 def load_model_spec(path: Path) -> dict:
     """The model spec (fixed LightGBM parameters, search space, monotone settings)."""
     spec = _read_toml(path, "model spec")
+    check_keys(spec, SPEC_KEYS, f"model spec {path}")
     for key in ("fixed", "search"):
         if key not in spec:
             raise UserError(f"model spec {path}: rule 'section [{key}] required'")
@@ -137,80 +218,73 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
     """Read an experiment TOML; ``data``/``as_of``/``out`` (command line) override the file."""
     path = Path(path).resolve()
     raw = _read_toml(path, "experiment")
-    unknown = set(raw) - KNOWN_SECTIONS
-    if unknown:
-        raise UserError(f"experiment {path}: rule 'known sections', unknown {examples(unknown)}")
+    where = f"experiment {path}"
+    check_keys(raw, EXPERIMENT_KEYS, where)
     base = path.parent
     exp, outc, tr = raw.get("experiment", {}), raw.get("outcome", {}), raw.get("training", {})
     mod, coh, ev, bt = (raw.get(s, {}) for s in ("model", "cohort", "evaluation", "backtest"))
-    where = f"experiment {path}"
-    cfg = ExperimentConfig(
-        name=str(exp.get("name", path.stem)),
-        path=path,
-        data_dir=_resolve(base, exp.get("data")),
-        out_dir=_resolve(base, exp.get("out")),
-        seed=int(exp.get("seed", 0)),
-        raw=raw,
-    )
+    d = ExperimentConfig("", None, None)  # the defaults
+    kw: dict[str, Any] = {
+        "name": str(exp.get("name", path.stem)), "path": path,
+        "data_dir": _resolve(base, exp.get("data")), "out_dir": _resolve(base, exp.get("out")),
+        "seed": int(exp.get("seed", 0)), "raw": raw,
+        "max_quarantine": raw.get("data", {}).get("max_quarantine"),
+    }
     if exp.get("as_of"):
-        cfg.as_of = parse_date(exp["as_of"], f"{where}, key experiment.as_of")
-    cfg.horizon_days = int(outc.get("horizon_days", cfg.horizon_days))
-    cfg.serious_offences = tuple(outc.get("serious_offences", SERIOUS_HARM_OFFENCES))
-    bad = [o for o in cfg.serious_offences if o not in OFFENCES]
+        kw["as_of"] = parse_date(exp["as_of"], f"{where}, key experiment.as_of")
+    kw["horizon_days"] = int(outc.get("horizon_days", d.horizon_days))
+    kw["serious_offences"] = tuple(outc.get("serious_offences", SERIOUS_HARM_OFFENCES))
+    bad = [o for o in kw["serious_offences"] if o not in OFFENCES]
     if bad:
         raise UserError(f"{where}, key outcome.serious_offences: rule 'contract offence', "
                         f"got {examples(bad)}")
-    cfg.domestic_only = bool(outc.get("domestic_only", True))
-    cfg.lookback_days = int(outc.get("lookback_days", cfg.lookback_days))
+    kw["domestic_only"] = bool(outc.get("domestic_only", True))
+    kw["lookback_days"] = int(outc.get("lookback_days", d.lookback_days))
     if tr.get("snapshots"):
-        cfg.snapshots = sorted(parse_date(d, f"{where}, key training.snapshots")
-                               for d in tr["snapshots"])
+        kw["snapshots"] = tuple(sorted(parse_date(v, f"{where}, key training.snapshots")
+                                       for v in tr["snapshots"]))
     for key in ("snapshot_every_months", "min_history_days", "max_snapshots", "cv_folds",
                 "cv_block_months", "min_train_snapshots"):
-        setattr(cfg, key, int(tr.get(key, getattr(cfg, key))))
-    cfg.negative_sample = float(tr.get("negative_sample", cfg.negative_sample))
-    if not 0 < cfg.negative_sample <= 1:
+        kw[key] = int(tr.get(key, getattr(d, key)))
+    kw["negative_sample"] = float(tr.get("negative_sample", d.negative_sample))
+    if not 0 < kw["negative_sample"] <= 1:
         raise UserError(f"{where}, key training.negative_sample: rule '0 < value <= 1'")
-    cfg.exclude_features = tuple(tr.get("exclude_features", ()))
+    kw["exclude_features"] = tuple(tr.get("exclude_features", ()))
     spec = mod.get("spec")
     if spec:
-        cfg.model_spec_path = _resolve(base, spec)
-        cfg.model_spec = load_model_spec(cfg.model_spec_path)
+        kw["model_spec_path"] = _resolve(base, spec)
+        model_spec = load_model_spec(kw["model_spec_path"])
     else:
-        cfg.model_spec = default_model_spec()
+        model_spec = default_model_spec()
     if "n_trials" in mod:  # a quicker search for small data without a second spec file
-        cfg.model_spec = {**cfg.model_spec,
-                          "search": {**cfg.model_spec["search"], "n_trials": int(mod["n_trials"])}}
-    cfg.calibration = str(mod.get("calibration", "auto"))
-    if cfg.calibration not in ("auto", "isotonic", "platt"):
+        model_spec = {**model_spec,
+                      "search": {**model_spec["search"], "n_trials": int(mod["n_trials"])}}
+    kw["model_spec"] = model_spec
+    kw["calibration"] = str(mod.get("calibration", "auto"))
+    if kw["calibration"] not in ("auto", "isotonic", "platt"):
         raise UserError(f"{where}, key model.calibration: rule 'auto|isotonic|platt', "
-                        f"got {examples([cfg.calibration])}")
-    cfg.k = int(coh.get("k", cfg.k))
-    cfg.bands = {str(k): float(v) for k, v in coh.get("bands", DEFAULT_BANDS).items()}
-    cfg.ks = tuple(int(k) for k in ev.get("ks", cfg.ks))
-    cfg.n_boot = int(ev.get("n_boot", cfg.n_boot))
-    cfg.eval_seed = int(ev.get("seed", cfg.eval_seed))
-    cfg.incumbent_window_days = int(ev.get("incumbent_window_days", cfg.incumbent_window_days))
+                        f"got {examples([kw['calibration']])}")
+    kw["k"] = int(coh.get("k", d.k))
+    kw["bands"] = {str(k): float(v) for k, v in coh.get("bands", DEFAULT_BANDS).items()}
+    kw["ks"] = tuple(int(k) for k in ev.get("ks", d.ks))
+    kw["n_boot"] = int(ev.get("n_boot", d.n_boot))
+    kw["eval_seed"] = int(ev.get("seed", d.eval_seed))
+    kw["incumbent_window_days"] = int(ev.get("incumbent_window_days", d.incumbent_window_days))
     if bt.get("from"):
-        cfg.backtest_from = parse_date(bt["from"], f"{where}, key backtest.from")
+        kw["backtest_from"] = parse_date(bt["from"], f"{where}, key backtest.from")
     if bt.get("to"):
-        cfg.backtest_to = parse_date(bt["to"], f"{where}, key backtest.to")
-    cfg.backtest_every_months = int(bt.get("every_months", cfg.backtest_every_months))
-    if "max_quarantine" in raw.get("data", {}):
-        from riskcohort.contract.gate import check_bound
-
-        cfg.max_quarantine = check_bound(raw["data"]["max_quarantine"],
-                                         f"{where}, key data.max_quarantine")
+        kw["backtest_to"] = parse_date(bt["to"], f"{where}, key backtest.to")
+    kw["backtest_every_months"] = int(bt.get("every_months", d.backtest_every_months))
     # command-line overrides
     if data is not None:
-        cfg.data_dir = Path(data).expanduser().resolve()
+        kw["data_dir"] = Path(data).expanduser().resolve()
     if as_of is not None:
-        cfg.as_of = parse_date(as_of, "option --as-of")
+        kw["as_of"] = parse_date(as_of, "option --as-of")
     if out is not None:
-        cfg.out_dir = Path(out).expanduser().resolve()
-    if cfg.data_dir is None:
+        kw["out_dir"] = Path(out).expanduser().resolve()
+    if kw["data_dir"] is None:
         raise UserError(f"{where}: rule 'experiment.data or --data required', no data folder given")
-    return cfg
+    return ExperimentConfig(**kw)
 
 
 def default_model_spec() -> dict:
