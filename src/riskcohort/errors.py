@@ -32,3 +32,58 @@ def examples(values, limit: int = 5) -> str:
         if len(seen) >= limit:
             break
     return ", ".join(repr(v) for v in seen)
+
+
+#: errno values that are the machine's state, not a bug: disk full, quota, read-only, denied.
+ENVIRONMENT_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO", "EMFILE", "ENFILE")
+#: The same faults as some libraries word them without an errno (SQLite, Arrow).
+ENVIRONMENT_TEXTS = {
+    "no space left on device": "ENOSPC",
+    "database or disk is full": "ENOSPC",
+    "read-only file system": "EROFS",
+    "readonly database": "EROFS",
+    "permission denied": "EACCES",
+}
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def environment_message(exc: BaseException) -> str | None:
+    """One line for an environment fault anywhere in ``exc``'s chain (the path, the errno and
+    what to do), or None when ``exc`` is not one (a bug keeps its traceback).
+
+    >>> import errno
+    >>> environment_message(OSError(errno.ENOSPC, "No space left on device", "/out/x.csv"))[:64]
+    'disk full: /out/x.csv: No space left on device [Errno 28 ENOSPC]'
+    >>> environment_message(ValueError("bad")) is None
+    True
+    """
+    import errno as errno_mod
+
+    for link in _chain(exc):
+        code = getattr(link, "errno", None) if isinstance(link, OSError) else None
+        name = errno_mod.errorcode.get(code, "") if isinstance(code, int) else ""
+        text = str(getattr(link, "strerror", None) or link)
+        if name not in ENVIRONMENT_ERRNOS:
+            name = next((n for t, n in ENVIRONMENT_TEXTS.items() if t in str(link).lower()), "")
+            code = getattr(errno_mod, name, None) if name else None
+            text = str(link).splitlines()[0] if str(link) else type(link).__name__
+        if not name:
+            continue
+        path = getattr(link, "filename", None)
+        where = f"{path}: " if path else ""
+        what, hint = {
+            "ENOSPC": ("disk full", "free space or choose another folder"),
+            "EDQUOT": ("disk quota exceeded", "free space or choose another folder"),
+            "EROFS": ("read-only file system", "choose a writable folder"),
+            "EACCES": ("permission denied", "choose a folder you can write to"),
+            "EPERM": ("operation not permitted", "choose a folder you can write to"),
+        }.get(name, ("input/output error", "check the disk and retry"))
+        return f"{what}: {where}{text} [Errno {code} {name}]; {hint}"
+    return None

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from riskcohort import io
+from riskcohort import interrupts, io
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
 from riskcohort.runfolder.records import BacktestSummary, ExplanationSummary, Manifest, Metrics
@@ -173,6 +173,7 @@ class _Staged:
                 os.replace(aside, self.target)
             raise
         self.published = True
+        interrupts.note_published(self.target)  # an interruption line can say so
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
         return self.target
@@ -239,6 +240,7 @@ class RunWriter(_Staged):
         _purge_hidden(self.staging)
         sealed = manifest.replace(schema_version=L.SCHEMA_VERSION, complete=True,
                                   files=file_digests(self.staging), attachments={})
+        sealed = sealed.replace(digest=sealed.sealed_digest())
         _check_relative(sealed.to_dict())
         io.write_json(self.staging / L.MANIFEST, sealed.to_dict())
         return self._rename_into_place()

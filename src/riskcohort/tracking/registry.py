@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskcohort import interrupts
 from riskcohort.errors import UserError
 from riskcohort.tracking import store
 
@@ -61,13 +62,56 @@ def current_version(c, alias: str):
         return None
 
 
-def set_alias(c, alias: str, version) -> None:
-    """Point ``alias`` at ``version`` after checking the version's run is complete."""
+_ANY = object()
+
+
+def set_alias(c, alias: str, version, *, expected=_ANY) -> None:
+    """Point ``alias`` at ``version`` after checking the version's run is complete.
+
+    Compare-and-set: with ``expected`` (a version number, or None for "no alias yet") the move
+    happens only if the alias still points there, checked and moved under the registry lock,
+    so two processes deciding from the same state cannot both move it.
+    """
     mv = c.get_model_version(MODEL_NAME, str(version))
     if mv.status != "READY":
         raise UserError(f"model version {version} is {mv.status}; alias {alias!r} not moved")
     _check_complete(c, mv.run_id)
-    c.set_registered_model_alias(MODEL_NAME, alias, str(version))
+    with store.registry_lock(c.tracking_uri):
+        if expected is not _ANY:
+            now = current_version(c, alias)
+            now = int(now.version) if now is not None else None
+            if now != (int(expected) if expected is not None else None):
+                raise UserError(f"alias {alias!r} of {MODEL_NAME} moved to version {now} while "
+                                f"this command decided from version {expected}; not moved to "
+                                f"{version} (re-run the command to decide again)")
+        c.set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+
+def ensure_first_champion(c) -> int | None:
+    """With no champion yet, make the FIRST registered model (the lowest READY version whose
+    run is complete) champion, under the registry lock; the champion's version.
+
+    Why the lowest, not "mine": two first runs registering at once both see no champion; each
+    pointing it at its own version left the later one. And a process killed between creating
+    its version and setting the alias left the first model with no champion: the next
+    registration repairs that here.
+    """
+    with store.registry_lock(c.tracking_uri):
+        current = current_version(c, CHAMPION)
+        if current is not None:
+            return int(current.version)
+        versions = sorted(c.search_model_versions(f"name='{MODEL_NAME}'"),
+                          key=lambda v: int(v.version))
+        for mv in versions:
+            if mv.status != "READY":
+                continue
+            try:
+                _check_complete(c, mv.run_id)
+            except UserError:
+                continue
+            c.set_registered_model_alias(MODEL_NAME, CHAMPION, str(mv.version))
+            return int(mv.version)
+    return None
 
 
 def register_model(run_id: str, alias: str | None = CHALLENGER, tracking_uri: str | None = None,
@@ -91,10 +135,11 @@ def register_model(run_id: str, alias: str | None = CHALLENGER, tracking_uri: st
                   "as_of": run.data.tags.get("as_of", "")})
     if mv.status != "READY":
         raise UserError(f"model version {mv.version} is {mv.status}, not READY")
+    interrupts.checkpoint("registered")  # fault-injection hook: killed before any alias
     if alias:
         set_alias(c, alias, mv.version)
-    if first_is_champion and current_version(c, CHAMPION) is None:
-        set_alias(c, CHAMPION, mv.version)
+    if first_is_champion:
+        ensure_first_champion(c)
     return int(mv.version)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from riskcohort import _offline  # noqa: F401
 from riskcohort.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 #: Short HTTP retries/timeouts so an unreachable server fails fast (a user's value wins).
 HTTP_DEFAULTS = {
@@ -90,6 +93,22 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def registry_lock(uri: str) -> Iterator[None]:
+    """Exclusive lock for a compare-and-set of registry aliases on a local SQLite store (a
+    separate file from :func:`store_lock`, which ``client`` takes); no-op for other stores."""
+    db = sqlite_path(uri)
+    if db is None:
+        yield
+        return
+    with open(db.with_name(db.name + ".registry.lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def check_reachable(uri: str) -> None:
     """Raise a UserError quickly when an HTTP tracking server does not answer ``/health``."""
     if not uri.startswith(("http://", "https://")):
@@ -108,19 +127,55 @@ def check_reachable(uri: str) -> None:
         raise UserError(f"tracking server {uri} answered HTTP {response.status_code} on /health")
 
 
-def client(uri: str | None = None, work: str | os.PathLike | None = None):
+def writable(uri: str) -> bool:
+    """Whether a local SQLite store (its folder, and the file when it exists) can be written;
+    True for any other store (the server decides)."""
+    db = sqlite_path(uri)
+    if db is None:
+        return True
+    folder = db.parent if db.parent.exists() else next(
+        (p for p in db.parents if p.exists()), Path("/"))
+    if not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        return False
+    return not _read_only_mount(folder)
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def client(uri: str | None = None, work: str | os.PathLike | None = None, *,
+           readonly: bool = False):
     """An ``MlflowClient`` on the resolved store, created once under the store lock.
 
     Also points the fluent API (``mlflow.log_*``) at the same store and registry, so both
-    routes agree.
+    routes agree. ``readonly`` (compare, diff, explain, ui): no lock, nothing created or
+    migrated, so a read-only store (a folder mounted read-only, a copy on a DVD) can be read.
+    A writing client first marks FAILED the runs a killed process left RUNNING
+    (:func:`reap_abandoned`).
     """
     configure_env()
     uri = resolve_tracking_uri(uri, work)
     check_reachable(uri)
+    db = sqlite_path(uri)
+    if readonly and db is not None and not db.exists():
+        raise UserError(f"tracking store {uri}: no such database {db}; run `riskcohort run` "
+                        "first, or pass --tracking-uri / --work")
+    if readonly or (db is not None and db.exists() and not writable(uri)):
+        return _open(uri, lock=False)
+    c = _open(uri, lock=True)
+    reap_abandoned(c)
+    return c
+
+
+def _open(uri: str, lock: bool):
     import mlflow
     from mlflow import MlflowClient
 
-    with store_lock(uri):
+    with store_lock(uri) if lock else contextlib.nullcontext():
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         c = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -130,6 +185,112 @@ def client(uri: str | None = None, work: str | os.PathLike | None = None):
         except Exception as exc:  # noqa: BLE001 - a broken store is the user's to fix
             raise UserError(f"tracking store {uri} cannot be opened: {exc}") from None
     return c
+
+
+# --- runs left RUNNING by a killed process ------------------------------------------------
+PID_TAG, HOST_TAG, START_TAG = "riskcohort.pid", "riskcohort.host", "riskcohort.started"
+FAILURE_TAG = "riskcohort.failure"
+_reaped: set[str] = set()
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of ``pid`` in clock ticks since boot (tells a reused pid apart), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that opens a run (pid, host, process start), so the next
+    command can tell a run left RUNNING by a killed process from one still being written."""
+    import socket
+
+    pid = os.getpid()
+    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(),
+            START_TAG: _process_start(pid) or ""}
+
+
+def _owner_alive(tags: dict) -> bool:
+    try:
+        pid = int(tags.get(PID_TAG, ""))
+    except ValueError:
+        return True  # not ours to judge
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = tags.get(START_TAG)
+    return not started or _process_start(pid) in (None, started)
+
+
+def reap_abandoned(c) -> list[str]:
+    """Mark FAILED, with a message, every RUNNING run opened on this host by a process that no
+    longer runs (killed with -9, or the machine lost power). Runs of live processes, of other
+    hosts and of other tools (no pid tag) are left alone. Returns the run ids marked."""
+    import socket
+
+    if c.tracking_uri in _reaped:
+        return []
+    _reaped.add(c.tracking_uri)
+    host = socket.gethostname()
+    try:
+        exp_ids = [e.experiment_id for e in c.search_experiments()]
+        runs = c.search_runs(exp_ids, filter_string=f"attributes.status = 'RUNNING' and "
+                             f"tags.`{HOST_TAG}` = '{host}'", max_results=1000) if exp_ids else []
+    except Exception as exc:  # noqa: BLE001 - best effort: never block a command on it
+        logger.debug("could not look for abandoned runs: %s", exc)
+        return []
+    marked = []
+    for run in runs:
+        tags = run.data.tags
+        if _owner_alive(tags):
+            continue
+        message = (f"process {tags.get(PID_TAG)} on {host} stopped before finishing this run "
+                   "(killed or crashed); marked FAILED by the next riskcohort command")
+        c.set_tag(run.info.run_id, FAILURE_TAG, message)
+        c.set_terminated(run.info.run_id, "FAILED")
+        logger.warning("MLflow run %s (%s) was left RUNNING by process %s, which no longer "
+                       "runs: marked FAILED", run.info.run_id,
+                       tags.get("mlflow.runName", "?"), tags.get(PID_TAG))
+        marked.append(run.info.run_id)
+    return marked
+
+
+def fail_own_runs(uri: str | None = None, reason: str = "interrupted") -> list[str]:
+    """Mark FAILED every run this process opened and left RUNNING (on an interruption)."""
+    import mlflow
+
+    uri = uri or mlflow.get_tracking_uri()
+    marked = []
+    try:
+        while mlflow.active_run() is not None:
+            marked.append(mlflow.active_run().info.run_id)
+            mlflow.end_run("FAILED")
+        c = _open(uri, lock=False) if sqlite_path(uri) is None or sqlite_path(uri).exists() \
+            else None
+        if c is None:
+            return marked
+        exp_ids = [e.experiment_id for e in c.search_experiments()]
+        me = owner_tags()
+        runs = c.search_runs(exp_ids, filter_string=f"tags.`{PID_TAG}` = '{me[PID_TAG]}' and "
+                             f"tags.`{HOST_TAG}` = '{me[HOST_TAG]}' and "
+                             f"tags.`{START_TAG}` = '{me[START_TAG]}'", max_results=1000)
+        for run in runs:
+            if run.info.status == "RUNNING":
+                c.set_tag(run.info.run_id, FAILURE_TAG, reason)
+                c.set_terminated(run.info.run_id, "FAILED")
+            if run.info.status in ("RUNNING", "FAILED", "KILLED") or \
+                    run.info.run_id in marked:
+                marked.append(run.info.run_id)
+    except Exception as exc:  # noqa: BLE001 - the interruption message matters more
+        logger.debug("could not mark this process's runs FAILED: %s", exc)
+    return sorted(set(marked))
 
 
 def get_or_create_experiment(c, name: str) -> str:
