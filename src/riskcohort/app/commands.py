@@ -1,8 +1,13 @@
-"""CLI of the app stage: ``serve``, ``users add|list|disable`` and ``audit verify``.
+"""CLI of the app stage: ``serve``, ``users init|add|list|disable``, ``audit verify|head``.
 
 Every command takes ``--db`` (a SQLAlchemy URL or a SQLite file path; default: the
 ``RISKCOHORT_DB`` environment variable, and for ``serve`` ``<run folder's parent>/app.db``) and
-migrates the schema before use, so the CLI and the server always agree on it.
+migrates the schema before use, so the CLI and the server always agree on it. The audit key
+(``--audit-key FILE`` or ``$RISKCOHORT_AUDIT_KEY[_FILE]``) is created by ``users init`` or the
+first start; see ``riskcohort.app.audit``.
+
+``serve`` runs uvicorn with ``proxy_headers=False`` and no server banner: ``X-Forwarded-For`` is
+trusted only from the address given with ``--trusted-proxy``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,47 @@ from riskcohort.errors import UserError
 
 DB_HELP = ("Database: sqlite:///path.db, postgresql+psycopg://user@host:port/db, or a file path "
            "(SQLite). Default: $RISKCOHORT_DB.")
+KEY_HELP = ("Audit key file (kept outside the database). Default: $RISKCOHORT_AUDIT_KEY (the "
+            "secret) or $RISKCOHORT_AUDIT_KEY_FILE, else <database file>.audit-key for SQLite.")
+
+
+def check_runs(runs) -> None:
+    """Refuse run data the app cannot serve honestly (UserError naming file, column, rule).
+
+    A header-only scores.csv would start an empty app that looks like "nobody is at risk"; a
+    person id the app cannot put in a URL would be listed but impossible to open or decide on.
+    """
+    from riskcohort.app.views_person import PID_RULE
+
+    cur = runs.current
+    if len(cur.scores) == 0:
+        raise UserError(f"{cur.root / 'scores.csv'}: no rows (only a header); rule: the current "
+                        "iteration must score at least one person - nothing to review")
+    for it in runs.iterations:
+        bad = [str(p) for p in it.scores.index if not PID_RULE.match(str(p))]
+        if bad:
+            raise UserError(
+                f"{it.root / 'scores.csv'}: column person_id: {len(bad)} ids break the review "
+                "app's id rule (1-128 letters, digits or _ . : -), e.g. "
+                f"{', '.join(repr(b[:40]) for b in bad[:3])}; such a person could not be opened "
+                "or decided on - re-pseudonymise the ids")
+
+
+def uvicorn_options(host: str, port: int, trusted_proxy: str | None) -> dict:
+    """uvicorn settings: forwarded headers only from an explicit proxy; no server banner."""
+    opts = {"host": host, "port": port, "log_level": "info", "access_log": False,
+            "server_header": False, "proxy_headers": bool(trusted_proxy)}
+    if trusted_proxy:
+        opts["forwarded_allow_ips"] = trusted_proxy
+    return opts
+
+
+def allowed_hosts(host: str, extra: list[str] | None) -> tuple[str, ...]:
+    """Host header values the app answers to: loopback names, the bind address, --allowed-host."""
+    from riskcohort.app.web import LOOPBACK_HOSTS
+
+    names = [*LOOPBACK_HOSTS, *([] if host in ("0.0.0.0", "::") else [host]), *(extra or [])]
+    return tuple(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
 
 
 def _db(db: str | None) -> str:
@@ -87,6 +133,13 @@ def register(app: typer.Typer) -> None:
         secure_cookies: bool = typer.Option(False, help="Mark cookies Secure (behind HTTPS)."),
         workers: int = typer.Option(1, min=1, max=16, help="Worker processes (each loads the "
                                     "run data; sessions and audit are shared via the database)."),
+        trusted_proxy: str = typer.Option(None, "--trusted-proxy", help="Address of a reverse "
+                                          "proxy whose X-Forwarded-For/-Proto is trusted (off by "
+                                          "default: the socket's peer address is used)."),
+        allowed_host: list[str] = typer.Option(None, "--allowed-host", help="Extra Host header "
+                                               "name to answer to (repeatable); loopback names "
+                                               "and the --host address always are."),
+        audit_key: Path = typer.Option(None, "--audit-key", help=KEY_HELP),
     ) -> None:
         """Serve the DAPST review app (cohort, person pages, decisions, governance, audit)."""
         import uvicorn
@@ -100,24 +153,44 @@ def register(app: typer.Typer) -> None:
             raise UserError("give exactly one of --run OUT_DIR or --model ALIAS")
         paths = list(run) if run else [resolve_model(model, work, tracking_uri)]
         runs = load_runs(paths)
+        check_runs(runs)
         db = db or os.environ.get("RISKCOHORT_DB") or f"sqlite:///{paths[0].resolve().parent}/app.db"
-        engine = open_db(db)
+        engine = open_db(db, audit_key)
         typer.echo(f"iterations: {', '.join(i.name for i in runs.iterations)}; "
                    f"current: {runs.current.name} ({len(runs.current.scores)} scored)")
         typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
         if not list_users(engine):
             typer.echo(f"no users yet: riskcohort users add NAME --role admin --db {db}")
+        settings = {"secure_cookies": secure_cookies,
+                    "allowed_hosts": list(allowed_hosts(host, allowed_host))}
+        options = uvicorn_options(host, port, trusted_proxy)
         if workers > 1:
             from riskcohort.app.server import config_env
 
-            os.environ.update(config_env([str(p) for p in paths], db,
-                                         {"secure_cookies": secure_cookies}))
+            os.environ.update(config_env([str(p) for p in paths], db, settings,
+                                         str(audit_key) if audit_key else None))
             engine.dispose()
-            uvicorn.run("riskcohort.app.server:build", factory=True, workers=workers, host=host,
-                        port=port, log_level="info", access_log=False)
+            uvicorn.run("riskcohort.app.server:build", factory=True, workers=workers, **options)
             return
-        application = create_app(runs, engine, Settings(secure_cookies=secure_cookies))
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        application = create_app(runs, engine, Settings(**settings))
+        uvicorn.run(application, **options)
+
+    @users_app.command("init")
+    def users_init(db: str = typer.Option(None, "--db", help=DB_HELP),
+                   audit_key: Path = typer.Option(None, "--audit-key", help=KEY_HELP)) -> None:
+        """Create (or upgrade) the database and the audit key; print where the key is."""
+        from riskcohort.app.audit import key_id, key_of, load_key
+        from riskcohort.app.db import open_db
+
+        url = _db(db)
+        engine = open_db(url, audit_key)
+        _, source, _ = load_key(str(engine.url.render_as_string(hide_password=False)),
+                                audit_key, create=False)
+        typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+        typer.echo(f"audit key: {source} (key id {key_id(key_of(engine))}); keep a copy "
+                   "somewhere safe and out of reach of database administrators")
+        typer.echo(f"export the audit head regularly: riskcohort audit head --db {url} "
+                   "--out <file kept elsewhere>")
 
     @users_app.command("add")
     def users_add(
@@ -158,13 +231,44 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"disabled {name}")
 
     @audit_app.command("verify")
-    def audit_verify(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
-        """Check the audit hash chain; exit 1 naming the first bad row."""
-        from riskcohort.app.audit import verify
+    def audit_verify(
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+        head: Path = typer.Option(None, "--head", help="Head file from `riskcohort audit head`"
+                                  " kept outside the database: also detects truncation and "
+                                  "wipe-and-rebuild."),
+        audit_key: Path = typer.Option(None, "--audit-key", help=KEY_HELP),
+    ) -> None:
+        """Check the keyed audit chain, sealed decisions and the head; exit 1 naming the first
+        bad row."""
+        from riskcohort.app.audit import read_head, verify
         from riskcohort.app.db import open_db
 
-        v = verify(open_db(_db(db)))
+        engine = open_db(_db(db), audit_key, create_key=False)
+        exported = read_head(engine, head) if head else None
+        v = verify(engine, head=exported)
         if not v.ok:
-            raise UserError(f"audit chain broken at row {v.bad_id}: {v.reason} "
-                            f"({v.rows} rows verified before it)", exit_code=1)
-        typer.echo(f"audit chain intact: {v.rows} rows")
+            where = f"row {v.bad_id}" if v.bad_id is not None else "the head"
+            raise UserError(f"audit chain broken at {where}: {v.reason} "
+                            f"({v.rows} rows verified)", exit_code=1)
+        against = f"; matches the exported head at row {exported['last_id']}" if exported else ""
+        typer.echo(f"audit chain intact: {v.rows} rows{against}")
+
+    @audit_app.command("head")
+    def audit_head(
+        db: str = typer.Option(None, "--db", help=DB_HELP),
+        out: Path = typer.Option(None, "--out", help="Write the head here (default: print)."),
+        audit_key: Path = typer.Option(None, "--audit-key", help=KEY_HELP),
+    ) -> None:
+        """Export the signed chain head, to be stored outside the database (e.g. daily)."""
+        import json
+
+        from riskcohort.app.audit import export_head
+        from riskcohort.app.db import open_db
+
+        text = json.dumps(export_head(open_db(_db(db), audit_key, create_key=False)),
+                          indent=2, sort_keys=True) + "\n"
+        if out:
+            out.write_text(text, encoding="utf-8")
+            typer.echo(f"audit head written to {out}")
+        else:
+            typer.echo(text, nl=False)

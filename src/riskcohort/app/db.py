@@ -50,13 +50,16 @@ sessions = Table(
     Column("last_seen", Integer, nullable=False),
 )
 
-login_failures = Table(
-    "login_failures",
+# One row per (user name, client address): failures in the current window and the time before
+# which further attempts are refused (exponential backoff). Counted before the password check.
+login_throttle = Table(
+    "login_throttle",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("username", String(64), nullable=False),
-    Column("ip", String(64), nullable=False),
-    Column("at", Integer, nullable=False, index=True),
+    Column("username", String(64), primary_key=True),
+    Column("ip", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Integer, nullable=False),
+    Column("next_at", Integer, nullable=False),
 )
 
 decisions = Table(
@@ -70,6 +73,7 @@ decisions = Table(
     Column("rationale", Text, nullable=False),
     Column("user_name", String(64), nullable=False),
     Column("at", String(40), nullable=False),
+    Column("audit_id", Integer, nullable=True),  # the audit row that sealed it (audit.seal_row)
 )
 
 audit = Table(
@@ -87,13 +91,16 @@ audit = Table(
 )
 
 # One row (id=1): the chain head, updated in the same transaction as each append, so deleting
-# the newest audit rows is detected too (a chain alone only proves its own prefix).
+# the newest audit rows is detected too (a chain alone only proves its own prefix). ``key_id``
+# names the key the chain is sealed with; ``mac`` keys the head itself.
 audit_head = Table(
     "audit_head",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("last_id", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("mac", String(64), nullable=True),
 )
 
 GENESIS = "0" * 64
@@ -149,8 +156,15 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_db(db: str) -> Engine:
-    """Engine with the schema migrated: what every entry point calls."""
+def open_db(db: str, audit_key: str | Path | None = None, *, create_key: bool = True) -> Engine:
+    """Engine with the schema migrated and the audit key loaded: what every entry point calls.
+
+    ``audit_key`` is a key file; by default the key comes from ``$RISKCOHORT_AUDIT_KEY``,
+    ``$RISKCOHORT_AUDIT_KEY_FILE`` or the default file (see ``audit.load_key``), created on
+    first use unless ``create_key`` is false. A key that does not match the database is refused.
+    """
+    from riskcohort.app import audit as audit_log
+
     engine = make_engine(db)
     try:
         migrate(engine)
@@ -158,4 +172,8 @@ def open_db(db: str) -> Engine:
         if isinstance(exc, UserError):
             raise
         raise UserError(f"cannot open database {db!r}: {type(exc).__name__}: {exc}") from exc
+    key, source, created = audit_log.load_key(str(engine.url.render_as_string(
+        hide_password=False)), audit_key, create=create_key)
+    audit_log.ensure_keyed(engine, key, source, created)
+    audit_log.attach_key(engine, key)
     return engine

@@ -27,13 +27,14 @@ def record(engine: Engine, *, person_id: str, iteration: str, decision: str,
         refer_to = None
     if len(rationale) < 10 or len(rationale) > 4000:
         raise UserError("rationale: rule required, 10 to 4000 characters")
-    with engine.begin() as conn:
-        audit_log.append_conn(conn, user, "decision", person_id, ip,
-                              {"iteration": iteration, "decision": decision,
-                               "refer_to": refer_to, "rationale": rationale})
-        conn.execute(decisions.insert().values(
+    with engine.begin() as conn:  # the decision is sealed into the audit chain (audit.seal_row)
+        rid = conn.execute(decisions.insert().values(
             person_id=person_id, iteration=iteration, decision=decision, refer_to=refer_to,
-            rationale=rationale, user_name=user, at=audit_log.now_iso()))
+            rationale=rationale, user_name=user, at=audit_log.now_iso())).inserted_primary_key[0]
+        audit_log.seal_row(conn, decisions, rid, actor=user, action="decision",
+                           target=person_id, ip=ip,
+                           detail={"iteration": iteration, "decision": decision,
+                                   "refer_to": refer_to, "rationale": rationale})
 
 
 def for_person(engine: Engine, person_id: str) -> list[dict]:

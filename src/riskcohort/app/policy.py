@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 PUBLIC = "public"
 DAPST, ANALYST, GOVERNANCE, ADMIN = "dapst", "analyst", "governance", "admin"
@@ -54,7 +55,9 @@ async def enforce(request: Request) -> None:
     if PUBLIC in roles:
         return
     web = request.app.state.web
-    principal = web.principal(request)
+    # The session lookup touches the database: off the event loop, so a database lock never
+    # stalls /healthz, /login or /static (cached on the request when the Guard already did it).
+    principal = await run_in_threadpool(web.principal, request)
     if principal is None:
         raise LoginRequired()
     if principal.role not in roles:

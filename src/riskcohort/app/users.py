@@ -1,5 +1,13 @@
 """User accounts (argon2 password hashes), login with per user+IP throttling, and sessions.
 
+Throttling is judged atomically: each attempt is *counted before* the password is checked, in one
+short transaction whose conditional UPDATE is the lock, so N parallel guesses get at most
+``max_failures`` password checks. Past the limit, further attempts from that address for that name
+wait an exponential backoff (``backoff_s``, doubling, capped at the window) instead of a hard
+lock-out; attempts from other addresses are not affected, so a stranger cannot lock an officer
+out. A refused attempt costs one read - no argon2, no write - and is audited in aggregate (one
+``login_throttled`` row per user, address and ``throttle_audit_s``).
+
 Sessions are server-side rows keyed by the SHA-256 of a random cookie token: logging out or
 disabling a user ends the session at once, and a stolen database does not yield usable cookies.
 Each session carries its own CSRF token, checked on every POST.
@@ -11,17 +19,18 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from riskcohort.app import audit as audit_log
-from riskcohort.app.db import login_failures, sessions, users
+from riskcohort.app.db import login_throttle, sessions, users
 from riskcohort.errors import UserError
 
 ROLES = ("dapst", "analyst", "governance", "admin")
@@ -90,45 +99,119 @@ def _token_hash(token: str) -> str:
 
 
 class Throttled(Exception):
-    """Too many failed logins for this user name from this address."""
+    """Too many failed logins for this user name from this address (``retry_after`` seconds)."""
+
+    def __init__(self, retry_after: float = 0):
+        super().__init__(f"retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+_throttle_log: dict[tuple[str, str], list] = {}  # (name, ip) -> [unlogged count, last logged]
+_throttle_lock = threading.Lock()
+
+
+def _note_throttled(engine: Engine, name: str, ip: str, now: float, every_s: int) -> None:
+    """Audit refused attempts in aggregate: the first at once, then one row per ``every_s``."""
+    with _throttle_lock:
+        if len(_throttle_log) > 10_000:
+            _throttle_log.clear()
+        entry = _throttle_log.setdefault((name, ip), [0, 0.0])
+        entry[0] += 1
+        if now - entry[1] < every_s:
+            return
+        attempts, entry[0], entry[1] = entry[0], 0, now
+    audit_log.append(engine, name, "login_throttled", name, ip, {"attempts": attempts})
+
+
+def _flush_throttled(conn: Connection, name: str, ip: str) -> None:
+    """Write out refused attempts not yet audited (on the next counted attempt)."""
+    with _throttle_lock:
+        entry = _throttle_log.pop((name, ip), None)
+    if entry and entry[0]:
+        audit_log.append_conn(conn, name, "login_throttled", name, ip, {"attempts": entry[0]})
+
+
+def _upsert_ignore(conn: Connection, name: str, ip: str) -> None:
+    values = {"username": name, "ip": ip, "failures": 0, "last_at": 0, "next_at": 0}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(login_throttle).values(**values).on_conflict_do_nothing())
+
+
+def count_attempt(engine: Engine, name: str, ip: str, *, max_failures: int, window_s: int,
+                  backoff_s: int, now: int) -> float:
+    """Count one attempt as a failure *before* the password check; 0 if allowed, else the wait.
+
+    One transaction: the conditional UPDATE takes the row (PostgreSQL) or database (SQLite)
+    write lock, so concurrent attempts are judged one after another.
+    """
+    t = login_throttle
+    key = (t.c.username == name) & (t.c.ip == ip)
+    stale = t.c.last_at <= now - window_s
+    with engine.begin() as conn:
+        _upsert_ignore(conn, name, ip)
+        res = conn.execute(update(t).where(key, or_(t.c.next_at <= now, stale)).values(
+            failures=case((stale, 1), else_=t.c.failures + 1), last_at=now,
+            next_at=case((stale, 0), else_=t.c.next_at)))
+        if res.rowcount == 0:
+            return max(1.0, float(conn.execute(select(t.c.next_at).where(key)).scalar_one() - now))
+        failures = conn.execute(select(t.c.failures).where(key)).scalar_one()
+        if failures >= max_failures:
+            delay = min(window_s, backoff_s * 2 ** min(failures - max_failures, 20))
+            conn.execute(update(t).where(key).values(next_at=now + delay))
+        _flush_throttled(conn, name, ip)
+    return 0.0
 
 
 def login(engine: Engine, name: str, password: str, ip: str, *, max_failures: int = 5,
-          window_s: int = 900, ttl_s: int = 8 * 3600) -> str | None:
+          window_s: int = 900, ttl_s: int = 8 * 3600, backoff_s: int = 30,
+          single_session: bool = True, throttle_audit_s: int = 60) -> str | None:
     """Check credentials; return a new session token, None on failure; raise Throttled.
 
     Unknown users still cost one argon2 verification, so timing does not reveal who exists.
-    Every attempt is audited (``login``, ``login_failed``, ``login_throttled``).
+    Audited: ``login``, ``login_failed``, and refused attempts as ``login_throttled`` (in
+    aggregate). With ``single_session`` a successful login ends the user's older sessions.
     """
-    name = (name or "")[:64]
+    name, ip = (name or "")[:64], (ip or "")[:64]
     now = int(time.time())
+    t = login_throttle
+    with engine.connect() as conn:  # cheap refusal first: one read, no write, no argon2
+        row = conn.execute(select(t.c.next_at, t.c.last_at).where(
+            t.c.username == name, t.c.ip == ip)).one_or_none()
+    if row is not None and row.next_at > now and row.last_at > now - window_s:
+        _note_throttled(engine, name, ip, now, throttle_audit_s)
+        raise Throttled(row.next_at - now)
+    wait = count_attempt(engine, name, ip, max_failures=max_failures, window_s=window_s,
+                         backoff_s=backoff_s, now=now)
+    if wait:
+        _note_throttled(engine, name, ip, now, throttle_audit_s)
+        raise Throttled(wait)
     with engine.connect() as conn:
-        fails = conn.execute(select(func.count()).select_from(login_failures).where(
-            login_failures.c.username == name, login_failures.c.ip == ip,
-            login_failures.c.at > now - window_s)).scalar_one()
         user = conn.execute(select(users).where(users.c.name == name)).mappings().one_or_none()
-    if fails >= max_failures:
-        audit_log.append(engine, name, "login_throttled", name, ip)
-        raise Throttled()
     ok = False
     try:
         ok = _hasher.verify(user["pw_hash"] if user else _DUMMY, password or "")
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user["active"]:
-        with engine.begin() as conn:
-            conn.execute(login_failures.insert().values(username=name, ip=ip, at=now))
-            audit_log.append_conn(conn, name, "login_failed", name, ip)
+        audit_log.append(engine, name, "login_failed", name, ip)  # already counted above
         return None
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
+        ended = 0
+        if single_session:
+            ended = conn.execute(delete(sessions).where(sessions.c.user_id == user["id"])
+                                 ).rowcount
         conn.execute(sessions.insert().values(
             token_hash=_token_hash(token), user_id=user["id"], csrf=secrets.token_urlsafe(24),
             created_at=now, expires_at=now + ttl_s, last_seen=now))
-        conn.execute(delete(login_failures).where(login_failures.c.username == name,
-                                                  login_failures.c.ip == ip))
+        conn.execute(delete(t).where(or_((t.c.username == name) & (t.c.ip == ip),
+                                         t.c.last_at < now - window_s)))
         conn.execute(delete(sessions).where(sessions.c.expires_at < now))
-        audit_log.append_conn(conn, name, "login", name, ip)
+        audit_log.append_conn(conn, name, "login", name, ip,
+                              {"ended_sessions": ended} if ended else None)
     return token
 
 

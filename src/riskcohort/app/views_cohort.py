@@ -13,10 +13,12 @@ import io
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from riskcohort.app import audit as audit_log
 from riskcohort.app import decisions
 from riskcohort.app.policy import READERS, allow
+from riskcohort.app.web import client_ip, error_page, int_param
 
 router = APIRouter()
 SORTS = {"rank": "rank", "score": "score", "band": "band_order", "status": "status",
@@ -28,12 +30,11 @@ COLUMNS = ["rank", "person_id", "score", "band", "reason1", "reason2", "status",
 def _params(request: Request) -> dict:
     q = request.query_params
     get = lambda k: (q.get(k) or "")[:100]  # noqa: E731
-    page = get("page")
     return {"band": get("band"), "status": get("status"), "q": get("q").strip(),
             "sort": get("sort") if get("sort") in SORTS else "rank",
             "order": "desc" if get("order") == "desc" else "asc",
             "scope": "all" if get("scope") == "all" else "cohort",
-            "page": int(page) if page.isdigit() and 0 < len(page) < 7 else 1}
+            "page": int_param(request, "page")}  # not a whole number >= 1: 400
 
 
 def cohort_frame(request: Request, p: dict, *, with_status: bool = False) -> pd.DataFrame:
@@ -62,7 +63,9 @@ def cohort_frame(request: Request, p: dict, *, with_status: bool = False) -> pd.
 def add_status(request: Request, df: pd.DataFrame) -> pd.DataFrame:
     """Join the latest decision of each person in the current iteration as ``status``."""
     web = request.app.state.web
-    status = decisions.status_map(web.engine, web.runs.current.name)
+    status = getattr(request.state, "status_map", None)
+    if status is None:
+        status = decisions.status_map(web.engine, web.runs.current.name)
     return df.assign(status=df["person_id"].map(status).fillna("not reviewed"))
 
 
@@ -73,6 +76,9 @@ async def cohort(request: Request):
     (thread-pool interleaving under the GIL stretched every page's latency under load)."""
     web = request.app.state.web
     p = _params(request)
+    # Database work off the event loop (a held write lock must not stall other requests).
+    request.state.status_map = await run_in_threadpool(
+        decisions.status_map, web.engine, web.runs.current.name)
     df = cohort_frame(request, p)
     size = web.settings.page_size
     pages = max(1, -(-len(df) // size))
@@ -80,6 +86,14 @@ async def cohort(request: Request):
     page = df.iloc[(p["page"] - 1) * size: p["page"] * size]
     rows = (page if "status" in page else add_status(request, page))[COLUMNS].to_dict("records")
     it = web.runs.current
+    try:  # list views show rank, score and reasons of many people: audited like a person page
+        await run_in_threadpool(
+            audit_log.append, web.engine, request.state.principal.name, "view_cohort", "cohort",
+            client_ip(request), {"iteration": it.name, "page": p["page"], "rows": len(rows),
+                                 "total": len(df), **{k: p[k] for k in (
+                                     "band", "status", "q", "sort", "order", "scope")}})
+    except Exception:
+        return error_page(request, 503)
     return web.render(request, "cohort.html", it=it, rows=rows, p=p, total=len(df), pages=pages,
                       statuses=decisions.STATUSES, sorts=list(SORTS),
                       previous=web.runs.previous)

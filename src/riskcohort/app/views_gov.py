@@ -18,12 +18,12 @@ from fastapi.responses import FileResponse
 from riskcohort.app import audit as audit_log
 from riskcohort.app.charts import bars
 from riskcohort.app.policy import ANALYST, GOVERNANCE, allow
-from riskcohort.app.web import error_page
+from riskcohort.app.web import error_page, int_param
 
 router = APIRouter()
 DATE_RULE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ACTIONS = ("login", "login_failed", "login_throttled", "logout", "view_person", "export",
-           "decision", "user_add", "user_disable")
+ACTIONS = ("login", "login_failed", "login_throttled", "logout", "view_person", "view_cohort",
+           "export", "decision", "user_add", "user_disable", "audit_keyed", "seal_existing")
 
 
 def metric_table(metrics: dict) -> tuple[list[str], list[dict]]:
@@ -118,8 +118,7 @@ def audit(request: Request):
     f["action"] = f["action"] if f["action"] in ACTIONS else ""
     for k in ("date_from", "date_to"):
         f[k] = f[k] if DATE_RULE.match(f[k]) else ""
-    page = q.get("page") or "1"
-    page = int(page) if page.isdigit() and len(page) < 7 and int(page) > 0 else 1
+    page = int_param(request, "page")
     rows = audit_log.query(web.engine, **f, limit=101, offset=(page - 1) * 100)
     return web.render(request, "audit.html", rows=rows[:100], more=len(rows) > 100, f=f,
                       page=page, actions=ACTIONS)

@@ -69,9 +69,9 @@ async def person(request: Request, pid: str):
     if it is None:
         return error_page(request, 404)
     user = request.state.principal
-    try:
-        audit_log.append(web.engine, user.name, "view_person", pid, client_ip(request),
-                         {"iteration": it.name})
+    try:  # in the thread pool: a database lock must not stall the event loop
+        await run_in_threadpool(audit_log.append, web.engine, user.name, "view_person", pid,
+                                client_ip(request), {"iteration": it.name})
     except Exception:
         return error_page(request, 503)
     row = it.scores.loc[pid]
@@ -92,10 +92,11 @@ async def person(request: Request, pid: str):
             values.append({"indicator": name, "description": it.descriptions.get(name, ""),
                            "value": None if v != v else v,
                            "evidence": view.evidence.get(name, [])})
+    past = await run_in_threadpool(decisions.for_person, web.engine, pid)
     return web.render(
         request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
         values=values, history=web.runs.history(pid), n=len(it.scores),
-        decisions=decisions.for_person(web.engine, pid), can_decide=user.role == DAPST,
+        decisions=past, can_decide=user.role == DAPST,
         choices=decisions.CHOICES, refer_to=decisions.REFER_TO)
 
 
