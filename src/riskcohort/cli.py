@@ -1,21 +1,32 @@
 """The ``riskcohort`` command line: one Typer app, commands registered by each stage.
 
 Each stage owns a ``commands.py`` with ``register(app)``; this module only wires them and turns
-a :class:`~riskcohort.errors.UserError` into one clear message and an exit code (no traceback for
-a user mistake). Heavy libraries are imported inside the commands so ``--help`` stays fast.
+what can go wrong into one clear line and an exit code, never a traceback:
+
+- a :class:`~riskcohort.errors.UserError` (a user mistake): its message, exit 2 (or its code);
+- an environment fault (disk full, read-only folder, permission denied): the path and the
+  errno, exit 1 (``errors.environment_message``);
+- Ctrl-C or SIGTERM: what was interrupted and what state was left ("nothing was published"),
+  MLflow runs the command opened marked FAILED, exit 130 / 143 (``riskcohort.interrupts``).
+
+It also configures logging once: stages log with ``logging.getLogger(__name__)`` and a Rich
+handler on stderr shows INFO and above (``RISKCOHORT_LOG_LEVEL`` changes the level).
+Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import logging
+import os
 import sys
 
 import typer
 from rich.console import Console
 
-from riskcohort import _offline  # noqa: F401
-from riskcohort.errors import UserError
+from riskcohort import _offline, interrupts  # noqa: F401
+from riskcohort.errors import UserError, environment_message
 
 app = typer.Typer(
     name="riskcohort",
@@ -36,6 +47,7 @@ COMMAND_MODULES = (
     "riskcohort.datasets.commands",
     "riskcohort.tracking.commands",
     "riskcohort.tracking.shadow_commands",
+    "riskcohort.tracking.approval",
     "riskcohort.governance.commands",
     "riskcohort.app.commands",
     "riskcohort.tabular.commands",
@@ -53,6 +65,26 @@ def version() -> None:
 
 
 err_console = Console(stderr=True)
+LOG_LEVEL_ENV = "RISKCOHORT_LOG_LEVEL"
+
+
+def configure_logging(level: str | int | None = None) -> None:
+    """One Rich handler on the ``riskcohort`` logger (idempotent): stage messages on stderr,
+    results on stdout, so ``riskcohort run ... > out.txt`` keeps the results clean."""
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("riskcohort")
+    level = level or os.environ.get(LOG_LEVEL_ENV, "INFO")
+    logger.setLevel(level.upper() if isinstance(level, str) else level)
+    if any(getattr(h, "riskcohort_cli", False) for h in logger.handlers):
+        return
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log file or a pipe: long lines, not 80 columns
+        console = Console(stderr=True, width=160)
+    handler = RichHandler(console=console, show_path=False, markup=False,
+                          rich_tracebacks=False, log_time_format="[%X]")
+    handler.riskcohort_cli = True
+    logger.addHandler(handler)
 
 
 def report_user_error(exc: UserError) -> None:
@@ -60,16 +92,47 @@ def report_user_error(exc: UserError) -> None:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
 
 
+def _interrupted(command: str, signum: int) -> int:
+    """Mark this command's MLflow runs FAILED; print what was left; the exit code."""
+    import signal
+
+    failed: list[str] = []
+    if "mlflow" in sys.modules and "riskcohort.tracking.store" in sys.modules:
+        from riskcohort.tracking.store import fail_own_runs
+
+        failed = fail_own_runs(f"interrupted by {signal.Signals(signum).name}")
+    name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    err_console.print(f"[yellow]interrupted ({name}):[/] riskcohort {command} stopped; "
+                      f"{interrupts.state(failed)}", highlight=False, soft_wrap=True)
+    return interrupts.EXIT_CODES.get(signum, 128 + signum)
+
+
 def _friendly(func):
-    """Turn a UserError raised by a command into its message and exit code."""
+    """Turn what a command raises into one line and an exit code (see the module docstring)."""
+    import signal
+
+    command = func.__name__.replace("_", "-")
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        configure_logging()
+        interrupts.install()
         try:
             return func(*args, **kwargs)
         except UserError as exc:
             report_user_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:  # before Typer turns it into a silent exit 130
+            raise typer.Exit(_interrupted(command, signal.SIGINT)) from None
+        except interrupts.Interrupted as exc:
+            raise typer.Exit(_interrupted(command, exc.signum)) from None
+        except Exception as exc:
+            message = environment_message(exc)
+            if message is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {message}; riskcohort {command} stopped, "
+                              f"{interrupts.state()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     wrapper.friendly = True
     return wrapper
@@ -96,8 +159,11 @@ def main() -> None:
         report_user_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
+        err_console.print("[yellow]interrupted (Ctrl-C)[/]; nothing was published")
         sys.exit(130)
+    except interrupts.Interrupted as exc:
+        err_console.print(f"[yellow]interrupted ({exc})[/]; nothing was published")
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":
