@@ -175,6 +175,7 @@ def _open(uri: str, lock: bool):
     import mlflow
     from mlflow import MlflowClient
 
+    _opened.add(uri)
     with store_lock(uri) if lock else contextlib.nullcontext():
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -190,7 +191,8 @@ def _open(uri: str, lock: bool):
 # --- runs left RUNNING by a killed process ------------------------------------------------
 PID_TAG, HOST_TAG, START_TAG = "riskcohort.pid", "riskcohort.host", "riskcohort.started"
 FAILURE_TAG = "riskcohort.failure"
-_reaped: set[str] = set()
+_reaped: set[str] = set()  # stores already checked by this process
+_opened: set[str] = set()  # stores this process opened (fail_own_runs looks there)
 
 
 def _process_start(pid: int) -> str | None:
@@ -262,34 +264,33 @@ def reap_abandoned(c) -> list[str]:
     return marked
 
 
-def fail_own_runs(uri: str | None = None, reason: str = "interrupted") -> list[str]:
-    """Mark FAILED every run this process opened and left RUNNING (on an interruption)."""
+def fail_own_runs(reason: str = "interrupted") -> list[str]:
+    """Mark FAILED every run this process opened and left RUNNING (on an interruption), in
+    every store it opened; the ids of its runs that ended FAILED."""
     import mlflow
 
-    uri = uri or mlflow.get_tracking_uri()
     marked = []
-    try:
+    with contextlib.suppress(Exception):  # the interruption message matters more
         while mlflow.active_run() is not None:
             marked.append(mlflow.active_run().info.run_id)
             mlflow.end_run("FAILED")
-        c = _open(uri, lock=False) if sqlite_path(uri) is None or sqlite_path(uri).exists() \
-            else None
-        if c is None:
-            return marked
-        exp_ids = [e.experiment_id for e in c.search_experiments()]
-        me = owner_tags()
-        runs = c.search_runs(exp_ids, filter_string=f"tags.`{PID_TAG}` = '{me[PID_TAG]}' and "
-                             f"tags.`{HOST_TAG}` = '{me[HOST_TAG]}' and "
-                             f"tags.`{START_TAG}` = '{me[START_TAG]}'", max_results=1000)
-        for run in runs:
-            if run.info.status == "RUNNING":
-                c.set_tag(run.info.run_id, FAILURE_TAG, reason)
-                c.set_terminated(run.info.run_id, "FAILED")
-            if run.info.status in ("RUNNING", "FAILED", "KILLED") or \
-                    run.info.run_id in marked:
-                marked.append(run.info.run_id)
-    except Exception as exc:  # noqa: BLE001 - the interruption message matters more
-        logger.debug("could not mark this process's runs FAILED: %s", exc)
+    me = owner_tags()
+    for uri in sorted(_opened):
+        try:
+            c = _open(uri, lock=False)
+            exp_ids = [e.experiment_id for e in c.search_experiments()]
+            runs = c.search_runs(exp_ids, filter_string=(
+                f"tags.`{PID_TAG}` = '{me[PID_TAG]}' and tags.`{HOST_TAG}` = '{me[HOST_TAG]}' "
+                f"and tags.`{START_TAG}` = '{me[START_TAG]}'"), max_results=1000)
+            for run in runs:
+                if run.info.status == "RUNNING":
+                    c.set_tag(run.info.run_id, FAILURE_TAG, reason)
+                    c.set_terminated(run.info.run_id, "FAILED")
+                    marked.append(run.info.run_id)
+                elif run.info.status in ("FAILED", "KILLED"):
+                    marked.append(run.info.run_id)
+        except Exception as exc:  # noqa: BLE001 - the interruption message matters more
+            logger.debug("could not mark this process's runs FAILED in %s: %s", uri, exc)
     return sorted(set(marked))
 
 
