@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskcohort.contract.schema import OFFENCES, SERIOUS_HARM_OFFENCES
+from riskcohort.contract.schema import SERIOUS_HARM_OFFENCES
 from riskcohort.errors import UserError, examples
 
 DEFAULT_BANDS = {"high": 0.10, "elevated": 0.03, "moderate": 0.01}
@@ -32,7 +32,7 @@ DEFAULT_BANDS = {"high": 0.10, "elevated": 0.03, "moderate": 0.01}
 EXPERIMENT_KEYS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "data", "as_of", "out", "seed"),
     "data": ("max_quarantine",),
-    "outcome": ("horizon_days", "serious_offences", "domestic_only", "lookback_days"),
+    "outcome": ("horizon_days", "family", "serious_offences", "domestic_only", "lookback_days"),
     "training": ("snapshots", "snapshot_every_months", "min_history_days", "max_snapshots",
                  "negative_sample", "cv_folds", "cv_block_months", "min_train_snapshots",
                  "exclude_features"),
@@ -66,6 +66,7 @@ class ExperimentConfig:
     max_quarantine: float | None = None
     horizon_days: int = 365
     serious_offences: tuple[str, ...] = SERIOUS_HARM_OFFENCES
+    label_family: str = "serious_harm_v1"  # features.families: the named outcome definition
     domestic_only: bool = True
     lookback_days: int = 1825
     snapshots: tuple[dt.date, ...] | None = None
@@ -233,11 +234,9 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
     if exp.get("as_of"):
         kw["as_of"] = parse_date(exp["as_of"], f"{where}, key experiment.as_of")
     kw["horizon_days"] = int(outc.get("horizon_days", d.horizon_days))
-    kw["serious_offences"] = tuple(outc.get("serious_offences", SERIOUS_HARM_OFFENCES))
-    bad = [o for o in kw["serious_offences"] if o not in OFFENCES]
-    if bad:
-        raise UserError(f"{where}, key outcome.serious_offences: rule 'contract offence', "
-                        f"got {examples(bad)}")
+    from riskcohort.features.families import resolve as resolve_family
+
+    kw["label_family"], kw["serious_offences"] = resolve_family(outc, where)
     kw["domestic_only"] = bool(outc.get("domestic_only", True))
     kw["lookback_days"] = int(outc.get("lookback_days", d.lookback_days))
     if tr.get("snapshots"):
