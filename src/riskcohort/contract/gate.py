@@ -113,7 +113,7 @@ def enforce(report, bound: float = DEFAULT_MAX_QUARANTINE) -> dict[str, TableCou
     bound = check_bound(bound)
     counts = table_counts(report)
     for c in counts.values():
-        logger.info("%s: %d read, %d accepted, %d quarantined (%.2f%%)", c.table, c.read,
+        logger.debug("%s: %d read, %d accepted, %d quarantined (%.2f%%)", c.table, c.read,
                     c.accepted, c.quarantined, 100 * c.share)
     over = [c for c in counts.values() if c.required and c.share > bound]
     if over:

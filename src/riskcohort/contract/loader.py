@@ -148,6 +148,11 @@ def load_dataset(
             absent.append(name)
             keysets[name] = None
             continue
+        if result.n_read == 0 and name in REQUIRED_TABLES:  # else later tables blame it
+            raise UserError(
+                f"file {Path(str(result.path)).name}: rule required_rows: table {name!r} is "
+                "required and has no rows (a header only); was the export empty?"
+            )
         results[name] = result
         keysets[name] = result.keys
     del keysets
@@ -234,11 +239,16 @@ def _write_outputs(out: Path, results, baseline, report: ValidationReport, docs:
 
 
 def _build_docs_atomically(frames, target: Path, run_expectations):
-    """Build Data Docs in a temporary sibling folder, then swap it in (no half-written site)."""
+    """Build Data Docs in a temporary sibling folder, then swap it in (no half-written site).
+
+    The temporary folder is named after this process (``.data_docs.<pid>.*``), so what a killed
+    process left behind is recognised and removed by the next build."""
+    import os
     import shutil
     import tempfile
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_stale_docs(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", dir=target.parent))
     try:
         outcome, _ = run_expectations(frames, tmp)
         old = target.with_name(f".{target.name}.old")
@@ -250,3 +260,20 @@ def _build_docs_atomically(frames, target: Path, run_expectations):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return outcome, target / "index.html"
+
+
+def _remove_stale_docs(target: Path) -> None:
+    """Delete ``.<target>.<pid>.*`` folders of processes that no longer run."""
+    import os
+    import shutil
+
+    for p in target.parent.glob(f".{target.name}.*"):
+        pid = p.name[len(target.name) + 2:].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:
+            pass

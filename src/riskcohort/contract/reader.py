@@ -126,9 +126,31 @@ def _read_csv(path: Path) -> pa.Table:
         )
     except (pa.ArrowException, OSError) as exc:
         reason = str(exc).splitlines()[0]
-        rule = "utf8_required" if "UTF8" in reason else "readable_csv"
-        raise UserError(f"file {path.name}: rule {rule}: cannot read it ({reason})") from None
+        if "UTF8" in reason:
+            raise _not_utf8(path, names, reason) from None
+        raise UserError(f"file {path.name}: rule readable_csv: cannot read it ({reason})") from None
     return table
+
+
+def _not_utf8(path: Path, names: list[str], reason: str) -> UserError:
+    """The column name and line of the first byte that is not UTF-8 (Arrow only gives a column
+    number); a latin-1 / Windows-1252 export is the usual cause."""
+    import re
+
+    found = re.search(r"CSV column #(\d+)", reason)
+    index = int(found.group(1)) if found else -1
+    where = f", column {names[index]!r}" if 0 <= index < len(names) else ""
+    detail = reason
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where += f", line {number + 1}"
+                detail = f"byte {exc.start + 1} of the line, {raw[exc.start:exc.start + 1]!r}"
+                break
+    return UserError(f"file {path.name}{where}: rule utf8_required: not UTF-8 text ({detail}); "
+                     "save the file as UTF-8 (it may be latin-1 / Windows-1252)")
 
 
 def _as_text(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
