@@ -22,7 +22,9 @@ def test_random_split_is_stratified_and_seeded(table):
 
 def test_time_ordered_folds_never_validate_on_the_past():
     order = np.array([5, 1, 4, 2, 3, 0, 7, 6])
-    for tr, va in models.folds(8, np.zeros(8), order, 3):
+    pairs = models.folds(np.array([1, 1, 1, 0, 1, 0, 1, 0]), order, 3)
+    assert len(pairs) == 3
+    for tr, va in pairs:
         assert order[tr].max() < order[va].min()
 
 
@@ -48,8 +50,21 @@ def test_explanations_are_additive_for_both_families(table):
     for family in ("logistic", "lightgbm"):
         cand, X = _fit(table, family)
         base, values = explanations.contributions(cand, X.iloc[:50], X)
-        p = models.predict(cand, X.iloc[:50])
-        margin = np.log(p / (1 - p))
+        margin = models.margin(cand, X.iloc[:50])
         np.testing.assert_allclose(base + values.sum(axis=1), margin, atol=1e-6)
         signal = dict(zip(X.columns, np.abs(values).mean(axis=0), strict=True))
         assert signal["noise"] < signal["prior_incidents"]
+
+
+def test_lightgbm_side_is_the_calibrated_cohort_estimator(table):
+    from riskcohort.modelling import CohortModel
+
+    cand, X = _fit(table, "lightgbm")
+    assert isinstance(cand.model, CohortModel)
+    assert cand.model.calibrator_["method"] in ("platt", "isotonic")
+    assert cand.params["calibration"] == cand.model.calibrator_["method"]
+    # probabilities are the calibrated ones, strictly ordered like the margin
+    p, m = models.predict(cand, X), models.margin(cand, X)
+    order = np.argsort(m)
+    assert np.all(np.diff(p[order])[np.diff(m[order]) > 0] > 0)
+    assert abs(p.mean() - table["label"].mean()) < 0.05

@@ -66,6 +66,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
     - ``horizon_days``, ``n_folds``, ``block``, ``min_train``: the rolling-origin folds.
     - ``negative_sample``: share of negatives kept (weighted back), every positive kept.
     - ``calibration``: ``auto`` (chosen on later out-of-time data), ``platt`` or ``isotonic``.
+    - ``categorical``: names of columns holding category codes (LightGBM splits them as sets).
     - ``interval_members``, ``interval_share``, ``interval_level``: the subsample ensemble
       behind :meth:`predict_interval` (0 members = no interval).
     - ``seed``: every random choice (sampling, LightGBM, the search's random trials).
@@ -84,7 +85,8 @@ class CohortModel(ClassifierMixin, BaseEstimator):
     def __init__(self, spec: dict | None = None, monotone: list[int] | dict | None = None,
                  validation: str = "rolling_origin", horizon_days: int = 365, n_folds: int = 3,
                  block: int = 2, min_train: int = 2, negative_sample: float = 1.0,
-                 calibration: str = "auto", interval_members: int = 5,
+                 calibration: str = "auto", categorical: list[str] | None = None,
+                 interval_members: int = 5,
                  interval_share: float = 0.2, interval_level: float = 0.9, seed: int = 0):
         self.spec = spec
         self.monotone = monotone
@@ -95,6 +97,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         self.min_train = min_train
         self.negative_sample = negative_sample
         self.calibration = calibration
+        self.categorical = categorical
         self.interval_members = interval_members
         self.interval_share = interval_share
         self.interval_level = interval_level
@@ -176,15 +179,16 @@ class CohortModel(ClassifierMixin, BaseEstimator):
                                                     self.n_folds, self.block, self.min_train)
         else:
             splits = training.row_splits(self.validation, yb, groups, self.n_folds, self.seed)
-        found = training.search(X_arr, yb, w, splits, names, spec, monotone, self.seed)
+        cats = list(self.categorical or [])
+        found = training.search(X_arr, yb, w, splits, names, spec, monotone, self.seed, cats)
         self.calibrator_ = cal_mod.choose(self.calibration, found.oof_margin, found.oof_y,
                                           found.oof_time)
         params = training.lgb_params(spec, found.trial, monotone, self.seed)
         params.pop("metric", None)
-        self.booster_ = training.train_booster(X_arr, yb, w, names, params, found.rounds)
+        self.booster_ = training.train_booster(X_arr, yb, w, names, params, found.rounds, cats)
         self.members_ = training.subsample_members(
             X_arr, yb, w, names, params, found.rounds, int(self.interval_members),
-            float(self.interval_share), self.seed, clusters) if self.interval_members else []
+            float(self.interval_share), self.seed, clusters, cats) if self.interval_members else []
         self.interval_scale_ = training.interval_scale(float(self.interval_share))
         self.selection_ = {
             "hyperparameters": {**found.trial, "num_boost_round": found.rounds},

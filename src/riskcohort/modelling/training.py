@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from riskcohort.errors import UserError
 from riskcohort.modelling.config import selection
@@ -168,16 +168,6 @@ def _feval(y_va: np.ndarray, groups: np.ndarray, share: float):
     return top_share
 
 
-def _dataset(X, y, w, names, spec):
-    """Binned once per fold and reused by every trial (pre-filtering off so trials may differ
-    in ``min_child_samples``)."""
-    keep = w > 0
-    params = {"feature_pre_filter": False, "verbose": -1,
-              "max_bin": spec.get("fixed", {}).get("max_bin", 255)}
-    return lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
-                       free_raw_data=False, params=params)
-
-
 @dataclass
 class Split:
     """One validation fold: boolean row masks, the snapshot of each validation row (the top
@@ -248,14 +238,15 @@ def row_splits(scheme: str, y: np.ndarray, order, n_folds: int, seed: int) -> li
     return out
 
 
-def _dataset(X, y, w, names, spec):
+def _dataset(X, y, w, names, spec, categorical=()):
     """Binned once per fold and reused by every trial (pre-filtering off so trials may differ
     in ``min_child_samples``)."""
     keep = w > 0
     params = {"feature_pre_filter": False, "verbose": -1,
               "max_bin": spec.get("fixed", {}).get("max_bin", 255)}
     return lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
-                       free_raw_data=False, params=params)
+                       categorical_feature=list(categorical) or "auto", free_raw_data=False,
+                       params=params)
 
 
 @dataclass
@@ -273,7 +264,8 @@ class SearchResult:
 
 
 def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], names: list[str],
-           spec: dict, monotone: list[int] | None, seed: int) -> SearchResult:
+           spec: dict, monotone: list[int] | None, seed: int,
+           categorical: list[str] | tuple = ()) -> SearchResult:
     """Every trial on every fold with early stopping; the best mean ``[selection]`` metric wins,
     its rounds are the mean of its folds' best iterations."""
     if not splits:
@@ -285,7 +277,7 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
     metric, share = selection(spec)
     data = []
     for s in splits:
-        dtr = _dataset(X[s.train], y[s.train], w[s.train], names, spec)
+        dtr = _dataset(X[s.train], y[s.train], w[s.train], names, spec, categorical)
         data.append((dtr, lgb.Dataset(X[s.valid], label=y[s.valid], reference=dtr,
                                       feature_name=names)))
     results = []
@@ -295,7 +287,7 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
         params = lgb_params(spec, trial, monotone, seed)
         if metric == "top_share_recall":
             params["metric"] = "None"
-        iters, aps, tops, margins = [], [], [], []
+        iters, aps, aucs, tops, margins = [], [], [], [], []
         for s, (dtr, dva) in zip(splits, data, strict=True):
             yv = y[s.valid]
             feval = _feval(yv, s.groups, share) if metric == "top_share_recall" else None
@@ -304,11 +296,12 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
             m = b.predict(X[s.valid], raw_score=True, num_iteration=b.best_iteration)
             iters.append(b.best_iteration or max_rounds)
             aps.append(float(average_precision_score(yv, m)))
+            aucs.append(float(roc_auc_score(yv, m)) if 0 < yv.sum() < len(yv) else float("nan"))
             tops.append(top_share_recall(yv, m, s.groups, share))
             margins.append(m)
         score = float(np.mean(tops if metric == "top_share_recall" else aps))
         results.append({"trial": trial, "score": score, "ap": float(np.mean(aps)),
-                        "fold_ap": aps, "fold_top_share_recall": tops,
+                        "fold_ap": aps, "fold_auc": aucs, "fold_top_share_recall": tops,
                         "best_iterations": iters, "margins": margins})
         logger.info("trial %d: %s mean AP %.4f, top %.1f%% recall %.3f, rounds %s", i + 1, trial,
                     np.mean(aps), 100 * share, np.mean(tops), iters)
@@ -323,17 +316,17 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
 
 
 def train_booster(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str], params: dict,
-                  rounds: int) -> lgb.Booster:
+                  rounds: int, categorical: list[str] | tuple = ()) -> lgb.Booster:
     """One booster with fixed rounds on the rows with positive weight."""
     keep = w > 0
     ds = lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
-                     free_raw_data=True)
+                     categorical_feature=list(categorical) or "auto", free_raw_data=True)
     return lgb.train(params, ds, num_boost_round=rounds)
 
 
 def subsample_members(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str],
                       params: dict, rounds: int, n_members: int, share: float, seed: int,
-                      clusters=None) -> list[lgb.Booster]:
+                      clusters=None, categorical: list[str] | tuple = ()) -> list[lgb.Booster]:
     """Boosters on ``share``-sized subsamples (without replacement) for per-person intervals.
 
     Why subsamples of a fifth: five members on 20% each cost about one full fit. Sampling is by
@@ -353,7 +346,8 @@ def subsample_members(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[s
         member_params = {**params, **{k: seed + 1000 * (i + 1) for k in
                                       ("seed", "bagging_seed", "feature_fraction_seed",
                                        "data_random_seed")}}
-        out.append(train_booster(X[take], y[take], w[take], names, member_params, rounds))
+        out.append(train_booster(X[take], y[take], w[take], names, member_params, rounds,
+                                 categorical))
     return out
 
 

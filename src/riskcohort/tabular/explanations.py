@@ -56,7 +56,7 @@ def contributions(candidate: Candidate, X: pd.DataFrame, X_train: pd.DataFrame):
         from riskcohort.explain.shap_adapter import contributions as tree_contributions
         from riskcohort.tabular.models import lgb_matrix
 
-        return tree_contributions(candidate.model, lgb_matrix(X)[0])
+        return tree_contributions(candidate.model.booster_, lgb_matrix(X)[0])
     return linear_contributions(candidate, X, X_train)
 
 

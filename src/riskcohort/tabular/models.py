@@ -1,8 +1,11 @@
-"""Model choice for tabular mode: LightGBM versus a regularised logistic regression.
+"""Model choice for tabular mode: the calibrated ``CohortModel`` versus a logistic regression.
 
 Both are tuned by cross-validation inside the training rows only (time-ordered expanding folds
 when the table has a time column, stratified folds otherwise), and the one with the better mean
-validation ROC AUC is kept. The logistic challenger matters on small tables, where a boosted model
+validation ROC AUC is kept. The LightGBM side is the same estimator the cohort run uses
+(:class:`riskcohort.modelling.CohortModel`: its search space, early stopping and out-of-fold
+calibration), not a second tuning loop; only its search space is sized for a single table
+(:data:`TABULAR_SPEC`). The logistic challenger matters on small tables, where a boosted model
 over-fits and a linear model with sensible transforms is often as good and easier to explain.
 """
 
@@ -10,40 +13,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-LGB_GRID = (
-    {"num_leaves": 7, "min_child_samples": 20},
-    {"num_leaves": 15, "min_child_samples": 40},
-    {"num_leaves": 31, "min_child_samples": 80},
-)
+from riskcohort.modelling import CohortModel
+from riskcohort.modelling.training import row_splits
+
+#: The estimator's spec for one table (hundreds to tens of thousands of rows): the cohort
+#: spec's learning rate and early stopping, smaller leaves (a table is far smaller than a
+#: force's monthly snapshots).
+TABULAR_SPEC = {
+    "fixed": {"objective": "binary", "learning_rate": 0.05, "bagging_fraction": 0.9,
+              "num_threads": 2, "max_rounds": 1000, "early_stopping_rounds": 50},
+    "search": {"n_trials": 3, "num_leaves": [7, 15, 31], "min_child_samples": [20, 40, 80],
+               "feature_fraction": [0.9], "lambda_l2": [1.0]},
+    "selection": {"metric": "average_precision"},
+}
 LR_GRID = (0.01, 0.1, 1.0)
 
 
-def folds(n_rows: int, label: np.ndarray, order: np.ndarray | None, n_folds: int = 3, seed=0):
-    """Yield (train_idx, valid_idx): expanding time-ordered folds, or stratified folds.
+def folds(y: np.ndarray, order: np.ndarray | None, n_folds: int = 3, seed: int = 0):
+    """(train_idx, valid_idx) pairs: the estimator's own folds (``expanding`` by ``order``, or
+    ``stratified``), so both families are compared on the same rows.
 
-    >>> [(len(a), len(b)) for a, b in folds(8, np.array([0, 1] * 4), np.arange(8), 3)]
+    >>> y = np.array([0, 1] * 4)
+    >>> [(len(a), len(b)) for a, b in folds(y, np.arange(8), 3)]
     [(2, 2), (4, 2), (6, 2)]
     """
-    if order is not None:
-        ranked = np.argsort(order, kind="stable")
-        size = n_rows // (n_folds + 1)
-        for i in range(1, n_folds + 1):
-            end = size * (i + 1) if i < n_folds else n_rows
-            yield ranked[: size * i], ranked[size * i : end]
-        return
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    yield from splitter.split(np.zeros(n_rows), label)
+    scheme = "expanding" if order is not None else "stratified"
+    return [(np.flatnonzero(s.train), np.flatnonzero(s.valid))
+            for s in row_splits(scheme, np.asarray(y), order, n_folds, seed)]
 
 
 def _safe_auc(y, p) -> float:
@@ -73,43 +78,21 @@ def lgb_matrix(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out.astype(float), cats
 
 
-def _lgb_params(grid_point: dict, monotone: list[int], seed: int) -> dict:
-    return {
-        "objective": "binary", "learning_rate": 0.05, "feature_fraction": 0.9,
-        "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0, "verbose": -1,
-        "num_threads": 2, "seed": seed, "deterministic": True, "force_row_wise": True,
-        "monotone_constraints": monotone, **grid_point,
-    }
-
-
 def tune_lightgbm(X: pd.DataFrame, y, order, monotone: list[int], seed: int = 0) -> Candidate:
-    """Grid over tree size with early stopping per fold; refit on all training rows."""
+    """Fit the calibrated ``CohortModel`` (search, early stopping, calibration inside ``fit``);
+    its cross-validated AUC is the chosen trial's mean out-of-fold AUC."""
     y = np.asarray(y)
     X, cats = lgb_matrix(X)
-    best = None
-    for point in LGB_GRID:
-        params, aucs, iters = _lgb_params(point, monotone, seed), [], []
-        for tr, va in folds(len(X), y, order, seed=seed):
-            if len(np.unique(y[tr])) < 2:
-                continue
-            booster = lgb.train(
-                params, lgb.Dataset(X.iloc[tr], y[tr], categorical_feature=cats),
-                num_boost_round=1000,
-                valid_sets=[lgb.Dataset(X.iloc[va], y[va], categorical_feature=cats)],
-                callbacks=[lgb.early_stopping(50, verbose=False)],
-            )
-            iters.append(booster.best_iteration or booster.current_iteration())
-            aucs.append(_safe_auc(y[va], booster.predict(X.iloc[va], num_iteration=iters[-1])))
-        score = float(np.nanmean(aucs)) if aucs else float("nan")
-        if best is None or score > best.cv_auc:
-            rounds = max(10, int(np.mean(iters))) if iters else 100
-            best = Candidate("lightgbm", {**params, "num_boost_round": rounds}, score)
-    params = dict(best.params)
-    rounds = params.pop("num_boost_round")
-    best.model = lgb.train(params, lgb.Dataset(X, y, categorical_feature=cats),
-                           num_boost_round=rounds)
-    best.params["num_boost_round"] = rounds
-    return best
+    mono = [0 if c in cats else int(m) for c, m in zip(X.columns, monotone, strict=True)]
+    model = CohortModel(spec=TABULAR_SPEC, monotone=mono, categorical=cats or None,
+                        validation="expanding" if order is not None else "stratified",
+                        interval_members=0, seed=seed)
+    model.fit(X, y, groups=order)
+    chosen = model.selection_
+    best = max(chosen["search"], key=lambda r: r["score"])
+    return Candidate("lightgbm", {**chosen["hyperparameters"],
+                                  "calibration": model.calibrator_["method"]},
+                     float(np.nanmean(best["fold_auc"])), model)
 
 
 def _linear_pipeline(X: pd.DataFrame, skewed: set[str], c_value: float, seed: int):
@@ -135,9 +118,7 @@ def tune_logistic(X: pd.DataFrame, y, order, skewed: set[str], seed: int = 0) ->
     best = None
     for c_value in LR_GRID:
         aucs = []
-        for tr, va in folds(len(X), y, order, seed=seed):
-            if len(np.unique(y[tr])) < 2:
-                continue
+        for tr, va in folds(y, order, seed=seed):
             pipe = _linear_pipeline(X, skewed, c_value, seed).fit(X.iloc[tr], y[tr])
             aucs.append(_safe_auc(y[va], pipe.predict_proba(X.iloc[va])[:, 1]))
         score = float(np.nanmean(aucs)) if aucs else float("nan")
@@ -148,8 +129,17 @@ def tune_logistic(X: pd.DataFrame, y, order, skewed: set[str], seed: int = 0) ->
 
 
 def predict(candidate: Candidate, X: pd.DataFrame) -> np.ndarray:
-    """Probability of the positive class from either family."""
+    """Probability of the positive class from either family (calibrated for LightGBM)."""
     if candidate.family == "lightgbm":
-        return candidate.model.predict(lgb_matrix(X)[0])
+        return candidate.model.predict_risk(lgb_matrix(X)[0])
     cats = {c: object for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)}
     return candidate.model.predict_proba(X.astype(cats))[:, 1]
+
+
+def margin(candidate: Candidate, X: pd.DataFrame) -> np.ndarray:
+    """The log-odds the explanations add up to: LightGBM's raw margin (before calibration) or
+    the logistic model's linear predictor."""
+    if candidate.family == "lightgbm":
+        return candidate.model.raw_margin(lgb_matrix(X)[0])
+    cats = {c: object for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)}
+    return candidate.model.decision_function(X.astype(cats))

@@ -157,9 +157,8 @@ def _jsonable(params: dict) -> dict:
 
 
 def _save_model(candidate, out: Path) -> None:
-    if candidate.family == "lightgbm":
-        text = candidate.model.model_to_string()
-        io.write_text(out / "model" / "model.txt", text)
+    if candidate.family == "lightgbm":  # the calibrated CohortModel: text files, no pickle
+        candidate.model.save(out / "model")
     else:
         import pickle
 
