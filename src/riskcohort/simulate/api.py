@@ -17,17 +17,34 @@ import numpy as np
 import pandas as pd
 
 import riskcohort  # noqa: F401  (telemetry off first)
-from riskcohort.contract.schema import BASELINE_SCORES, TABLES
+from riskcohort.contract.schema import (
+    BASELINE_SCORES,
+    DATE,
+    ENUM,
+    ID,
+    TABLES,
+    TIMESTAMP,
+    Column,
+    Table,
+)
 from riskcohort.errors import UserError
 from riskcohort.io import write_json
 from riskcohort.simulate import baseline, defects
 from riskcohort.simulate.block import simulate_block
 from riskcohort.simulate.presets import DATA_END, get_preset
+from riskcohort.simulate.scenarios import get_scenario
 from riskcohort.simulate.traits import ETHNICITIES
 from riskcohort.simulate.writer import Sink, arrow_schema
 
 TRUTH_COLUMNS = ("person_id", "month_start", "p_serious_harm")
 DEFAULT_BIAS_RATE = 0.3
+# The contract's v1.1 ``interventions`` table, used until the contract module defines it.
+_INTERVENTIONS = TABLES.get("interventions") or Table("interventions", (
+    Column("intervention_id", ID, False), Column("person_id", ID, False),
+    Column("kind", ENUM, False), Column("start_date", DATE, False),
+    Column("end_date", DATE, True), Column("recorded_at", TIMESTAMP, False),
+    Column("end_recorded_at", TIMESTAMP, True)), key="intervention_id")
+RECORD_TABLES = {k: v for k, v in TABLES.items() if k != "interventions"}
 
 
 def _blocks(preset) -> list[int]:
@@ -36,50 +53,73 @@ def _blocks(preset) -> list[int]:
     return sizes
 
 
-def _check_args(fmt, bias_group, bias_rate):
+def _check_args(fmt, bias_group, bias_rate, managed, effect, tail):
     if fmt not in ("parquet", "csv"):
         raise UserError(f"option --format: rule known_format: {fmt!r} is not parquet or csv")
     if bias_group is not None and bias_group not in ETHNICITIES:
         raise UserError(f"option --bias-group: rule ethnicity_value: {bias_group!r} is not one "
                         f"of {', '.join(ETHNICITIES)}")
-    if not 0.0 <= bias_rate <= 1.0:
+    if bias_rate is not None and not 0.0 <= bias_rate <= 1.0:
         raise UserError(f"option --bias-rate: rule between_0_and_1: {bias_rate!r}")
+    if managed < 0:
+        raise UserError(f"option --managed: rule not_negative: {managed!r}")
+    if not 0.0 <= effect <= 1.0:
+        raise UserError(f"option --intervention-effect: rule between_0_and_1: {effect!r}")
+    if tail < 0:
+        raise UserError(f"option --intervention-tail: rule not_negative: {tail!r}")
 
 
 def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet",
              clean: bool = False, bias_group: str | None = None,
-             bias_rate: float = DEFAULT_BIAS_RATE, max_blocks: int | None = None) -> dict:
+             bias_rate: float | None = None, max_blocks: int | None = None,
+             scenario: str = "default", managed: int = 0, intervention_effect: float = 0.0,
+             intervention_tail: float = 0.0) -> dict:
     """Write a synthetic force to ``out_dir``; return a summary dict (counts, timings).
 
-    ``bias_rate`` is the share of *unrecorded* non-serious incidents of ``bias_group``'s
-    perpetrators already known to the police that get recorded anyway (p -> p + bias_rate *
-    (1 - p); see docs/synthetic-force.md); the latent world and the true risk are unchanged.
-    ``max_blocks`` limits the national preset (benchmarks only).
+    ``scenario`` names the mechanism assumptions (``scenarios.SCENARIOS``); ``bias_group`` /
+    ``bias_rate`` override the scenario's measurement bias: the share of *unrecorded*
+    non-serious incidents of ``bias_group``'s perpetrators already known to the police that get
+    recorded anyway (p -> p + bias_rate * (1 - p); see docs/synthetic-force.md); the latent world
+    and the true risk are unchanged. ``managed`` > 0 adds a team that manages its top
+    ``managed`` people each quarter for six months, multiplying their serious-harm hazard by
+    ``1 - intervention_effect`` (and a decaying tail of ``intervention_tail`` months after);
+    the truth stays the risk without management. ``max_blocks`` limits the national preset
+    (benchmarks only).
     """
-    _check_args(fmt, bias_group, bias_rate)
+    _check_args(fmt, bias_group, bias_rate, managed, intervention_effect, intervention_tail)
+    sc = get_scenario(scenario, bias_group, bias_rate)
     p = get_preset(preset)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "_truth").mkdir(exist_ok=True)
     t0 = time.perf_counter()
-    sinks = {name: Sink(out / f"{name}.{fmt}", TABLES[name], fmt) for name in TABLES}
+    tables_out = dict(RECORD_TABLES)
+    if managed > 0:
+        tables_out["interventions"] = _INTERVENTIONS
+    sinks = {name: Sink(out / f"{name}.{fmt}", t, fmt) for name, t in tables_out.items()}
     truth = Sink(out / "_truth" / "risk.parquet", None, "parquet")
     ilas_tmp = Sink(out / "_truth" / ".ilas_blocks.parquet", None, "parquet")
+    itruth = Sink(out / "_truth" / "interventions.parquet", None, "parquet")
     counts: dict = {}
     rows: dict = {}
     top = []
     try:
         sizes = _blocks(p)[:max_blocks] if max_blocks else _blocks(p)
+        ilas_dates = baseline.as_of_dates(p.ilas_monthly, p.data_start)
         for b, n in enumerate(sizes):
-            tables, risk = simulate_block(p, n, b, seed, bias_group, bias_rate)
+            k = int(round(managed * n / p.n_perpetrators))  # blocks share the team's capacity
+            tables, risk = simulate_block(p, n, b, seed, sc, k, intervention_effect,
+                                          intervention_tail)
+            if "_interventions_truth" in tables:
+                itruth.append(tables.pop("_interventions_truth"), _itruth_schema())
             post = np.random.default_rng([seed, b, 3])
-            scores = baseline.ilas(tables, post)
+            scores = baseline.ilas(tables, post, ilas_dates)
             top.append(scores.sort_values("score", ascending=False).groupby("as_of").head(
                 baseline.COHORT))
             if not clean:
                 defects.merge_counts(counts, defects.inject(tables, post, b))
             for name, frame in tables.items():
-                sinks[name].append(frame[list(TABLES[name].names)])
+                sinks[name].append(frame[list(tables_out[name].names)])
                 rows[name] = rows.get(name, 0) + len(frame)
             truth.append(risk, _truth_schema())
             ilas_tmp.append(scores, _ilas_schema(False))
@@ -87,18 +127,25 @@ def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet"
             s.close()
         truth.close()
         ilas_tmp.close()
+        itruth.close()
         n_scores = _write_baseline(out, pd.concat(top))
     except BaseException:
-        for s in [*sinks.values(), truth, ilas_tmp]:
+        for s in [*sinks.values(), truth, ilas_tmp, itruth]:
             s.abort()
         raise
     for other in ("csv", "parquet"):
         if other != fmt:  # a previous run in the other format must not leave a second copy
-            for name in TABLES:
+            for name in [*RECORD_TABLES, "interventions"]:
                 (out / f"{name}.{other}").unlink(missing_ok=True)
+    if managed == 0:  # a previous managed run must not leave its interventions behind
+        (out / f"interventions.{fmt}").unlink(missing_ok=True)
+        (out / "_truth" / "interventions.parquet").unlink(missing_ok=True)
     summary = {
         "preset": preset, "seed": seed, "format": fmt, "clean": clean,
-        "bias_group": bias_group, "bias_rate": bias_rate if bias_group else None,
+        "bias_group": sc.bias_group, "bias_rate": sc.bias_rate if sc.bias_group else None,
+        "scenario": sc.name, "managed": managed,
+        "intervention_effect": intervention_effect if managed else None,
+        "intervention_tail_months": intervention_tail if managed else None,
         "data_start": str(p.data_start), "data_end": str(DATA_END), "blocks": len(sizes),
         "rows": rows, "baseline_rows": n_scores, "truth_rows": truth.rows,
         "defects": counts, "seconds": round(time.perf_counter() - t0, 2),
@@ -108,6 +155,13 @@ def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet"
                                                               for d in counts.values())})
     write_json(out / "_truth" / "summary.json", {k: v for k, v in summary.items()
                                                  if k != "seconds"})
+    write_json(out / "_truth" / "scenario.json", {
+        "scenario": sc.to_dict(), "preset": preset, "seed": seed,
+        "management": {"managed_per_quarter": managed, "every_months": 3, "months": 6,
+                       "selected_by": "ILAS points from recorded incidents",
+                       "effect": intervention_effect, "tail_months": intervention_tail,
+                       "hazard_multiplier_while_managed": 1 - intervention_effect}
+        if managed else None})
     return summary
 
 
@@ -116,6 +170,15 @@ def _truth_schema():
 
     return pa.schema([("person_id", pa.string()), ("month_start", pa.date32()),
                       ("p_serious_harm", pa.float64())])
+
+
+def _itruth_schema():
+    import pyarrow as pa
+
+    return pa.schema([("intervention_id", pa.string()), ("person_id", pa.string()),
+                      ("start_date", pa.date32()), ("end_date", pa.date32()),
+                      ("written", pa.bool_()), ("effect", pa.float64()),
+                      ("tail_months", pa.float64())])
 
 
 def _ilas_schema(cohort: bool):
@@ -132,13 +195,13 @@ def _write_baseline(out: Path, top: pd.DataFrame) -> int:
     tmp = out / "_truth" / ".ilas_blocks.parquet"
     sink = Sink(out / "baseline_scores.csv", BASELINE_SCORES, "csv")
     pf = pq.ParquetFile(tmp)
-    key = set(zip(chosen["person_id"], chosen["as_of"], strict=True))
+    chosen = chosen.assign(as_of=pd.to_datetime(chosen["as_of"]).astype("datetime64[ns]"),
+                           in_cohort=True)
     for i in range(pf.num_row_groups):
         f = pf.read_row_group(i).to_pandas()
         f["as_of"] = pd.to_datetime(f["as_of"]).astype("datetime64[ns]")
-        f["in_cohort"] = pd.Series([(a, b) in key for a, b in zip(f["person_id"], f["as_of"],
-                                                                   strict=True)],
-                                   dtype="boolean")
+        f = f.merge(chosen, on=["person_id", "as_of"], how="left")
+        f["in_cohort"] = f["in_cohort"].fillna(False).astype("boolean")
         f = f.sort_values(["as_of", "person_id"], kind="stable")
         sink.append(f, _ilas_schema(True))
     sink.close()

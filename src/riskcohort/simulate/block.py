@@ -11,7 +11,9 @@ import pandas as pd
 
 from riskcohort.simulate import dynamics, extras, records, traits
 from riskcohort.simulate.assessments import assessments
+from riskcohort.simulate.management import Team
 from riskcohort.simulate.presets import DATA_END, Preset
+from riskcohort.simulate.scenarios import SCENARIOS, Scenario
 
 PERSON_REFS = {
     "incidents": ("perpetrator_id", "victim_id"),
@@ -21,6 +23,7 @@ PERSON_REFS = {
     "custody": ("person_id",),
     "markers": ("person_id",),
     "referrals": ("person_id",),
+    "interventions": ("person_id",),
 }
 
 
@@ -30,18 +33,30 @@ def month_days(preset: Preset) -> np.ndarray:
     return months.astype("datetime64[D]").astype(np.int64)
 
 
-def simulate_block(preset: Preset, n: int, block: int, seed: int, bias_group=None,
-                   bias_rate=0.0) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Tables (typed frames) and truth rows of one block of ``n`` perpetrators."""
+def simulate_block(preset: Preset, n: int, block: int, seed: int,
+                   sc: Scenario = SCENARIOS["default"], managed: int = 0,
+                   effect: float = 0.0, tail_months: float = 0.0
+                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Tables (typed frames) and truth rows of one block of ``n`` perpetrators.
+
+    With ``managed > 0`` a team manages its top ``managed`` people of this block each quarter
+    (``management.Team``); the tables then include ``interventions`` and the frame
+    ``_interventions_truth`` (true periods) is returned among them."""
     rng = np.random.default_rng([seed, block, 1])
     post = np.random.default_rng([seed, block, 2])
     md = month_days(preset)
     tr = traits.draw(rng, n, preset.n_months)
+    if sc.beta_scale != 1.0:
+        tr.beta = tr.beta * sc.beta_scale
     bias = None
-    if bias_group is not None:
-        bias = np.asarray(traits.ETHNICITIES)[tr.ethnicity] == bias_group
+    if sc.bias_group is not None:
+        bias = np.asarray(traits.ETHNICITIES)[tr.ethnicity] == sc.bias_group
     burn = 12 * preset.burn_in_years
-    w = dynamics.run(tr, rng, md, burn, bias, bias_rate)
+    team = None
+    if managed > 0:
+        team = Team(managed, effect, tail_months, burn, float(md[burn]),
+                    np.random.default_rng([seed, block, 4]), n)
+    w = dynamics.run(tr, rng, md, burn, bias, sc.bias_rate, sc, team)
     start_day = int(md[burn])
     end_day = int(DATA_END.astype("datetime64[D]").astype(np.int64)) + 1
     nrel = len(w.rels["perp"])
@@ -59,13 +74,18 @@ def simulate_block(preset: Preset, n: int, block: int, seed: int, bias_group=Non
     rel_known = pd.Series(rec_day[keep][rel >= 0]).groupby(rel[rel >= 0]).min()
     t["relationships"] = records.relationships(w, rel_known, pid, n, block, end_day, post)
     t["risk_assessments"] = assessments(tr, t["incidents"], inc["perp"][keep],
-                                        inc["sep_s"][keep], inc["exc"][keep], block, post)
+                                        inc["sep_s"][keep], inc["exc"][keep], block, post,
+                                        sc.dash)
     first_seen = pd.Series(rec_day[keep]).groupby(inc["perp"][keep]).min()
     t["orders"] = extras.orders(w, pid, n, block, start_day, end_day)
     t["custody"] = extras.custody(w, pid, block, start_day, end_day)
     t["markers"] = extras.markers(w, first_seen, pid, block, end_day, post)
     t["referrals"] = extras.referrals(w, t["risk_assessments"], first_seen, pid, block,
                                       start_day, end_day, post)
+    if team is not None:
+        death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
+        t["interventions"], t["_interventions_truth"] = _interventions(
+            team, preset, pid, block, death, end_day, np.random.default_rng([seed, block, 5]))
     hom = inc["code"] == dynamics.OFF_CODE["homicide"]
     victim_death = np.full(nrel, np.nan)
     victim_death[inc["rel"][hom]] = inc["occurred"][hom]
@@ -73,12 +93,48 @@ def simulate_block(preset: Preset, n: int, block: int, seed: int, bias_group=Non
     perp_death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
     w.perp_death = perp_death
     used = pd.unique(pd.concat([t[k][c].dropna() for k, cols in PERSON_REFS.items()
-                                for c in cols], ignore_index=True))
+                                if k in t for c in cols], ignore_index=True))
     inv = np.argsort(perm)
     used_idx = inv[pd.Series(used).str.slice(3).astype("int64").to_numpy()]
     t["persons"] = records.persons(w, used_idx, pid, n, victim_death, post)
     truth = _truth(w, pid, keep, md, start_day)
     return t, truth
+
+
+def _interventions(team: Team, preset: Preset, pid, block, death, end_day, rng):
+    """``dapst_managed`` rows as the force's case system would hold them, and the true periods.
+
+    A period starts on the quarter's first day (recorded within three days), ends six months
+    after the last selection (or at death), and its end is recorded within a week; an end not
+    yet recorded on the extract date leaves the period open (end null), as the contract says."""
+    per = team.periods()
+    person = np.array([p for p, _, _ in per], dtype=np.int64)
+    first = preset.sim_start_month + np.array([a for _, a, _ in per], dtype=np.int64)
+    last = preset.sim_start_month + np.array([b for _, _, b in per], dtype=np.int64)
+    start = first.astype("datetime64[D]").astype(np.int64).astype(float)
+    end = last.astype("datetime64[D]").astype(np.int64).astype(float)
+    end = np.fmin(end, death[person]) if len(person) else end
+    k = len(person)
+    rec = start + rng.uniform(0.1, 3.0, k)
+    end_rec = np.maximum(end + rng.uniform(0.1, 7.0, k), rec + 0.01)
+    known_end = end_rec < end_day
+    written = rec < end_day
+    iid = records.ids("V", block, np.arange(k))
+    rows = pd.DataFrame({
+        "intervention_id": iid,
+        "person_id": pid[person] if k else np.array([], dtype=object),
+        "kind": np.full(k, "dapst_managed", dtype=object),
+        "start_date": records.dates(start),
+        "end_date": records.dates(np.where(known_end, end, np.nan)),
+        "recorded_at": records.ts(rec),
+        "end_recorded_at": records.ts(np.where(known_end, end_rec, np.nan)),
+    })
+    truth = pd.DataFrame({
+        "intervention_id": iid, "person_id": rows["person_id"],
+        "start_date": records.dates(start), "end_date": records.dates(end),
+        "written": written, "effect": team.effect, "tail_months": team.tail_months,
+    })
+    return rows[written].reset_index(drop=True), truth
 
 
 def _truth(w, pid, keep, md, start_day) -> pd.DataFrame:

@@ -16,14 +16,27 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def simulate(
         out: Path = typer.Option(None, "--out", help="Folder to write the dataset to."),
-        preset: str = typer.Option("small", help="small | force | national"),
+        preset: str = typer.Option("small", help="tiny | small | demo | force | national"),
+        scenario: str = typer.Option("default", "--scenario", help="Mechanism assumptions: "
+                                     "default | dash-informative | dash-noise | weak-separation "
+                                     "| self-exciting | latent-trait | biased (see "
+                                     "docs/synthetic-force.md)."),
         seed: int = typer.Option(0, help="Random seed (same seed -> identical files)."),
         fmt: str = typer.Option("parquet", "--format", help="parquet | csv"),
         clean: bool = typer.Option(False, "--clean", help="Inject no data-quality defects."),
         bias_group: str = typer.Option(None, help="Ethnicity whose non-serious incidents are "
-                                       "recorded more often (measurement bias)."),
-        bias_rate: float = typer.Option(0.3, help="Share of unrecorded non-serious incidents of "
-                                        "the bias group recorded anyway."),
+                                       "recorded more often (measurement bias; overrides the "
+                                       "scenario's)."),
+        bias_rate: float = typer.Option(None, help="Share of unrecorded non-serious incidents of "
+                                        "the bias group recorded anyway (default 0.3)."),
+        managed: int = typer.Option(0, "--managed", help="A team manages its top K people (by "
+                                    "ILAS points) each quarter for 6 months (0 = no team)."),
+        intervention_effect: float = typer.Option(0.0, "--intervention-effect", help="Share of "
+                                                  "serious-harm hazard removed while managed "
+                                                  "(0 = placebo team)."),
+        intervention_tail: float = typer.Option(0.0, "--intervention-tail", help="Months over "
+                                                "which the effect decays after management ends "
+                                                "(0 = stops at the end)."),
         check: Path = typer.Option(None, "--check", help="Measure DATA_DIR against the "
                                    "stylized facts instead of writing (exit 1 if any fails)."),
     ) -> None:
@@ -49,10 +62,12 @@ def register(app: typer.Typer) -> None:
         from riskcohort.simulate import simulate as run
 
         s = run(out, preset=preset, seed=seed, fmt=fmt, clean=clean, bias_group=bias_group,
-                bias_rate=bias_rate)
+                bias_rate=bias_rate, scenario=scenario, managed=managed,
+                intervention_effect=intervention_effect, intervention_tail=intervention_tail)
         rows = ", ".join(f"{k}={v:,}" for k, v in s["rows"].items())
         n_def = sum(sum(d.values()) for d in s["defects"].values())
-        console.print(f"wrote {out} ({s['preset']}, seed {s['seed']}, {s['format']}) in "
+        console.print(f"wrote {out} ({s['preset']}, scenario {s['scenario']}, seed {s['seed']}, "
+                      f"{s['format']}) in "
                       f"{s['seconds']} s: {rows}; baseline {s['baseline_rows']:,}; "
                       f"truth {s['truth_rows']:,}; defects {n_def}",
                       highlight=False)

@@ -16,6 +16,7 @@ import numpy as np
 from riskcohort.contract.schema import OFFENCES
 from riskcohort.simulate import hazard as hz
 from riskcohort.simulate import offences as of
+from riskcohort.simulate.scenarios import SCENARIOS, Scenario
 from riskcohort.simulate.traits import Traits
 
 OFF_CODE = {o: i for i, o in enumerate(OFFENCES)}
@@ -74,14 +75,19 @@ def _rel_new(R, n, perp, kind, month, rng, tr):
     return idx
 
 
-def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> World:
-    """Simulate all months for the perpetrators in ``tr``; truth rows from month ``burn`` on."""
+def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0,
+        sc: Scenario = SCENARIOS["default"], team=None) -> World:
+    """Simulate all months for the perpetrators in ``tr``; truth rows from month ``burn`` on.
+
+    ``sc`` holds the scenario's mechanism switches; ``team`` (a ``management.Team`` or None)
+    picks people to manage each quarter and lowers their serious-harm hazard. The truth rows
+    never include management (risk without intervention)."""
     n, M = len(tr.d), len(month_day) - 1
     cap = 4 * n + 16
     R = {k: np.full(cap, -1, dtype=np.int64) for k in ("perp", "kind", "start", "end")}
     R["rep"] = np.zeros(cap)
     nrel = [0]
-    static = hz.static_log(tr)
+    static = hz.static_log(tr, sc)
     intimate0 = tr.kind == 0
     cur = np.full(n, -1)
     ex = np.full(n, -1)
@@ -115,7 +121,7 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
         rel_s = np.where((cust_until >= 0) & (since >= 0), np.exp(-since / hz.TAU_REL), 0.0)
         if m >= burn:
             p = hz.project_12m(m, static, tr, E, sep_month, cust_until, active, partnered,
-                               intimate0)
+                               intimate0, sc)
             w = np.flatnonzero(present)
             truth.add(person=w, month=np.full(len(w), m), p=p[w].astype(np.float32))
         act_mult = np.where(active, 1.0, hz.DESISTED_MULT)
@@ -123,7 +129,12 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
         lam = act_mult * tr.mu * (1 + 1.5 * c_pos * sep_s) + tr.beta * E
         k = rng.poisson(lam * free) * free
         k[entering] += free[entering]
-        h = hz.monthly(static, tr, E, sep_s, rel_s, active)
+        h = hz.monthly(static, tr, E, sep_s, rel_s, active, sc)
+        if team is not None:
+            team.select(m, d0, present & alive)
+            mult = team.multiplier(m)
+            if mult is not None:
+                h = h * mult
         sh = free & (rng.random(n) < 1 - np.exp(-h))
         # --- ordinary DA incidents ------------------------------------------------------
         who = np.repeat(np.arange(n), k)
@@ -166,6 +177,8 @@ def run(tr: Traits, rng, month_day, burn, bias_mask=None, bias_rate=0.0) -> Worl
                 sep_s=sep_s[all_who], exc=E[all_who],
                 domestic=dom, occurred=occurred, lag=lag, recorded=u < p_bias,
                 base_rec=base_rec, order=np.concatenate([oid, np.full(len(shw) + len(nwho), -1)]))
+        if team is not None:
+            team.record(all_who, all_code, occurred + lag, u < p_bias, dom)
         prompt = base_rec & dom & (lag < 30)
         known[all_who[base_rec & dom]] = True
         # --- responses: orders and custody (from unbiased, prompt recording) -------------

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort.simulate import panel as pn
-from riskcohort.simulate.stats import poisson_ci, ratio_ci, wilson
+from riskcohort.simulate.stats import cluster_bootstrap, poisson_ci, ratio_ci, wilson
 
 NEAR_MISS = ("gbh", "gbh_with_intent", "attempted_murder")
 INF = float("inf")
@@ -130,7 +130,7 @@ def check(data_dir, preset=None) -> pd.DataFrame:
     a_dash = pn.auc(y, p["dash_high_12m"])
     rows.append(_row("5a DASH/DARA high grade in last year: AUC for serious harm next year",
                      "Turner et al. 2019; Caulfield 2023 (0.60-0.67)", "0.55-0.70", 0.55, 0.70,
-                     a_dash, _auc_ci(a_dash, y)))
+                     a_dash, _binary_auc_ci(p, y)))
     rows.append(_high_not_followed(data))
     rows.append(_odds_row(p, y))
     rr, rr_ci = _separation(data)
@@ -169,25 +169,55 @@ def _high_not_followed(data: pn.Data):
                 wilson(k, len(hi)), f"{len(hi):,} high gradings")
 
 
+def _cells(p, y, col):
+    """Per-row 2x2 cells (flag x outcome) of a binary panel column, for clustered intervals."""
+    x = p[col].to_numpy(bool)
+    y = np.asarray(y) == 1
+    return np.column_stack([x & y, x & ~y, ~x & y, ~x & ~y]).astype(np.int8)
+
+
+def _div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _or(s):
+    return _div(s[:, 0] * s[:, 3], s[:, 1] * s[:, 2])
+
+
+def _rr(s):
+    return _div(_div(s[:, 0], s[:, 0] + s[:, 2]), _div(s[:, 1], s[:, 1] + s[:, 3]))
+
+
+def _bin_auc(s):
+    tpr, fpr = _div(s[:, 0], s[:, 0] + s[:, 2]), _div(s[:, 1], s[:, 1] + s[:, 3])
+    return 0.5 * (1 + tpr - fpr)  # AUC of a yes/no score (ties count one half)
+
+
+def _clustered(p, y, col, stat):
+    cells = _cells(p, y, col)
+    return stat(cells.sum(axis=0, dtype=np.int64)[None, :].astype(float))[0], \
+        cluster_bootstrap(p["person_id"].to_numpy(), cells, stat)
+
+
+def _binary_auc_ci(p, y):
+    return _clustered(p.assign(_x=p["dash_high_12m"] > 0), y, "_x", _bin_auc)[1]
+
+
 def _odds_row(p, y):
+    orr, ci = _clustered(p, y, "strangulation", _or)
     x = p["strangulation"].to_numpy(bool)
-    a, b = int((x & (y == 1)).sum()), int((x & (y == 0)).sum())
-    c, d = int((~x & (y == 1)).sum()), int((~x & (y == 0)).sum())
-    orr = (a * d) / max(b * c, 1)
     return _row("6 odds ratio of serious harm next year, prior strangulation recorded",
-                "Glass et al. 2008 (OR 6.7-7.5)", "5-8", 5.0, 8.0, orr,
-                ratio_ci(orr, [a, b, c, d]), f"prior strangulation in {x.mean():.1%}")
+                "Glass et al. 2008 (OR 6.7-7.5)", "5-8", 5.0, 8.0, float(orr), ci,
+                f"prior strangulation in {x.mean():.1%}")
 
 
 def _suicide_row(p, y):
-    x = p["suicide_marker"].to_numpy(bool)
-    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
-    a, b = int((x & (y == 1)).sum()), int((x & (y == 0)).sum())
-    rr = (a / max(n1, 1)) / max(b / max(n0, 1), 1e-9)
+    rr, ci = _clustered(p, y, "suicide_marker", _rr)
+    s = _cells(p, y, "suicide_marker").sum(axis=0)
     return _row("8 suicide/self-harm marker: prevalence ratio, serious-harm vs other",
-                "Bridger et al. 2017 (5.6% vs 1.7% = 3.3x)", "2.2-4.5", 2.2, 4.5, rr,
-                ratio_ci(rr, [a, n1, b, n0], kind="rr"),
-                f"{a / max(n1, 1):.1%} vs {b / max(n0, 1):.1%}")
+                "Bridger et al. 2017 (5.6% vs 1.7% = 3.3x)", "2.2-4.5", 2.2, 4.5, float(rr), ci,
+                f"{s[0] / max(s[0] + s[2], 1):.1%} vs {s[1] / max(s[1] + s[3], 1):.1%}")
 
 
 def _demography(data: pn.Data):

@@ -26,6 +26,7 @@ class Preset:
     years: int  # years of records written (ending on DATA_END)
     burn_in_years: int = 2  # simulated before the record system starts, never written
     block_size: int = 0  # perpetrators per independent block (0 = one block)
+    ilas_monthly: bool = True  # incumbent scores monthly (last 3 years) or at 5 quarterly dates
 
     @property
     def data_start(self) -> np.datetime64:
@@ -51,8 +52,10 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset("tiny", entries_per_year=700, years=3, burn_in_years=1),
         Preset("small", entries_per_year=1_100, years=5),
+        Preset("demo", entries_per_year=8_000, years=6),
         Preset("force", entries_per_year=40_000, years=6),
-        Preset("national", entries_per_year=1_120_000, years=6, block_size=150_000),
+        Preset("national", entries_per_year=1_120_000, years=6, block_size=150_000,
+               ilas_monthly=False),
     )
 }
 
