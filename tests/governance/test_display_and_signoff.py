@@ -133,3 +133,18 @@ def test_case_choice_top_and_seeded_sample_with_pseudonyms():
     assert len(sample) == 20 and (sample["rank"] > 50).all()
     assert a.equals(b) and not a["person_id"].equals(c["person_id"])
     assert not any(pid in " ".join(a["pseudonym"]) for pid in a["person_id"])
+
+
+def test_signoff_in_a_published_run_is_a_verified_attachment(tmp_path):
+    from riskcohort import runfolder
+
+    with runfolder.RunWriter(tmp_path / "run") as w:
+        w.write_frame("scores.csv", pd.DataFrame({"person_id": ["a"], "score": [0.1]}))
+        run = w.publish(runfolder.Manifest(as_of="2024-01-01"))
+    signoff.write(run, decision="approved", name="A. Smith", role="Chair", date="2026-11-30")
+    assert signoff.FILE_NAME in runfolder.read_manifest(run).attachments
+    runfolder.open_run(run)  # the run itself is still complete and unmodified
+    assert signoff.read(run).name == "A. Smith"
+    path = run / signoff.FILE_NAME
+    path.write_text(path.read_text().replace("A. Smith", "Somebody Else"))
+    assert signoff.read(run) is None  # edited by hand: not a sign-off

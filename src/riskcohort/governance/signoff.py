@@ -20,19 +20,23 @@ Format (``RUN_DIR/approval.json``, schema ``riskcohort.approval/1``)::
         "auto_approved": false,         # true only from --auto-approve (demo)
         "recorded_at": "2026-11-30T21:40:00+00:00"}]}
 
-Only the standard library and ``riskcohort.io``/``errors`` are imported, so ``riskcohort
-approve`` (tracking) can write the record without pulling in the pack.
+Only the standard library and the foundation modules (``io``, ``errors``, ``runfolder``) are
+imported, so ``riskcohort approve`` can write the record without pulling in the pack. In a
+published run folder the file is a verified *attachment* (``runfolder.attach``: its sha256 is
+recorded in run.json); a file edited by hand afterwards is ignored, not shown as a sign-off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from riskcohort.errors import UserError
 from riskcohort.io import read_json, write_json
 
+logger = logging.getLogger(__name__)
 FILE_NAME = "approval.json"
 SCHEMA = "riskcohort.approval/1"
 DECISIONS = ("approved", "approved with conditions", "rejected", "deferred")
@@ -85,9 +89,28 @@ def _record(raw: dict) -> SignOff:
     return SignOff(**d)
 
 
+def _verified(run_dir: Path) -> bool:
+    """In a published run folder, approval.json counts only as the attachment run.json records
+    (same sha256): a file edited by hand afterwards is not a sign-off."""
+    from riskcohort import runfolder
+    from riskcohort.io import sha256_file
+
+    if not runfolder.is_run_folder(run_dir):
+        return True
+    digest = runfolder.read_manifest(run_dir).attachments.get(FILE_NAME)
+    if digest is None or sha256_file(run_dir / FILE_NAME) != digest:
+        logger.warning("%s: not the sign-off recorded in run.json (edited or stale); ignored",
+                       run_dir / FILE_NAME)
+        return False
+    return True
+
+
 def read_all(run_dir) -> list[SignOff]:
     """Every sign-off recorded beside a run, oldest first ([] when there is none)."""
-    raw = read_json(Path(run_dir) / FILE_NAME, default=None)
+    run_dir = Path(run_dir)
+    if not (run_dir / FILE_NAME).is_file() or not _verified(run_dir):
+        return []
+    raw = read_json(run_dir / FILE_NAME, default=None)
     if raw is None:
         return []
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
@@ -128,6 +151,11 @@ def write(run_dir, *, decision: str, name: str, role: str, date: str | None = No
                   auto_approved=bool(auto_approved),
                   recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     records = read_all(run_dir) if run_dir.is_dir() else []
-    write_json(run_dir / FILE_NAME,
-               {"schema": SCHEMA, "records": [r.to_dict() for r in [*records, rec]]})
+    data = {"schema": SCHEMA, "records": [r.to_dict() for r in [*records, rec]]}
+    from riskcohort import runfolder
+
+    if runfolder.is_run_folder(run_dir):  # a published run: a verified attachment
+        runfolder.attach(run_dir, FILE_NAME, lambda tmp: write_json(tmp, data))
+    else:
+        write_json(run_dir / FILE_NAME, data)
     return rec
