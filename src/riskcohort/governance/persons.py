@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from riskcohort.display import NOT_AVAILABLE, band_name, indicator_name, percent
+from riskcohort.display import NOT_AVAILABLE, band_name, indicator_name, percent, plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,18 @@ def _reason(r, evidence: dict, as_of, proxies: set[str]) -> dict:
                              ("police response", r.indicator in POLICE_RESPONSES),
                              ("stale", ev["stale"])) if on]
     return {"indicator": r.indicator, "name": indicator_name(r.indicator), "text": r.text,
-            "effect_pp": r.effect_pp, "records": ev["count"], "latest": ev["latest"],
-            "marks": marks}
+            "sentence": plain_text(r.text.split(" - ")[0]), "effect_pp": r.effect_pp,
+            "effect_text": effect_text(r.effect_pp), "records": ev["count"],
+            "latest": ev["latest"], "marks": marks}
+
+
+def effect_text(pp: float) -> str:
+    """An effect in percentage points for a table: '+1.2 pp', '< 0.1 pp' (never '-0.0 pp').
+
+    >>> effect_text(1.234), effect_text(-0.01), effect_text(-0.26)
+    ('+1.2 pp', '< 0.1 pp', '-0.3 pp')
+    """
+    return f"{pp:+.1f} pp" if abs(pp) >= 0.05 else "< 0.1 pp"
 
 
 def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int = 0,

@@ -74,12 +74,16 @@ def calibration_plot(score, y, title: str = "Calibration: predicted and observed
     low-risk deciles do not pile up in one corner; a decile with no serious harm is drawn as
     an open triangle on the bottom edge (its rate, 0, has no place on a log scale)."""
     t = calibration_bins(score, y)
-    plt, fig, ax = _fig(6.2, 4.6)
-    positive = pd.concat([t["predicted"], t.loc[t["observed"] > 0, "lo"].replace(0, np.nan),
-                          t["observed"].replace(0, np.nan)]).dropna()
-    floor = max(float(positive[positive > 0].min()) / 2 if (positive > 0).any() else 1e-4, 1e-6)
+    plt, fig, ax = _fig(6.2, 4.9)
+    pred = t["predicted"][t["predicted"] > 0]
+    seen_lo = t.loc[(t["observed"] > 0) & (t["lo"] > 0), "lo"]
+    low = float(pd.concat([pred, seen_lo]).min()) if len(pred) or len(seen_lo) else 1e-4
+    floor = max(low / 2, 1e-6)
+    xlo = max(float(pred.min()) / 1.4 if len(pred) else floor, 1e-6)
+    xhi = float(t["predicted"].max()) * 1.4
     top = float(max(t["hi"].max(), t["predicted"].max())) * 1.5
-    ax.plot([floor, top], [floor, top], ls="--", c="grey", lw=1, label="perfect calibration")
+    ax.plot([min(xlo, floor), max(xhi, top)], [min(xlo, floor), max(xhi, top)], ls="--",
+            c="grey", lw=1, label="perfect calibration (observed = predicted)")
     seen = t[t["observed"] > 0]
     if len(seen):
         ax.errorbar(seen["predicted"], seen["observed"],
@@ -87,28 +91,41 @@ def calibration_plot(score, y, title: str = "Calibration: predicted and observed
                     fmt="o", c="#1f4e79", capsize=3, label="observed rate (95% interval)")
     none = t[t["observed"] <= 0]
     if len(none):
-        ax.errorbar(none["predicted"], np.full(len(none), floor * 1.05),
-                    yerr=error_bars(np.full(len(none), floor * 1.05), floor,
-                                    np.maximum(none["hi"], floor * 1.05)),
-                    fmt="v", mfc="white", c="#1f4e79", capsize=3,
+        base = np.full(len(none), floor * 1.05)
+        ax.errorbar(none["predicted"], base,
+                    yerr=error_bars(base, base, np.maximum(none["hi"], base)),
+                    fmt="v", mfc="white", c="#7a8ca3", capsize=3,
                     label="no serious harm observed (bar: 95% upper bound)")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set(xlim=(floor, top), ylim=(floor, top), title=title,
-           xlabel="predicted probability of serious harm in a year (decile mean, log scale)",
-           ylabel="observed rate of serious harm (log scale)")
+    ax.set(xlim=(xlo, xhi), ylim=(floor, top))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("predicted probability of serious harm in a year (decile mean, log scale)",
+                  fontsize=8)
+    ax.set_ylabel("observed rate of serious harm (log scale)", fontsize=8)
+    ax.tick_params(labelsize=7, which="both")
     ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.xaxis.set_minor_formatter(_pct_formatter(minor=True))
     ax.yaxis.set_major_formatter(_pct_formatter())
-    ax.legend(loc="upper left", fontsize=7)
-    return _uri(plt, fig)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return _uri(plt, fig, tight=False)
 
 
-def _pct_formatter():
+def _pct_formatter(minor: bool = False):
+    """Tick labels as percentages; on a log axis's minor ticks only 2x and 5x are labelled."""
     from matplotlib.ticker import FuncFormatter
 
     from riskcohort.display import percent
 
-    return FuncFormatter(lambda v, _pos: percent(v))
+    def label(v, _pos):
+        if minor:
+            lead = round(v / 10 ** np.floor(np.log10(v)), 6) if v > 0 else 0
+            return percent(v) if lead in (2, 5) else ""
+        return percent(v)
+
+    return FuncFormatter(label)
 
 
 def _groups(score: np.ndarray, tiebreak: np.ndarray | None) -> np.ndarray:
@@ -164,6 +181,7 @@ def precision_recall_at_k_plot(evaluation: pd.DataFrame, systems, label="serious
             ax.axvline(k_marker, c="grey", ls=":", lw=1)
         ax.set_xlabel("people reviewed, highest score first (k)", fontsize=8)
         ax.set_ylabel(name, fontsize=8)
+        ax.set_ylim(0, min(1.0, ax.get_ylim()[1]) * 1.04)
         ax.yaxis.set_major_formatter(_pct_formatter())
         ax.tick_params(labelsize=7)
     a1.set_title("Precision at k", fontsize=9)
