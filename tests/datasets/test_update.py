@@ -185,3 +185,21 @@ def test_bad_extract_writes_nothing(base, tmp_path, case):
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ext"]  # no temp folder left
     assert _hashes(base) == before
+
+
+def test_compare_versions_without_lineage_matches_changes_json(updated, base, tmp_path):
+    """retrain compares the champion's data with new data that may be a plain export: the
+    primary-key comparison finds the same reclassifications and label flips."""
+    import shutil
+
+    from riskcohort.datasets.changes import compare_versions
+
+    out, _ = updated
+    plain = Path(shutil.copytree(out, tmp_path / "plain"))
+    (plain / "dataset.json").unlink()
+    saved = json.loads((out / "changes.json").read_text())
+    computed = compare_versions(base, plain)
+    assert computed["reclassified"] == saved["reclassified"]
+    assert computed["label_flips"] == saved["label_flips"] and saved["label_flips"]
+    assert computed["counts"]["incidents"] == saved["counts"]["incidents"]
+    assert compare_versions(base, out)["label_flips"] == saved["label_flips"]  # via lineage

@@ -284,3 +284,54 @@ def markdown(report: dict) -> str:
                   ", ".join(f"{n}: {c}" for n, c in q["new"].items())
                   + " (run `riskcohort validate` for the rules they break)"]
     return "\n".join(lines) + "\n"
+
+
+def key_changes(old, new) -> dict[str, dict]:
+    """Per-table added / replaced / removed primary keys between two loaded dataset versions
+    (replaced = key in both with a label-relevant field changed), in ``describe``'s ``info``
+    shape, for two versions not linked by ``data update`` (e.g. champion's data vs new export)."""
+    from riskcohort.contract.schema import TABLES
+
+    info: dict[str, dict] = {}
+    for name in ("persons", "incidents"):
+        if name not in old.tables or name not in new.tables:
+            continue
+        key = TABLES[name].key
+        a = old.tables[name].drop_duplicates(key).set_index(key)
+        b = new.tables[name].drop_duplicates(key).set_index(key)
+        common = a.index.intersection(b.index)
+        cols = [c for c in LABEL_COLUMNS[name] if c in a.columns and c in b.columns]
+        changed = np.zeros(len(common), dtype=bool)
+        for col in cols:
+            va, vb = a.loc[common, col], b.loc[common, col]
+            changed |= ~(((va == vb).fillna(False).to_numpy(dtype=bool))
+                         | (va.isna() & vb.isna()).to_numpy())
+        keys = {"added": [str(k) for k in b.index.difference(a.index)],
+                "removed": [str(k) for k in a.index.difference(b.index)],
+                "replaced": [str(k) for k in common[changed]]}
+        info[name] = {"source": "compared", "file": "", **{k: len(v) for k, v in keys.items()},
+                      "keys": keys}
+    return info
+
+
+def compare_versions(old_dir, new_dir, experiment=None) -> dict:
+    """What changed between two dataset folders: ``changes.json`` of the new one when it is a
+    ``data update`` of the old one (same fingerprint), else computed by primary key."""
+    from riskcohort.contract import load_dataset
+    from riskcohort.datasets.update import load_manifest
+
+    new = load_dataset(new_dir)
+    old = load_dataset(old_dir)
+    manifest = load_manifest(new_dir)
+    saved = Path(new_dir) / "changes.json"
+    if manifest.get("base_fingerprint") == old.fingerprint and saved.is_file():
+        import json
+
+        return json.loads(saved.read_text(encoding="utf-8"))
+    if old.fingerprint == new.fingerprint:
+        return {"counts": {}, "reclassified": [], "label_flips": [], "same_data": True}
+    info = key_changes(old, new)
+    report = describe(old, new, info, experiment=experiment)
+    report["base"] = {"dir": str(old.root), "fingerprint": old.fingerprint}
+    report["new"] = {"dir": str(new.root), "fingerprint": new.fingerprint}
+    return report
