@@ -26,6 +26,7 @@ DEFAULTS = {
     "custody": {"end_date": None, "kind": "remand"},
     "markers": {"expires_at": None},
     "referrals": {"role": "perpetrator"},
+    "interventions": {"end_date": None, "end_recorded_at": None, "kind": "dapst_managed"},
 }
 
 
@@ -80,7 +81,7 @@ def random_dataset(rng, n_persons: int = 4, n_events: int = 10) -> dict[str, pd.
 
     people = [f"p{i}" for i in range(n_persons)]
     tri = [True, False, None]
-    incidents, rels, ras, orders, custody, markers, refs = [], [], [], [], [], [], []
+    incidents, rels, ras, orders, custody, markers, refs, ivs = [], [], [], [], [], [], [], []
     for k in range(n_persons):
         a, b = people[k], people[(k + 1) % n_persons]
         rec = when()
@@ -94,7 +95,8 @@ def random_dataset(rng, n_persons: int = 4, n_events: int = 10) -> dict[str, pd.
             cohabiting=pick(tri), recorded_at=rec,
         ))
     offences = ["common_assault", "abh", "gbh", "strangulation", "threats_to_kill", "stalking",
-                "breach_of_order", "non_crime", "theft", "homicide", "coercive_control"]
+                "breach_of_order", "non_crime", "theft", "homicide", "coercive_control",
+                "drugs", "weapons_possession", "harassment", "sexual_offence"]
     for n in range(n_events * n_persons):
         occ = when()
         perp = pick(people)
@@ -105,20 +107,19 @@ def random_dataset(rng, n_persons: int = 4, n_events: int = 10) -> dict[str, pd.
             relationship_id=rel["relationship_id"] if rng.random() < 0.6 else None,
             domestic=rng.random() < 0.75, offence=pick(offences),
             weapon=pick([None, "none", "knife", "firearm"]),
-            injury=pick([None, "none", "minor", "serious"]),
+            injury=pick([None, "none", "minor", "serious"]), children_present=pick(tri),
         ))
     for n in range(n_events):
         t = when()
         ras.append(dict(
             assessment_id=f"a{n}", assessed_at=t, perpetrator_id=pick(people),
             victim_id=pick(people), grade=pick(["standard", "medium", "high"]),
-            q_strangulation=pick(tri), q_pregnancy_infant=pick(tri),
-            q_child_contact_conflict=pick(tri), q_separation=pick(tri),
+            **{q: pick(tri) for q in ASSESSMENT_QUESTIONS},
         ))
         s = when().normalize()
         orders.append(dict(
             order_id=f"o{n}", subject_id=pick(people), protected_id=pick(people),
-            kind=pick(["dvpo", "non_molestation", "bail_conditions"]), start_date=s,
+            kind=pick(["dvpo", "non_molestation", "bail_conditions", "other"]), start_date=s,
             end_date=pick([None, s + pd.Timedelta(days=int(rng.integers(1, 400)))]),
             recorded_at=later(s - pd.Timedelta(days=5), 30),
         ))
@@ -130,15 +131,25 @@ def random_dataset(rng, n_persons: int = 4, n_events: int = 10) -> dict[str, pd.
         mr = when()
         markers.append(dict(
             marker_id=f"m{n}", person_id=pick(people),
-            kind=pick(["alcohol", "mental_health", "suicide_self_harm", "firearms_access"]),
+            kind=pick(["alcohol", "mental_health", "suicide_self_harm", "firearms_access",
+                       "weapons", "violence", "drugs", "other"]),
             recorded_at=mr, expires_at=pick([None, later(mr, 500)]),
         ))
         refs.append(dict(
             referral_id=f"f{n}", person_id=pick(people), role=pick(["victim", "perpetrator"]),
-            kind=pick(["marac", "mappa", "mental_health"]), referred_at=when(),
+            kind=pick(["marac", "mappa", "mental_health", "perpetrator_programme", "other"]),
+            referred_at=when(),
+        ))
+        ir = when()
+        iv_end = pick([None, later(ir, 300).normalize()])
+        ivs.append(dict(
+            intervention_id=f"n{n}", person_id=pick(people),
+            kind=pick(["dapst_managed", "matac", "mappa", "dvpo", "marac"]),
+            start_date=ir.normalize(), end_date=iv_end, recorded_at=ir,
+            end_recorded_at=None if iv_end is None or rng.random() < 0.2 else later(iv_end, 60),
         ))
     persons = [dict(person_id=p, birth_date=pick([None, pd.Timestamp("1980-05-05")]),
                     death_date=pick([None, None, None, when().normalize()])) for p in people]
     return dataset(persons=persons, incidents=incidents, relationships=rels,
                    risk_assessments=ras, orders=orders, custody=custody, markers=markers,
-                   referrals=refs)
+                   referrals=refs, interventions=ivs)

@@ -91,3 +91,63 @@ def test_generated_docs_page_is_current():
     from riskcohort.features.catalogue import catalogue_markdown
 
     assert (REPO / "docs" / "indicators.md").read_text(encoding="utf-8") == catalogue_markdown()
+
+
+def test_literature_first_coverage():
+    """Every DASH/DARA item, marker, referral and order kind of the contract reaches an indicator
+    (issue 16: the catalogue is not fitted to our generator)."""
+    from riskcohort.contract.schema import ASSESSMENT_QUESTIONS, TABLES
+
+    names = set(indicator_names())
+    for q in ASSESSMENT_QUESTIONS:
+        item = q.removeprefix("q_")
+        assert {f"ra_{item}_12m", f"ra_{item}_3y"} <= names, item
+    for kind in TABLES["markers"].column("kind").values:
+        assert f"marker_{kind}" in names, kind
+    for kind in TABLES["referrals"].column("kind").values:
+        assert f"referral_{kind}" in names, kind
+    from riskcohort.features.defs.orders import PROTECTIVE
+
+    order_kinds = set(TABLES["orders"].column("kind").values)
+    assert order_kinds == {*PROTECTIVE, "bail_conditions", "other"}
+    for base in ("strangulation", "threats_to_kill", "stalking_harassment", "coercive_control"):
+        assert {f"{base}_count_365d", f"{base}_count_3y"} <= names, base
+    assert {"children_present_3y", "victim_age", "victim_repeat_victimisation_3y",
+            "new_intimate_partner_12m", "violence_count_3y", "other_crime_count_3y",
+            "possession_count_3y", "in_custody", "days_since_custody_release"} <= names
+
+
+def test_roles_and_proxy_fields():
+    from riskcohort.features.catalogue import ROLES, names_with_role, proxy_risk_names
+
+    cat = {i.name: i for i in load_catalogue()}
+    for ind in cat.values():
+        assert ind.role in ROLES and isinstance(ind.proxy_risk, bool)
+        if ind.role != "risk":
+            assert ind.direction == 0, ind.name
+        if ind.proxy_risk:
+            assert len(ind.proxy_reason) > 20, ind.name
+    # police responses are not risk: unconstrained, with the reason in the catalogue
+    for name in ("active_protective_orders", "bail_conditions_active", "referral_marac",
+                 "referral_mappa", "active_other_orders"):
+        assert cat[name].role == "response" and "response" in cat[name].evidence.lower()
+    assert names_with_role("intervention") == [
+        "currently_managed", "days_since_management_ended", "past_management_periods"]
+    assert {"marker_mental_health", "possession_count_3y"} <= set(proxy_risk_names())
+    assert "days_since_last_da" not in proxy_risk_names()
+    # weak evidence is said, not hidden
+    assert "weak" in cat["ra_financial_problems_12m"].evidence.lower()
+    assert "June 2022" in cat["strangulation_count_3y"].evidence
+
+
+def test_inconsistent_entry_is_refused():
+    import pytest
+
+    from riskcohort.features.catalogue import _checked
+
+    entry = {f: "x" for f in FIELDS} | {"sources": ["incidents"], "direction": 1,
+                                         "role": "response", "proxy_risk": False}
+    with pytest.raises(ValueError, match="direction must be 0"):
+        _checked(entry)
+    with pytest.raises(ValueError, match="proxy_reason"):
+        _checked(entry | {"role": "risk", "proxy_risk": True})

@@ -15,20 +15,34 @@ from riskcohort.features import evidence_cache
 from riskcohort.features import relationship as rel
 from riskcohort.features.defs import SPECS
 from riskcohort.features.engine import AGE_NAME
-from riskcohort.features.spec import Active, Count, DaysSince, Distinct, Latest, Max, Sum
+from riskcohort.features.spec import (
+    Active,
+    Count,
+    DaysSince,
+    Distinct,
+    Latest,
+    LatestAge,
+    Max,
+    NewVictims,
+    Open,
+    Sum,
+)
 from tests.features.feature_data import dataset, random_dataset
 
-COUNTED = {s.name for s in SPECS if type(s) in (Count, Active, Distinct)}
+COUNTED = {s.name for s in SPECS if type(s) in (Count, Active, Distinct, NewVictims)}
+FLAGS = {s.name for s in SPECS if isinstance(s, Open)}  # 1 = at least one open period listed
 COUNTED |= {s.name for s in (*rel.INCIDENT_SPECS, *rel.ASSESSMENT_SPECS) if type(s) is Count}
 SUMS = {s.name for s in SPECS if isinstance(s, Sum)}
 MAXES = {s.name for s in SPECS if isinstance(s, Max)}
-ONE_ROW = {s.name for s in SPECS if isinstance(s, DaysSince | Latest)}
+ONE_ROW = {s.name for s in SPECS if isinstance(s, DaysSince | Latest | LatestAge)}
 
 
 def _check(frame_row, ev):
     rows = ev.groupby("indicator").size()
     for name in COUNTED:  # NaN (no current relationship) has no rows either
         assert rows.get(name, 0) == np.nan_to_num(frame_row[name]), name
+    for name in FLAGS:
+        assert (rows.get(name, 0) > 0) == (frame_row[name] == 1), name
     for name in SUMS:
         kinds = ev.loc[ev["indicator"] == name, "kind"]
         assert math.isclose(sum(W[k] for k in kinds), frame_row[name]), name

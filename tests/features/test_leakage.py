@@ -1,7 +1,8 @@
 """Point-in-time properties on random data: what is not known at T cannot move an indicator.
 
 For random T, adding, deleting or changing any record *not* known before T (contract: its
-recorded_at / assessed_at / referred_at / start_date, a relationship end's end_recorded_at) leaves
+recorded_at / assessed_at / referred_at / start_date, a relationship's or an intervention's
+end_recorded_at) leaves
 every indicator at T unchanged; changing a record known before T moves the indicators that
 depend on it; several snapshots built together equal each built alone.
 """
@@ -18,7 +19,7 @@ from tests.features.feature_data import random_dataset
 START = pd.Timestamp("2019-01-01")
 KNOWN = {"incidents": "recorded_at", "relationships": "recorded_at",
          "risk_assessments": "assessed_at", "orders": "recorded_at", "custody": "start_date",
-         "markers": "recorded_at", "referrals": "referred_at"}
+         "markers": "recorded_at", "referrals": "referred_at", "interventions": "recorded_at"}
 # No shrinking phase: a build takes ~0.3 s, so shrinking would dominate; failures print inputs.
 SETTINGS = dict(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -53,6 +54,10 @@ def _scramble(rng, table, row, t):
         row.update(recorded_at=known, kind="suicide_self_harm", expires_at=None)
     elif table == "referrals":
         row.update(referred_at=known, kind="marac", role="perpetrator")
+    elif table == "interventions":
+        start = (t - pd.Timedelta(days=int(rng.integers(0, 300)))).normalize()
+        row.update(recorded_at=known, kind=pick(["dapst_managed", "mappa"]), start_date=start,
+                   end_date=None, end_recorded_at=None)
     return row
 
 
@@ -60,7 +65,8 @@ def _mutate(data, table, action, rng, t):
     data = {k: v.copy() for k, v in data.items()}
     frame = data[table]
     unknown = frame.index[~(frame[KNOWN[table]] < t)]
-    if action == "end" and table == "relationships":
+    if action == "end" and table in ("relationships", "interventions"):
+        # an end learned on or after T, moved to before T: still unknown at T
         ends = frame.index[frame["end_recorded_at"] >= t]
         if len(ends):
             i = ends[int(rng.integers(0, len(ends)))]

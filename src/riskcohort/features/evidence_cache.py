@@ -34,6 +34,7 @@ PERSON_COLUMN = {
     "custody": "person_id",
     "markers": "person_id",
     "referrals": "person_id",
+    "interventions": "person_id",
 }
 _EMPTY = np.empty(0, dtype=np.intp)
 
@@ -71,6 +72,7 @@ class PersonRows:
         self.tables = normalise(tables_of(raw))
         self._by = {n: Positions(self.tables[n][c]) for n, c in PERSON_COLUMN.items()
                     if n in self.tables}
+        self._victim_of = Positions(self.tables["incidents"]["victim_id"])
         if "relationships" in self.tables:
             r = self.tables["relationships"]
             for col in ("relationship_id", "person_a_id", "person_b_id"):
@@ -87,12 +89,13 @@ class PersonRows:
 
     def positions(self, person_id: str) -> dict[str, np.ndarray]:
         """Positions of the person's rows in each table, as ``evidence_rows._person_tables``
-        selects them (plus the MARAC referrals of the person's victims and the relationships
-        his incidents name or he is party to), in the tables' order."""
+        selects them (plus the MARAC referrals of the person's victims, the relationships his
+        incidents name or he is party to, and his victims' person rows and every incident
+        against them), in the tables' order."""
         out = {n: self._by[n].of([person_id]) for n in PERSON_COLUMN if n in self._by}
         inc = self.tables["incidents"]
+        victims = set(inc["victim_id"].take(out["incidents"]).dropna().astype(str))
         if "referrals" in out:
-            victims = set(inc["victim_id"].take(out["incidents"]).dropna().astype(str))
             out["referrals"] = self._by["referrals"].of({person_id, *victims})
         if "relationships" in self.tables:
             used = set(inc["relationship_id"].take(out["incidents"]).dropna().astype(str))
@@ -100,6 +103,10 @@ class PersonRows:
                     self._by["relationships.person_a_id"].of([person_id]),
                     self._by["relationships.person_b_id"].of([person_id])]
             out["relationships"] = np.unique(np.concatenate(rows))
+        # victim indicators: every incident against his victims and their person rows
+        out["incidents"] = np.unique(np.concatenate([out["incidents"],
+                                                     self._victim_of.of(victims)]))
+        out["persons"] = self._by["persons"].of({person_id, *victims})
         return {n: out[n] for n in self.tables}
 
     def person_tables(self, person_id: str) -> dict[str, pd.DataFrame]:

@@ -45,6 +45,7 @@ _PERSON_COLS = {
     "custody": ("person_id",),
     "markers": ("person_id",),
     "referrals": ("person_id",),
+    "interventions": ("person_id",),
 }
 
 
@@ -83,7 +84,7 @@ def source_rows_sql(present: tuple[str, ...], source: str, dialect: str = "duckd
     """
     _, srcs, pop = _placeholders(present)
     specs = by_source()[source]
-    joined = plan_module.join_source(pop, srcs[source])
+    joined = plan_module.join_prepared(pop, srcs[source], specs)
     return ibis.to_sql(plan_module._union_rows([(joined, specs)], specs), dialect=dialect)
 
 
@@ -116,16 +117,22 @@ def _person_tables(tables: dict[str, pd.DataFrame], person_id: str) -> dict[str,
             if col in frame.columns:
                 mask |= (frame[col] == person_id).fillna(False).astype(bool)
         out[name] = frame[mask]
-    if "referrals" in out and "incidents" in out:  # MARAC referrals of the person's victims
+    own = out["incidents"]
+    victims = set(own["victim_id"].dropna().astype(str))
+    if "referrals" in out:  # MARAC referrals of the person's victims
         ref = tables["referrals"]
-        victims = set(out["incidents"]["victim_id"].dropna().astype(str))
         out["referrals"] = ref[(ref["person_id"] == person_id) | ref["person_id"].isin(victims)]
-    if tables.get("relationships") is not None and "incidents" in out:
+    if tables.get("relationships") is not None:
         r = tables["relationships"]
-        used = set(out["incidents"]["relationship_id"].dropna().astype(str))
+        used = set(own["relationship_id"].dropna().astype(str))
         keep = r["relationship_id"].astype(str).isin(used)
         keep |= (r["person_a_id"] == person_id) | (r["person_b_id"] == person_id)
         out["relationships"] = r[keep]
+    # victim indicators: the victims' person rows and every incident against them (by anyone)
+    inc, persons = tables["incidents"], tables["persons"]
+    out["incidents"] = inc[(inc["perpetrator_id"] == person_id) | inc["victim_id"].isin(victims)]
+    out["persons"] = persons[(persons["person_id"] == person_id)
+                             | persons["person_id"].isin(victims)]
     return out
 
 
@@ -202,6 +209,7 @@ def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
         parts.extend(_relationship_rows(con, compile_plan(present, DEFAULT_LOOKBACK_DAYS), wanted))
     con.close()
     person = mine["persons"]
+    person = person[person["person_id"] == pid]  # the table also holds his victims
     if AGE_NAME in wanted and len(person) and person["birth_date"].notna().any():
         parts.append(pd.DataFrame({
             "indicator": [AGE_NAME], "table": ["persons"], "record_id": [pid],

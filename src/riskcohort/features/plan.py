@@ -40,6 +40,14 @@ def join_source(pop: ibis.Table, src: ibis.Table) -> ibis.Table:
     return with_age(pop.join(src, [pop.person_id == src.subject, src.known_at < pop.as_of]))
 
 
+def join_prepared(pop: ibis.Table, src: ibis.Table, specs) -> ibis.Table:
+    """:func:`join_source` plus the columns the source's specs add (``Spec.prepare``)."""
+    joined = join_source(pop, src)
+    for spec in specs:
+        joined = spec.prepare(joined)
+    return joined
+
+
 def _aggregate(joined: ibis.Table, specs) -> ibis.Table:
     aggs: dict = {}
     for spec in specs:
@@ -84,13 +92,14 @@ def compile_plan(present: tuple[str, ...], lookback_days: int, dialect: str = "d
     t, srcs, pop = _placeholders(present)
     sql = lambda e: ibis.to_sql(e, dialect=dialect)  # noqa: E731
     snaps = ibis.table({"as_of": "timestamp"}, name="snapshots")
-    plan: dict = {"population": sql(population(t["incidents"], t["persons"], snaps, lookback_days))}
+    plan: dict = {"population": sql(population(t["incidents"], t["persons"], snaps, lookback_days,
+                                               t.get("custody")))}
     plan["aggregate"] = {}
     for source, specs in by_source().items():
         if source in srcs:
-            joined = join_source(pop, srcs[source])
+            joined = join_prepared(pop, srcs[source], specs)
             plan["aggregate"][source] = [(g, sql(_aggregate(joined, g))) for g in _split(specs)]
-    branches = [(join_source(pop, srcs[src]), specs) for src, specs in by_source().items()
+    branches = [(join_prepared(pop, srcs[src], specs), specs) for src, specs in by_source().items()
                 if src in srcs]
     plan["rows_all"] = sql(_union_rows(branches, SPECS))
     if "incidents_rel" in srcs:

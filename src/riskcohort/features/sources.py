@@ -10,7 +10,8 @@ source-specific attributes.
 
 Knowledge times (contract "Time rules"): incidents ``recorded_at``; assessments ``assessed_at``;
 orders ``recorded_at``; custody ``start_date`` (a *release* is known when it happens, so the
-releases source uses ``end_date``); markers ``recorded_at`` (a marker counts while
+releases source uses ``end_date``); interventions ``recorded_at``, their end ``end_recorded_at``
+(``intervention_ends``); markers ``recorded_at`` (a marker counts while
 ``recorded_at <= T < expires_at``: the expiry is part of the record and is only compared with T);
 referrals ``referred_at`` (a victim's referral is linked to the perpetrator through his known
 domestic incidents against that victim); a relationship ``recorded_at``, its end
@@ -33,8 +34,13 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "incidents_rel": ("incidents", "relationships"),
     "assessments": ("risk_assessments",),
     "orders": ("orders",),
+    "incidents_victims": ("incidents", "persons"),
+    "victim_incidents": ("incidents",),
+    "intimate_da": ("incidents", "relationships"),
     "custody": ("custody",),
     "custody_releases": ("custody",),
+    "interventions": ("interventions",),
+    "intervention_ends": ("interventions",),
     "markers": ("markers",),
     "referrals": ("referrals",),
     "victim_referrals": ("incidents", "referrals"),
@@ -74,6 +80,7 @@ def _incidents(t):
         subject=t.perpetrator_id, record_id=t.incident_id, known_at=t.recorded_at,
         event_at=t.occurred_at, victim_id=t.victim_id, kind=t.offence,
         domestic=t.domestic, offence=t.offence, weapon=t.weapon, injury=t.injury,
+        children_present=t.children_present,
         relationship_id=t.relationship_id.cast("string"), harm=harm_expr(t.offence),
     )
 
@@ -92,6 +99,12 @@ def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
             out["incidents_rel"] = _base(
                 j, "incidents", **cols, rel_kind=j.kind,
                 perp_is_a=(j.person_a_id == j.perpetrator_id),
+            )
+        out.update(_victim_sources(t))
+        if "incidents_rel" in out:
+            r = out["incidents_rel"]
+            out["intimate_da"] = r.filter(
+                r.domestic.fill_null(False), r.rel_kind == "intimate", r.victim_id.notnull()
             )
     if "risk_assessments" in t:
         ra = t["risk_assessments"]
@@ -113,6 +126,7 @@ def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
         out["custody"] = _base(
             c, "custody", c.person_id, c.custody_id, c.start_date, c.start_date,
             start_at=c.start_date, end_at=c.end_date, kind=c.kind,
+            end_known_at=_ts(c.end_date),  # a release is known when it happens
         )
         released = c.filter(c.end_date.notnull())
         out["custody_releases"] = _base(
@@ -120,6 +134,8 @@ def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
             ibis.greatest(_ts(released.start_date), _ts(released.end_date)), released.end_date,
             kind=released.kind,
         )
+    if "interventions" in t:
+        out.update(_intervention_sources(t["interventions"]))
     if "markers" in t:
         m = t["markers"]
         out["markers"] = _base(
@@ -144,4 +160,53 @@ def build_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
             r, "referrals", r.person_id, r.referral_id, r.referred_at, r.referred_at,
             kind=r.kind, referral_kind=r.kind, role=r.role,
         )
+    return out
+
+
+def _victim_sources(t: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """Sources about the victims of the person's domestic incidents.
+
+    ``incidents_victims``: his domestic incidents with the victim's birth date (victim age).
+    ``victim_incidents``: domestic incidents against his victims *by anyone* (repeat
+    victimisation). The link person -> victim is known from his first incident against that
+    victim recorded (``link_known_at`` = earliest ``recorded_at``: known at T iff some such
+    incident is), and each incident against the victim from its own ``recorded_at``, so
+    ``known_at`` is the later of the two. One row per (person, incident): no double counting.
+    """
+    inc, persons = t["incidents"], t["persons"]
+    da = inc.filter(inc.domestic.fill_null(False), inc.victim_id.notnull())
+    p = persons.select(vid=persons.person_id, victim_birth=_ts(persons.birth_date))
+    jv = da.join(p, da.victim_id == p.vid, how="left")
+    out = {"incidents_victims": _base(jv, "incidents", **_incidents(jv),
+                                      victim_birth=jv.victim_birth)}
+    links = da.group_by(link_perp=da.perpetrator_id, link_victim=da.victim_id).aggregate(
+        link_known_at=_ts(da.recorded_at).min()
+    )
+    other = da.view()
+    j = links.join(other, links.link_victim == other.victim_id)
+    cols = _incidents(j)
+    cols.update(subject=j.link_perp,
+                known_at=ibis.greatest(j.link_known_at, _ts(j.recorded_at)))
+    out["victim_incidents"] = _base(j, "incidents", **cols,
+                                    by_other=(j.perpetrator_id != j.link_perp))
+    return out
+
+
+def _intervention_sources(iv: ibis.Table) -> dict[str, ibis.Table]:
+    """``interventions`` (periods, known from ``recorded_at``) and ``intervention_ends`` (ended
+    periods, known once the end is: ``end_recorded_at``, or the end date itself when the export
+    has no ``end_recorded_at``; never before the start was recorded)."""
+    end_known = ibis.coalesce(_ts(iv.end_recorded_at), _ts(iv.end_date))
+    out = {"interventions": _base(
+        iv, "interventions", iv.person_id, iv.intervention_id, iv.recorded_at, iv.start_date,
+        start_at=iv.start_date, end_at=iv.end_date, kind=iv.kind, iv_kind=iv.kind,
+        end_known_at=ibis.greatest(_ts(iv.recorded_at), end_known),
+    )}
+    ended = iv.filter(iv.end_date.notnull())
+    end_known = ibis.coalesce(_ts(ended.end_recorded_at), _ts(ended.end_date))
+    out["intervention_ends"] = _base(
+        ended, "interventions", ended.person_id, ended.intervention_id,
+        ibis.greatest(_ts(ended.recorded_at), end_known), ended.end_date,
+        start_at=ended.start_date, end_at=ended.end_date, kind=ended.kind, iv_kind=ended.kind,
+    )
     return out

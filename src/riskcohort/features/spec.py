@@ -90,6 +90,10 @@ class Spec:
         """Evidence rows among those passing the condition (all of them for a count)."""
         return rows
 
+    def prepare(self, j: ibis.Table) -> ibis.Table:
+        """Columns this spec needs on the joined rows beyond the source's (default: none)."""
+        return j
+
 
 class Count(Spec):
     """Number of records (evidence: every counted record)."""
@@ -189,6 +193,73 @@ class Active(Spec):
     def condition(self, j):
         active = (j.start_at <= j.as_of) & (j.end_at.isnull() | (j.end_at > j.as_of))
         return where_expr(j, self.where) & active.fill_null(False)
+
+
+@dataclass(frozen=True)
+class Open(Spec):
+    """1 if a period is open at T *as known at T*, else 0 (evidence: the open periods).
+
+    Open: ``start_at <= T`` and not ended, where ended means ``end_at < T`` and the end was known
+    before T (``end_known_at < T``, a source column). Why not :class:`Active`: a custody release
+    or an intervention's end is a fact learned when it happens or is recorded, and an end date
+    equal to T means the period still runs on T (contract v1.1: "ended at T when its end_date is
+    before T").
+    """
+
+    def condition(self, j):
+        ended = j.end_at.notnull() & (j.end_at < j.as_of) & (j.end_known_at < j.as_of)
+        open_ = (j.start_at <= j.as_of) & ~ended.fill_null(False)
+        return where_expr(j, self.where) & open_.fill_null(False)
+
+    def finalize(self, frame):
+        return super().finalize(frame).clip(upper=1.0)
+
+
+@dataclass(frozen=True)
+class LatestAge(Spec):
+    """Age in years at T of a birth-date column on the latest matching record (ties: the larger
+    record id); NaN when none (evidence: that record)."""
+
+    value: str = "victim_birth"
+    fill: float = float("nan")
+
+    def condition(self, j):
+        return super().condition(j) & j[self.value].notnull()
+
+    def aggregates(self, j):
+        key = ibis.struct({"at": j.event_at, "id": j.record_id})
+        return {f"_{self.name}_birth": j[self.value].argmax(key, where=self.condition(j))}
+
+    def finalize(self, frame):
+        born = frame[f"_{self.name}_birth"]
+        return ((frame["as_of"] - born).dt.days / 365.25).astype("float64")
+
+    def pick(self, rows):
+        return rows.sort_values(["event_at", "record_id"]).tail(1)
+
+
+@dataclass(frozen=True)
+class NewVictims(Distinct):
+    """Distinct victims whose *first* matching record known at T happened within ``window``,
+    counted only when an earlier matching record with another victim is known (a known
+    perpetrator with a new victim). Evidence: the latest record per new victim.
+
+    Point in time: "first" is among the rows joined for (person, T), i.e. records known before T,
+    so a record recorded later can never change it.
+    """
+
+    def prepare(self, j):
+        first_v = j.event_at.min().over(ibis.window(group_by=[j.rid, j[self.column]]))
+        first_all = j.event_at.min().over(ibis.window(group_by=[j.rid]))
+        return j.mutate(_first_v=first_v, _first_all=first_all)
+
+    def condition(self, j):
+        lo, hi = self.window or (365, 0)
+        age_first = j.as_of.epoch_seconds() - j._first_v.epoch_seconds()
+        recent = (age_first > hi * DAY_SECONDS) & (age_first <= lo * DAY_SECONDS)
+        known_before = j._first_all < j._first_v
+        cond = where_expr(j, self.where) & j[self.column].notnull() & j.event_at.notnull()
+        return cond & (recent & known_before).fill_null(False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,15 @@ Why split: each module stays short and reviewable against its catalogue entries
 ``engine.py`` because they are not a single aggregation over one source.
 """
 
-from riskcohort.features.defs import assessments, history, markers, orders, severity, victims
+from riskcohort.features.defs import (
+    assessments,
+    history,
+    interventions,
+    markers,
+    orders,
+    severity,
+    victims,
+)
 
 SPECS = (
     *history.SPECS,
@@ -14,4 +22,5 @@ SPECS = (
     *victims.SPECS,
     *assessments.SPECS,
     *markers.SPECS,
+    *interventions.SPECS,
 )
