@@ -10,6 +10,7 @@ primary keys duplicated in bulk (a table exported twice or joined).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ MAX_BAD_FRACTION = 0.5  # more than this share of a table quarantined = a struct
 BULK_DUPLICATE_FRACTION = 0.05  # duplicate keys beyond this share (and >= 10 rows) = structural
 BULK_DUPLICATE_MIN = 10
 DATA_DOCS_DIR = "data_docs"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -134,6 +137,7 @@ def load_dataset(
     if not root.is_dir():
         raise UserError(f"folder {data_dir}: rule dataset_folder: not a folder")
     out = _resolve_report_dir(root, report_dir)
+    logger.info("validating %s against the data contract", root)
     results: dict[str, rules.TableResult] = {}
     keysets: dict[str, rules.KeySets | None] = {}
     absent: list[str] = []

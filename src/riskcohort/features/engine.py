@@ -16,6 +16,7 @@ preallocated block (see :func:`build`).
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 
@@ -31,6 +32,8 @@ from riskcohort.features.defs import SPECS
 from riskcohort.features.labels import check_horizon
 from riskcohort.features.plan import by_source, compile_labels, compile_plan
 from riskcohort.features.sources import SOURCE_TABLES
+
+logger = logging.getLogger(__name__)
 
 AGE_NAME = "age_at_as_of"
 
@@ -199,4 +202,6 @@ def build(
         frame["harm_weight"] = lab["harm_weight"].astype("float64").fillna(0.0).to_numpy()
     con.close()
     frame.attrs["notes"] = list(dict.fromkeys(notes))
+    logger.debug("features: %d rows x %d columns (labels: %s)", len(frame), frame.shape[1],
+                 labels)
     return frame

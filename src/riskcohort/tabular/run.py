@@ -7,6 +7,7 @@ Baselines and the model are then evaluated on the very same test rows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from riskcohort.errors import UserError
 from riskcohort.tabular import explanations, models
 from riskcohort.tabular.infer import TableTyper
 from riskcohort.tabular.roles import Roles, check_roles, parse_time, read_table
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,8 +85,11 @@ def _baseline_scores(frame: pd.DataFrame, roles: Roles, source: str) -> dict[str
 
 def run_tabular(path, roles: Roles, out_dir, test_fraction: float = 0.3, seed: int = 0,
                 k: int = 100, n_boot: int = 500, tracking_uri: str | None = None,
-                log=print) -> TabularResult:
-    """Fit, choose, evaluate and explain on a person-level table; write the outputs."""
+                log=None) -> TabularResult:
+    """Fit, choose, evaluate and explain on a person-level table; write the outputs.
+
+    Progress goes to ``logging`` (``log``, a callable taking one message, overrides it)."""
+    log = log or logger.info
     source = str(path)
     frame = read_table(path)
     label = check_roles(frame, roles, source)
