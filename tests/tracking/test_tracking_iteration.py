@@ -7,8 +7,11 @@ import json
 import pytest
 from mlflow import MlflowClient
 
+from riskcohort import runfolder
+from riskcohort.runfolder import layout as L
 from riskcohort.tracking import iteration, registry
 from riskcohort.tracking.iteration import log_iteration
+from tests.tracking.tracking_data import amend
 
 
 def _client(uri):
@@ -47,7 +50,9 @@ def test_model_flavour_signature_and_calibrator(run_folder, store_uri, tmp_path)
     run_id = log_iteration(run_folder, tracking_uri=store_uri)
     uri = _client(store_uri).get_run(run_id).data.tags[registry.MODEL_URI_TAG]
     info = mlflow.models.get_model_info(uri)
-    assert "lightgbm" in info.flavors
+    # the calibrated pyfunc (logged as code), not the raw LightGBM flavour
+    assert "python_function" in info.flavors and "lightgbm" not in info.flavors
+    assert "cohort_model" in info.flavors["python_function"]["artifacts"]
     assert [s.name for s in info.signature.inputs.inputs][:2] == ["da_count_365d", "harm_365d"]
     assert info.saved_input_example_info is not None
     reg = registry.load_registered("challenger", tracking_uri=store_uri, dst=tmp_path / "dl")
@@ -103,7 +108,7 @@ def test_interrupted_logging_leaves_no_version_or_alias(run_folder, store_uri, m
     runs = c.search_runs([c.get_experiment_by_name("exp-test").experiment_id])
     assert {r.info.status for r in runs if r.data.tags["kind"] == "model"} == {"FAILED"}
     assert c.search_model_versions(f"name='{registry.MODEL_NAME}'") == []
-    assert "mlflow_run_id" not in json.loads((run_folder / "run.json").read_text())
+    assert json.loads((run_folder / "run.json").read_text())["mlflow_run_id"] is None
     with pytest.raises(Exception, match="not complete"):
         registry.register_model(runs[0].info.run_id, tracking_uri=store_uri)
     monkeypatch.undo()
@@ -113,9 +118,8 @@ def test_interrupted_logging_leaves_no_version_or_alias(run_folder, store_uri, m
 
 def test_score_now_run_without_backtest_metrics(run_folder, store_uri):
     """A run scoring "now" has no outcome window: no system metrics, so no baseline runs."""
-    (run_folder / "metrics.json").write_text(json.dumps(
-        {"backtest": False, "validation": {"mean_ap": 0.12}, "incumbent": {"coverage": 0.8}}))
-    (run_folder / "features.parquet").unlink()
+    amend(run_folder, remove=[L.FEATURES], metrics=runfolder.Metrics(
+        backtest=False, validation={"mean_ap": 0.12}, incumbent={"coverage": 0.8}))
     run_id = log_iteration(run_folder, tracking_uri=store_uri)
     c = _client(store_uri)
     run = c.get_run(run_id)
