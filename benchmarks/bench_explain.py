@@ -23,7 +23,7 @@ Run: ``.venv/bin/python benchmarks/bench_explain.py --run runs/iteration-3-small
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import statistics
 import tempfile
 import time
@@ -42,23 +42,27 @@ def _names(p_default: int = 60) -> list[str]:
 
 
 def write_run(root: Path, features, booster, as_of: str, data_dir: str = "") -> Path:
-    """Write a run folder (model, features, sigmoid scores, run.json) for ``features``."""
+    """Publish a run folder (model, features, sigmoid scores, run.json) for ``features``."""
     import numpy as np
 
+    from riskcohort import runfolder
+    from riskcohort.runfolder import layout as L
+
     names = booster.feature_name()
-    (root / "model").mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(root / "model" / "model.txt"))
-    (root / "model" / "feature_names.json").write_text(json.dumps(names))
+    writer = runfolder.RunWriter(root, overwrite=True)
+    booster.save_model(str(writer.path(L.MODEL_BOOSTER)))
+    writer.write_json(L.MODEL_FEATURE_NAMES, names)
+    writer.write_json(L.MODEL_CALIBRATOR, {"method": "platt", "a": 1.0, "b": 0.0})
     margin = booster.predict(features[names], raw_score=True, num_threads=2)
     scores = features[["person_id", "as_of"]].copy()
     scores["score"] = 1 / (1 + np.exp(-margin))
     scores["rank"] = scores["score"].rank(ascending=False, method="first").astype(int)
     scores["in_cohort"] = scores["rank"] <= 200
     scores["band"] = np.where(scores["in_cohort"], "high", "standard")
-    scores.to_csv(root / "scores.csv", index=False)
-    features.to_parquet(root / "features.parquet", index=False)
-    (root / "run.json").write_text(json.dumps({"as_of": as_of, "data_dir": data_dir}))
-    return root
+    writer.write_frame(L.SCORES, scores)
+    writer.write_frame(L.FEATURES, features)
+    rel = os.path.relpath(data_dir, Path(root).absolute()) if data_dir else None
+    return writer.publish(runfolder.Manifest(as_of=as_of, data_dir=rel))
 
 
 def synthetic_run(root: Path, n: int, seed: int = 0) -> Path:
@@ -108,7 +112,7 @@ def bench_run(n: int, source: Path | None) -> None:
     from riskcohort.explain import shap_adapter as sa
     from riskcohort.explain.person import explain_person
     from riskcohort.explain.run import explain_run
-    from riskcohort.explain.runfolder import load_run
+    from riskcohort.explain.scored import load_scored as load_run
 
     with tempfile.TemporaryDirectory() as tmp:
         run = resampled_run(Path(tmp), source, n) if source else synthetic_run(Path(tmp), n)
@@ -153,10 +157,10 @@ def bench_evidence(source: Path, people: int = 20) -> None:
     """One person with evidence on a real run folder and its input dataset (both loaded once)."""
     from riskcohort.contract import load_dataset
     from riskcohort.explain.person import explain_person
-    from riskcohort.explain.runfolder import load_run
+    from riskcohort.explain.scored import load_scored
 
-    run = load_run(source)
-    data = load_dataset(run.manifest["data_dir"])
+    run = load_scored(source)
+    data = load_dataset(run.data_dir)
     ids = run.features["person_id"].iloc[:: max(len(run.features) // people, 1)].tolist()
     start = _clock()
     explain_person(run, ids[-1], data)  # first call: prepares the dataset's person index

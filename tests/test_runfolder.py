@@ -61,6 +61,15 @@ def test_missing_complete_is_refused(tmp_path):
         rf.open_run(out)
 
 
+def test_edited_manifest_is_refused(tmp_path):
+    out = publish(tmp_path / "run")
+    data = json.loads((out / L.MANIFEST).read_text())
+    data["as_of"] = "2030-01-01"
+    (out / L.MANIFEST).write_text(json.dumps(data))
+    with pytest.raises(UserError, match="run.json was edited"):
+        rf.open_run(out)
+
+
 def test_older_schema_names_both_versions(tmp_path):
     out = publish(tmp_path / "run")
     data = json.loads((out / L.MANIFEST).read_text())
@@ -176,3 +185,29 @@ def test_backtest_published_whole(tmp_path):
     assert rf.read_backtest(out).complete is True
     assert rf.find_runs(out) == [out / "2024-01-01", out / "2024-07-01"]
     rf.open_run(out / "2024-07-01")
+
+
+def test_a_job_failing_mid_run_publishes_nothing_and_keeps_the_old_run(tmp_path, monkeypatch):
+    """The run job end to end around a failure in training (as an interruption would raise)."""
+    from types import SimpleNamespace
+
+    import riskcohort.modelling.iteration as iteration
+    from riskcohort.modelling.config import ExperimentConfig
+    from riskcohort.workflow import run_experiment
+
+    out = publish(tmp_path / "run", 0.1)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def training_dies(*_a, **_k):
+        raise KeyboardInterrupt  # what Ctrl-C raises mid-training
+
+    monkeypatch.setattr(iteration, "run_iteration", training_dies)
+    dataset = SimpleNamespace(report=SimpleNamespace(tables={}, report_dir=None))
+    cfg = ExperimentConfig(name="t", path=None, data_dir=None)
+    with pytest.raises(UserError, match="already exists"):
+        run_experiment(cfg, out_dir=out, dataset=dataset)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, out_dir=out, dataset=dataset, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    rf.open_run(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging, nothing aside

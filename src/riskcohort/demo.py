@@ -74,11 +74,11 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
     from riskcohort import governance, simulate, workflow
     from riskcohort.contract.cutoff import cut_dataset
     from riskcohort.modelling.report import print_run
+    from riskcohort.runfolder import layout
     from riskcohort.tracking import registry
     from riskcohort.tracking.compare import cohort_diff
     from riskcohort.tracking.promotion import markdown
     from riskcohort.tracking.render import print_diff
-    from riskcohort.tracking.retrain import retrain
     from riskcohort.tracking.store import default_tracking_uri
 
     console = console or Console()
@@ -107,18 +107,21 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
     experiment = experiment_file(preset)
     # The latest as-of whose whole outcome window lies in the data known at the cutoff.
     first_as_of = latest_record(earlier) - dt.timedelta(days=HORIZON_DAYS)
-    first = work / "runs" / "iteration-1"
+    runs = work / "runs"
+    if (runs / "iteration-1").exists():  # a re-run: earlier runs (one is champion) are kept
+        runs = runs / dt.datetime.now(dt.UTC).strftime("demo-%Y%m%dT%H%M%S")
+    first = runs / "iteration-1"
     result1, _ = workflow.run_and_track(experiment, data_dir=earlier, as_of=first_as_of,
-                                        out_dir=first, tracking_uri=uri, work=work, log=log)
-    print_validation(first / "validation", console)
+                                        out_dir=first, tracking_uri=uri, work=work)
+    print_validation(first / layout.VALIDATION_DIR, console)
     print_run(result1, console)
     champion = registry.current_version(registry_client(uri), registry.CHAMPION)
     log(f"registered model da-threat-to-life: version {champion.version} is champion "
         "(the first model has nothing to be compared with)")
 
     step(f"retrain with {new_months} more months of records")
-    second = work / "runs" / "iteration-2"
-    result = retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work, log=log)
+    second = runs / "iteration-2"
+    result = workflow.retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work)
     console.print(markdown(result.decision, False), markup=False)
 
     step("cohort change between iterations")
@@ -136,8 +139,9 @@ def print_validation(report_dir: Path, console) -> None:
     """The validation summary (rows read / accepted / quarantined per table and rule)."""
     from riskcohort.contract.commands import print_summary
     from riskcohort.contract.report import ValidationReport
+    from riskcohort.runfolder import layout
 
-    print_summary(ValidationReport.read(report_dir / "validation.json"), console)
+    print_summary(ValidationReport.read(report_dir / Path(layout.VALIDATION_REPORT).name), console)
 
 
 def registry_client(uri: str):

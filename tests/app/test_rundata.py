@@ -39,14 +39,33 @@ def test_band_order_and_cohort(runs):
 
 
 def test_bad_run_folders_are_user_errors(tmp_path):
-    with pytest.raises(UserError, match="no scores.csv"):
+    with pytest.raises(UserError, match="no run.json"):
         load_runs([tmp_path])
     with pytest.raises(UserError, match="not a folder"):
         load_runs([tmp_path / "missing"])
     run = build_run(tmp_path / "r", n=30, k=5, report=False)
     (run / "scores.csv").write_text("person_id,score\nP1,0.5\n")
-    with pytest.raises(UserError, match="missing columns"):
+    with pytest.raises(UserError, match="scores.csv differs from its sha256"):
         load_iteration(run)
+
+
+def test_incomplete_run_folder_is_never_served(tmp_path):
+    import json
+
+    run = build_run(tmp_path / "r", n=30, k=5, report=False)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["complete"] = False
+    (run / "run.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="complete: true"):
+        load_runs([run])
+
+
+def test_report_and_fairness_are_verified_attachments(tmp_path):
+    run = build_run(tmp_path / "r", n=30, k=5)
+    it = load_iteration(run)
+    assert it.report == run / "report.html" and [p.name for p in it.fairness] == ["fairness.csv"]
+    (run / "report.html").write_text("<html>edited by hand</html>")
+    assert load_iteration(run).report is None  # stale: hidden, the run itself still serves
 
 
 def test_run_folder_is_not_modified(tmp_path):

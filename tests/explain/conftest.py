@@ -1,18 +1,21 @@
 """A small run folder in the layout of docs/architecture.md, built from random data.
 
-Why our own: explain must be testable without the modelling stage; the fixture writes exactly the
-files `riskcohort run` writes (model/model.txt, model/feature_names.json, features.parquet,
-scores.csv, run.json) with indicator-like columns, some of them missing (NaN) like absent sources.
+Why our own: explain must be testable without the modelling stage; the fixture publishes, through
+``riskcohort.runfolder``, the files `riskcohort run` writes (model/model.txt,
+model/feature_names.json, features.parquet, scores.csv, run.json) with indicator-like columns,
+some of them missing (NaN) like absent sources.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from riskcohort import runfolder
+from riskcohort.runfolder import layout as L
 
 INDICATORS = [
     "da_count_365d",
@@ -25,8 +28,9 @@ INDICATORS = [
 
 
 def make_run(root: Path, n: int = 300, seed: int = 0, snapshots=("2024-01-01",),
-             platt: tuple[float, float] | None = None) -> Path:
-    """Write a run folder; scores are sigmoid(a * margin + b) (Platt) or sigmoid(margin)."""
+             platt: tuple[float, float] | None = None, empty: bool = False) -> Path:
+    """Publish a run folder; scores are sigmoid(a * margin + b) (Platt) or sigmoid(margin).
+    ``empty``: the model is trained but nobody is in the scored snapshot."""
     import lightgbm as lgb
 
     rng = np.random.default_rng(seed)
@@ -52,14 +56,12 @@ def make_run(root: Path, n: int = 300, seed: int = 0, snapshots=("2024-01-01",),
     params = {"objective": "binary", "verbose": -1, "num_threads": 1, "min_data_in_leaf": 5,
               "num_leaves": 8, "seed": seed, "deterministic": True}
     booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=25)
-    (root / "model").mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(root / "model" / "model.txt"))
-    (root / "model" / "feature_names.json").write_text(json.dumps(INDICATORS))
+    writer = runfolder.RunWriter(root, overwrite=True)
+    booster.save_model(str(writer.path(L.MODEL_BOOSTER)))
+    writer.write_json(L.MODEL_FEATURE_NAMES, INDICATORS)
     margin = booster.predict(X, raw_score=True)
-    a, b = platt or (1.0, 0.0)
-    if platt:
-        (root / "model" / "calibrator.json").write_text(
-            json.dumps({"method": "platt", "a": a, "b": b}))
+    a, b = platt or (1.0, 0.0)  # every model is calibrated; (1, 0) is the identity map
+    writer.write_json(L.MODEL_CALIBRATOR, {"method": "platt", "a": a, "b": b})
     score = 1 / (1 + np.exp(-(a * margin + b)))
     scores = feats[["person_id", "as_of"]].copy()
     scores["score"] = score
@@ -69,12 +71,20 @@ def make_run(root: Path, n: int = 300, seed: int = 0, snapshots=("2024-01-01",),
     scores["band"] = np.where(scores["rank"] <= 20, "high",
                               np.where(scores["rank"] <= 60, "medium", "low"))
     scores["as_of"] = scores["as_of"].dt.date.astype(str)
-    scores.to_csv(root / "scores.csv", index=False)
-    feats.to_parquet(root / "features.parquet", index=False)
-    manifest = {"experiment": "test", "as_of": list(snapshots), "data_dir": str(root / "data"),
-                "fingerprint": "f" * 64, "absent_sources": ["markers"], "seed": seed}
-    (root / "run.json").write_text(json.dumps(manifest))
-    return root
+    writer.write_frame(L.SCORES, scores.iloc[:0] if empty else scores)
+    writer.write_frame(L.FEATURES, feats.iloc[:0] if empty else feats)
+    return writer.publish(runfolder.Manifest(
+        experiment="test", as_of=snapshots[-1], data_dir="data", fingerprint="f" * 64,
+        absent_sources=["markers"], seed=seed))
+
+
+def republish(run: Path, frames: dict) -> Path:
+    """Replace files of a published fixture run with ``{name: frame}`` and publish it again
+    whole (a published folder is never edited in place: the reader would refuse it)."""
+    with runfolder.RunWriter.amend(run) as writer:
+        for name, frame in frames.items():
+            writer.write_frame(name, frame)
+        return writer.publish()
 
 
 @pytest.fixture(scope="module")

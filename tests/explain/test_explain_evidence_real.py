@@ -8,17 +8,17 @@ records behind each count it gives as a reason.
 
 from __future__ import annotations
 
-import json
-
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 
 import riskcohort.features as features
+from riskcohort import runfolder
 from riskcohort.explain.person import explain_person
 from riskcohort.explain.provenance import evidence_for
-from riskcohort.explain.runfolder import load_run
+from riskcohort.explain.scored import load_scored as load_run
+from riskcohort.runfolder import layout as L
 
 T = pd.Timestamp("2024-01-01")
 INCIDENT_COLS = ["incident_id", "occurred_at", "recorded_at", "perpetrator_id", "victim_id",
@@ -60,17 +60,17 @@ def real_run(tmp_path_factory):
     y = (X["breach_count_365d"] + rng.normal(0, 0.5, 400) > 1).astype(int)
     booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
                          "min_data_in_leaf": 5}, lgb.Dataset(X, y), num_boost_round=20)
-    root = tmp_path_factory.mktemp("realrun")
-    (root / "model").mkdir()
-    booster.save_model(str(root / "model" / "model.txt"))
-    (root / "model" / "feature_names.json").write_text(json.dumps(names))
+    writer = runfolder.RunWriter(tmp_path_factory.mktemp("realrun"), overwrite=True)
+    booster.save_model(str(writer.path(L.MODEL_BOOSTER)))
+    writer.write_json(L.MODEL_FEATURE_NAMES, names)
+    writer.write_json(L.MODEL_CALIBRATOR, {"method": "platt", "a": 1.0, "b": 0.0})
     scores = feats[["person_id", "as_of"]].copy()
     scores["score"] = 1 / (1 + np.exp(-booster.predict(feats[names], raw_score=True)))
     scores["rank"] = scores["score"].rank(ascending=False, method="first").astype(int)
     scores["in_cohort"], scores["band"] = scores["rank"] == 1, "standard"
-    scores.to_csv(root / "scores.csv", index=False)
-    feats.to_parquet(root / "features.parquet", index=False)
-    (root / "run.json").write_text(json.dumps({"as_of": str(T.date()), "data_dir": ""}))
+    writer.write_frame(L.SCORES, scores)
+    writer.write_frame(L.FEATURES, feats)
+    root = writer.publish(runfolder.Manifest(as_of=str(T.date())))
     return root, data, feats.set_index("person_id")
 
 

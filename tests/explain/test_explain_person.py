@@ -10,6 +10,8 @@ import pytest
 from riskcohort.errors import UserError
 from riskcohort.explain.person import explain_person
 from riskcohort.explain.run import explain_run
+from riskcohort.runfolder import layout as L
+from tests.explain.conftest import republish
 
 PLATT = (0.8, -0.3)
 
@@ -103,17 +105,17 @@ def test_bad_date_and_unscored_person_are_user_errors(tmp_path, build_run):
     with pytest.raises(UserError, match="not a date"):
         explain_person(run, "P00001", as_of="yesterday", with_evidence=False)
     scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
-    scores[scores["person_id"] != "P00002"].to_csv(run / "scores.csv", index=False)
+    republish(run, {L.SCORES: scores[scores["person_id"] != "P00002"]})
     with pytest.raises(UserError, match="scores.csv"):
         explain_person(run, "P00002", with_evidence=False)
 
 
 def test_stored_score_that_the_model_does_not_reproduce_is_flagged(tmp_path, build_run):
-    run = build_run(tmp_path, n=40)  # no calibrator: scores are the raw sigmoid
+    run = build_run(tmp_path, n=40)  # identity Platt calibrator: scores are the sigmoid
     assert not any("scores.csv says" in n
                    for n in explain_person(run, "P00003", with_evidence=False).notes)
     scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
     scores.loc[scores["person_id"] == "P00003", "score"] += 0.05
-    scores.to_csv(run / "scores.csv", index=False)
+    republish(run, {L.SCORES: scores})
     exp = explain_person(run, "P00003", with_evidence=False)
     assert any("scores.csv says" in n for n in exp.notes)

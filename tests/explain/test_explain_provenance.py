@@ -12,6 +12,8 @@ import pytest
 
 from riskcohort.explain.person import explain_person
 from riskcohort.explain.provenance import records_by_indicator
+from riskcohort.runfolder import layout as L
+from tests.explain.conftest import republish
 
 AS_OF = pd.Timestamp("2024-01-01")
 
@@ -49,7 +51,7 @@ def evidence_run(tmp_path, build_run):
     counts = {pid: len(breach_evidence(data, pid, AS_OF)) for pid in ("P00001", "P00002")}
     for pid, count in counts.items():  # the indicator value equals the count of its records
         feats.loc[feats.person_id == pid, "breach_count_365d"] = float(count)
-    feats.to_parquet(run / "features.parquet", index=False)
+    republish(run, {L.FEATURES: feats})
     return run, data
 
 

@@ -74,14 +74,12 @@ def test_plots_written_as_png_and_svg_with_text_labels(explained, indicators):
 
 
 def test_missing_run_file_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="model/model.txt"):
+    with pytest.raises(UserError, match="no run.json"):
         explain_run(tmp_path)
 
 
 def test_a_run_with_nobody_scored_still_writes_its_files(tmp_path, build_run):
-    run = build_run(tmp_path, n=50)
-    pd.read_parquet(run / "features.parquet").iloc[:0].to_parquet(run / "features.parquet")
-    pd.read_csv(run / "scores.csv").iloc[:0].to_csv(run / "scores.csv", index=False)
+    run = build_run(tmp_path, n=50, empty=True)
     summary = explain_run(run)
     assert summary["n_people"] == 0 and np.isfinite(summary["base_value"])
     assert len(pd.read_parquet(run / "explanations.parquet")) == 0

@@ -33,8 +33,14 @@ def make_people(n: int, seed: int) -> pd.DataFrame:
 
 
 def write_run(root: Path, n: int = 800, seed: int = 1, as_of: str = "2024-01-01",
-              name: str = "run", k: int = 100, shift: float = 0.0) -> Path:
-    """Write data/ (persons, incidents, baseline_scores, _truth) and a run folder; return it."""
+              name: str = "run", k: int = 100, shift: float = 0.0, outcomes: bool = True,
+              **manifest) -> Path:
+    """Write data/ (persons, incidents, baseline_scores, _truth) and publish a run folder
+    (``outcomes=False``: no evaluation.parquet, no metrics.json; ``manifest``: extra run.json
+    fields, e.g. ``previous_run``); return it."""
+    from riskcohort import runfolder
+    from riskcohort.runfolder import layout as L
+
     people = make_people(n, seed)
     logit = np.log(people["true"] / (1 - people["true"]))
     score = 1 / (1 + np.exp(-(logit + people["noise"] + shift)))
@@ -53,35 +59,31 @@ def write_run(root: Path, n: int = 800, seed: int = 1, as_of: str = "2024-01-01"
     pd.DataFrame({"person_id": people["person_id"], "month_start": month,
                   "p_serious_harm": people["true"]}).to_parquet(data / "_truth" / "risk.parquet")
     run = root / name
-    (run / "plots").mkdir(parents=True, exist_ok=True)
-    (run / "validation").mkdir(exist_ok=True)
+    writer = runfolder.RunWriter(run, overwrite=True)
     rank = score.rank(ascending=False, method="first").astype(int)
-    pd.DataFrame({"person_id": people["person_id"], "as_of": as_of, "score": score, "rank": rank,
-                  "in_cohort": rank <= k, "band": np.where(rank <= k, "cohort", "other")}) \
-        .to_csv(run / "scores.csv", index=False)
-    pd.DataFrame({"person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
-                  "serious_harm": people["serious_harm"], "homicide": 0,
-                  "harm_weight": people["serious_harm"] * 100.0, "model": score,
-                  "ilas": baseline}).to_parquet(run / "evaluation.parquet", index=False)
-    pd.DataFrame({"person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
-                  "da_count_365d": np.round(people["true"] * 20 + shift * 3),
-                  "days_since_last_da": people["noise_b"].abs() * 100}) \
-        .to_parquet(run / "features.parquet", index=False)
+    writer.write_frame(L.SCORES, pd.DataFrame({
+        "person_id": people["person_id"], "as_of": as_of, "score": score, "rank": rank,
+        "in_cohort": rank <= k, "band": np.where(rank <= k, "cohort", "other")}))
+    if outcomes:
+        writer.write_frame(L.EVALUATION, pd.DataFrame({
+            "person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
+            "serious_harm": people["serious_harm"], "homicide": 0,
+            "harm_weight": people["serious_harm"] * 100.0, "model": score, "ilas": baseline}))
+    writer.write_frame(L.FEATURES, pd.DataFrame({
+        "person_id": people["person_id"], "as_of": pd.Timestamp(as_of),
+        "da_count_365d": np.round(people["true"] * 20 + shift * 3),
+        "days_since_last_da": people["noise_b"].abs() * 100}))
 
     def entry(v):
         return {"value": v, "lo": v - 0.05, "hi": v + 0.05}
 
-    metrics = {"as_of": as_of, "population": n, "positives": int(people["serious_harm"].sum()),
-               "systems": {"model": {"roc_auc": entry(0.75), "recall@100": entry(0.3)},
-                           "ilas": {"roc_auc": entry(0.65), "recall@100": entry(0.2)}},
-               "paired": {"ilas": {"roc_auc": {"diff": 0.1, "lo": 0.05, "hi": 0.15}}},
-               "coverage": {}}
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "run.json").write_text(json.dumps({
-        "experiment": "fixture", "as_of": as_of, "data_dir": str(data), "k": k,
-        "horizon_days": 365, "seed": 0, "fingerprint": "abc123", "absent_sources": ["custody"],
-        "features": ["da_count_365d", "days_since_last_da"]}))
-    (run / "validation" / "validation.json").write_text(json.dumps({"quarantined": 3}))
+    if outcomes:
+        writer.write_metrics(runfolder.Metrics(
+            backtest=True, n=n, positives=int(people["serious_harm"].sum()),
+            scores={"model": {"roc_auc": entry(0.75), "recall@100": entry(0.3)},
+                    "ilas": {"roc_auc": entry(0.65), "recall@100": entry(0.2)}},
+            differences={"ilas": {"roc_auc": entry(0.1)}}))
+    writer.write_json(L.VALIDATION_REPORT, {"quarantined": 3})
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,9 +91,13 @@ def write_run(root: Path, n: int = 800, seed: int = 1, as_of: str = "2024-01-01"
 
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.bar(["a", "b"], [2, 1])
-    fig.savefig(run / "plots" / "importance.png")
+    fig.savefig(writer.path(f"{L.PLOTS_DIR}/importance.png"))
     plt.close(fig)
-    return run
+    fields = {"experiment": "fixture", "as_of": as_of, "data_dir": f"../{data.name}", "k": k,
+              "horizon_days": 365, "seed": 0, "fingerprint": "abc123",
+              "absent_sources": ["custody"], "features": ["da_count_365d", "days_since_last_da"],
+              "backtest": outcomes}
+    return writer.publish(runfolder.Manifest(**{**fields, **manifest}))
 
 
 def check_fairness_json(run_dir: Path) -> int:
@@ -105,6 +111,7 @@ def check_fairness_json(run_dir: Path) -> int:
     scores = pd.read_csv(run_dir / "scores.csv", dtype={"person_id": str})
     ev = pd.read_parquet(run_dir / "evaluation.parquet")
     ev["person_id"] = ev["person_id"].astype(str)
+    manifest["data_dir"] = str(run_dir / manifest["data_dir"])  # stored relative to the run
     persons = pd.read_parquet(Path(manifest["data_dir"]) / "persons.parquet")
     persons["person_id"] = persons["person_id"].astype(str)
     f = scores.merge(ev[["person_id", "serious_harm"]], how="left") \

@@ -123,11 +123,9 @@ def test_cli_report(run_dir, tmp_path):
 
 
 def test_without_outcomes_or_truth_the_pack_says_so(tmp_path):
-    run = write_run(tmp_path, seed=4)
-    (run / "evaluation.parquet").unlink()
-    (run / "metrics.json").unlink()
+    run = write_run(tmp_path, seed=4, outcomes=False)
     data_dir = json.loads((run / "run.json").read_text())["data_dir"]
-    (tmp_path / data_dir / "_truth" / "risk.parquet").unlink()
+    (run / data_dir / "_truth" / "risk.parquet").unlink()
     html = report(run, n_boot=20).read_text()
     assert "Outcomes are not known" in html and "could not be run" in html
     assert "metrics.json not available" in html
@@ -137,14 +135,14 @@ def test_without_outcomes_or_truth_the_pack_says_so(tmp_path):
 
 def test_stability_from_backtest_json_and_previous_from_run_json(tmp_path):
     prev = write_run(tmp_path, seed=2, as_of="2023-01-01", name="2023-01-01")
-    cur = write_run(tmp_path, seed=2, as_of="2024-01-01", name="2024-01-01")
-    dates = [{"as_of": d, "run_dir": str(tmp_path / d), "model": {"roc_auc": auc,
+    cur = write_run(tmp_path, seed=2, as_of="2024-01-01", name="2024-01-01",
+                    previous_run="2023-01-01")
+    dates = [{"as_of": d, "run_dir": d, "model": {"roc_auc": auc,
               "recall@100": rec}} for d, auc, rec in
              (("2023-01-01", 0.7123, 0.25), ("2023-07-01", 0.7345, 0.3), ("2024-01-01", 0.7567,
                                                                            0.35))]
-    (tmp_path / "backtest.json").write_text(json.dumps({"experiment": "x", "dates": dates}))
-    manifest = json.loads((cur / "run.json").read_text())
-    (cur / "run.json").write_text(json.dumps({**manifest, "previous_run": "2023-01-01"}))
+    (tmp_path / "backtest.json").write_text(json.dumps({
+        "schema_version": 2, "complete": True, "experiment": "x", "dates": dates}))
     html = report(cur, n_boot=20).read_text()
     stability = html.split('id="stability"')[1].split('id="fairness"')[0]
     assert "backtest.json" in stability and "2023-07-01" in stability
@@ -156,10 +154,8 @@ def test_stability_from_backtest_json_and_previous_from_run_json(tmp_path):
 def test_age_as_a_model_input_is_declared(pack, tmp_path):
     _, html = pack
     assert "Age is not a model input" in html
-    run = write_run(tmp_path, seed=3)
-    manifest = json.loads((run / "run.json").read_text())
-    manifest["features"] = [*manifest["features"], "age_at_as_of"]
-    (run / "run.json").write_text(json.dumps(manifest))
+    run = write_run(tmp_path, seed=3,
+                    features=["da_count_365d", "days_since_last_da", "age_at_as_of"])
     out = report(run, n_boot=20)
     for text in (out.read_text(), out.with_suffix(".atrs.md").read_text()):
         assert "Age is a model input (age_at_as_of)" in text and "Equality Act 2010" in text

@@ -1,4 +1,4 @@
-"""End to end: run_iteration on a generated contract dataset writes the run folder; guards."""
+"""End to end: run_iteration on a generated contract dataset, published as a run folder; guards."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from riskcohort.errors import UserError
 from riskcohort.modelling.config import ExperimentConfig
 from riskcohort.modelling.iteration import run_iteration
 from riskcohort.modelling.model import CohortModel
+from riskcohort.runfolder import RunWriter, open_run
+from riskcohort.workflow.run import run_into
 
 SPEC = {"fixed": {"learning_rate": 0.1, "max_rounds": 300, "early_stopping_rounds": 30,
                   "num_threads": 1},
@@ -31,16 +33,26 @@ def data(dataset_factory):
 
 
 @pytest.mark.slow
+def publish(cfg, data, as_of, out):
+    """What the run job does, without validation: stage, explain, publish."""
+    with RunWriter(out) as writer:
+        result, manifest = run_into(writer, cfg, data, as_of)
+        result.out_dir = writer.publish(manifest)
+    return result
+
+
 def test_run_writes_the_run_folder_and_is_deterministic(data, tmp_path):
-    a = run_iteration(config(), data, as_of="2022-10-01", out_dir=tmp_path / "a")
-    b = run_iteration(config(), data, as_of="2022-10-01", out_dir=tmp_path / "b")
+    a = publish(config(), data, "2022-10-01", tmp_path / "a")
+    b = publish(config(), data, "2022-10-01", tmp_path / "b")
     for name in ("scores.csv", "metrics.json", "features.parquet", "evaluation.parquet",
                  "run.json", "model/model.txt", "model/calibrator.json",
-                 "model/feature_names.json"):
+                 "model/feature_names.json", "explanations.parquet", "explanations.json"):
         assert (tmp_path / "a" / name).is_file(), name
+    assert open_run(tmp_path / "a").manifest.complete  # verified: every file's sha256
+    assert a.out_dir == tmp_path / "a" and a.evaluation is not None
     sa, sb = pd.read_csv(tmp_path / "a/scores.csv"), pd.read_csv(tmp_path / "b/scores.csv")
     pd.testing.assert_frame_equal(sa, sb)
-    assert list(sa.columns) == ["person_id", "as_of", "score", "rank", "in_cohort", "band"]
+    assert list(sa.columns)[:6] == ["person_id", "as_of", "score", "rank", "in_cohort", "band"]
     assert sa["in_cohort"].sum() == min(100, len(sa)) and sorted(sa["rank"]) == \
         list(range(1, len(sa) + 1))
     assert sa.sort_values("rank")["score"].is_monotonic_decreasing
@@ -48,8 +60,10 @@ def test_run_writes_the_run_folder_and_is_deterministic(data, tmp_path):
     for key in ("experiment", "as_of", "data_dir", "fingerprint", "horizon_days", "k", "seed",
                 "features", "absent_sources", "training_snapshots", "hyperparameters",
                 "calibration", "backtest", "versions", "code_version", "created_at",
-                "mlflow_run_id"):
+                "mlflow_run_id", "schema_version", "complete", "files", "quarantine",
+                "previous_run"):
         assert key in run, key
+    assert not run["data_dir"].startswith("/")  # no absolute machine path is published
     # leakage guard: every training snapshot's horizon ends by the as-of date
     assert all(pd.Timestamp(s) + pd.Timedelta(days=365) <= pd.Timestamp("2022-10-01")
                for s in run["training_snapshots"])
@@ -78,19 +92,19 @@ def test_labels_known_by_as_of_is_passed(data, tmp_path, monkeypatch):
         return real(d, as_of, **kw)
 
     monkeypatch.setattr(features, "build", spy)
-    run_iteration(config(n_boot=10), data, as_of="2022-10-01", out_dir=tmp_path / "r")
+    run_iteration(config(n_boot=10), data, as_of="2022-10-01")
     training_call = [c for c in calls if c.get("labels")][0]
     assert str(pd.Timestamp(training_call["labels_known_by"]).date()) == "2022-10-01"
 
 
 def test_as_of_before_data_and_too_early(data, tmp_path):
     with pytest.raises(UserError, match="after the first record"):
-        run_iteration(config(), data, as_of="2010-01-01", out_dir=tmp_path / "x")
+        run_iteration(config(), data, as_of="2010-01-01")
     with pytest.raises(UserError, match="training snapshots"):
-        run_iteration(config(), data, as_of="2020-06-01", out_dir=tmp_path / "y")
+        run_iteration(config(), data, as_of="2020-06-01")
 
 
 def test_no_positives_in_training_window(dataset_factory, tmp_path):
     none = dataset_factory(n=200, seed=2, serious_scale=0.0)
     with pytest.raises(UserError, match="both outcomes"):
-        run_iteration(config(), none, as_of="2022-10-01", out_dir=tmp_path / "z")
+        run_iteration(config(), none, as_of="2022-10-01")

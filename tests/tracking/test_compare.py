@@ -7,10 +7,11 @@ import json
 import pandas as pd
 from rich.console import Console
 
+from riskcohort.runfolder import layout as L
 from riskcohort.tracking.compare import cohort_diff, compare_table
 from riskcohort.tracking.iteration import log_iteration
 from riskcohort.tracking.render import print_diff
-from tests.tracking.tracking_data import run_copy
+from tests.tracking.tracking_data import amend, run_copy
 
 
 def _render(table) -> str:
@@ -42,10 +43,11 @@ def test_diff_entered_left_stayed(tmp_path):
     first_out = scores.query("not in_cohort").sort_values("rank").iloc[0]["person_id"]
     scores.loc[scores["person_id"] == last, "in_cohort"] = False
     scores.loc[scores["person_id"] == first_out, "in_cohort"] = True
-    scores.to_csv(b / "scores.csv", index=False)
-    pd.DataFrame({"person_id": [first_out, first_out], "as_of": "2024-01-01",
-                  "indicator": ["da_count_365d", "harm_365d"], "value": [7.0, 3.0],
-                  "contribution": [0.9, -0.2]}).to_parquet(b / "explanations.parquet")
+    explanations = pd.DataFrame({
+        "person_id": [first_out, first_out], "as_of": "2024-01-01",
+        "indicator": ["da_count_365d", "harm_365d"], "value": [7.0, 3.0],
+        "contribution": [0.9, -0.2]})
+    amend(b, {L.SCORES: scores, L.EXPLANATIONS: explanations})
     d = cohort_diff(str(a), str(b))
     assert list(d.entered.index) == [first_out] and list(d.left.index) == [last]
     # the raising contribution only, in the catalogue's words with the person's value

@@ -9,8 +9,9 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
+from riskcohort import runfolder
 from riskcohort.tracking import registry
-from riskcohort.tracking.retrain import retrain
+from riskcohort.workflow import retrain
 
 SPEC = """[fixed]
 objective = "binary"
@@ -92,12 +93,30 @@ def test_retrain_first_champion_then_compare_on_same_window(tiny_data, experimen
     assert c.get_run(dry.run_id).data.tags["promotion.dry_run"] == "true"
     assert "dry run" in (dry.run_dir / "promotion.md").read_text()
 
+    # Evidence passing registers the challenger "awaiting approval": the champion stays ...
     real = retrain(experiment, tiny_data, out_dir=tmp_path / "r3", tracking_uri=store_uri,
                    **PERMISSIVE)
-    assert real.promoted
-    assert c.get_registered_model(registry.MODEL_NAME).aliases == {"champion": 2, "challenger": 2}
+    assert real.decision.promote and not real.promoted
+    assert real.decision.status == "awaiting approval"
+    assert c.get_registered_model(registry.MODEL_NAME).aliases == {"champion": 1, "challenger": 2}
+    assert "awaiting" in c.get_model_version(registry.MODEL_NAME, "2").description
+    assert c.get_run(real.run_id).data.tags["promotion.status"] == "awaiting approval"
     names = {a.path for a in c.list_artifacts(real.run_id)}
     assert {"promotion.md", "promotion.json"} <= names
+    assert "AWAITING APPROVAL" in (real.run_dir / "promotion.md").read_text()
+    # ... until a person approves it (issue 18): then it moves, with the record
+    from riskcohort.tracking.approval import approve
+
+    approve(2, "A. Smith", "trial", tracking_uri=store_uri, run_dir=real.run_dir)
+    assert c.get_registered_model(registry.MODEL_NAME).aliases == {"champion": 2, "challenger": 2}
+    # --auto-approve (demo only) moves it at once and says so in the run's record
+    auto = retrain(experiment, tiny_data, out_dir=tmp_path / "r4", tracking_uri=store_uri,
+                   auto_approve=True, **PERMISSIVE)
+    assert auto.promoted
+    assert c.get_registered_model(registry.MODEL_NAME).aliases == {"champion": 3, "challenger": 3}
+    assert "AUTO-APPROVED" in (auto.run_dir / "promotion.md").read_text()
+    assert c.get_model_version(registry.MODEL_NAME, "3").tags[
+        "riskcohort.approval.auto_approved"] == "true"
 
 
 @pytest.mark.slow
@@ -129,3 +148,19 @@ def test_strict_calibration_keeps_champion_and_score_uses_registry(tiny_data, ex
     assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
     assert {"model.txt", "calibrator.json", "feature_names.json"} <= {
         p.name for p in (out / "model").iterdir()}
+    scored = runfolder.open_run(out)  # published whole: verified, explained like any run
+    assert scored.manifest.kind == "score" and scored.explanations() is not None
+    assert not str(scored.manifest.data_dir).startswith("/")
+
+    # an existing --out is never mixed: refused without --overwrite, nothing touched
+    before = (out / "run.json").read_bytes()
+    res = runner.invoke(app, ["score", "--model", "champion", "--data", str(tiny_data),
+                              "--as-of", "2026-07-01", "--out", str(out),
+                              "--tracking-uri", store_uri])
+    assert res.exit_code == 2 and "already exists" in res.output and "--overwrite" in res.output
+    assert (out / "run.json").read_bytes() == before
+    # the champion's run folder is protected even with --overwrite, naming the version
+    res = runner.invoke(app, ["retrain", str(experiment), "--data", str(tiny_data), "--out",
+                              str(tmp_path / "r1"), "--overwrite", "--tracking-uri", store_uri])
+    assert res.exit_code == 2 and "champion" in res.output and "version 1" in res.output
+    runfolder.open_run(tmp_path / "r1")

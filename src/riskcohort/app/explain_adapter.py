@@ -65,9 +65,9 @@ def _runfolder(it: Iteration):
     with _lock:
         key = str(it.root)
         if key not in _runfolders:
-            from riskcohort.explain.runfolder import load_run
+            from riskcohort.explain.scored import load_scored
 
-            _runfolders[key] = load_run(it.root)
+            _runfolders[key] = load_scored(it.root)
         return _runfolders[key]
 
 
@@ -76,11 +76,9 @@ def _dataset(it: Iteration):
     with _lock:
         key = "data:" + str(it.root)
         if key not in _runfolders:
-            from pathlib import Path
-
-            data_dir = it.manifest.get("data_dir")
+            data_dir = it.data_dir
             _runfolders[key] = None
-            if data_dir and Path(data_dir).is_dir():
+            if data_dir and data_dir.is_dir():
                 from riskcohort.contract import load_dataset
 
                 _runfolders[key] = load_dataset(data_dir)

@@ -3,7 +3,9 @@
 The app may be pointed at one run folder or at a folder of run folders (one per iteration, e.g.
 monthly scoring runs): iterations are ordered by ``as_of``; the newest is the current one and the
 others give each person's rank history and the new/up/down change on the cohort page. Run
-folders are read-only inputs; nothing here writes to them.
+folders are read-only inputs, read through :func:`riskcohort.runfolder.open_run` (verified:
+an incomplete or modified folder is refused with one message, never served); nothing here
+writes to them.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskcohort.errors import UserError
-from riskcohort.io import read_json
-
-FAIRNESS_GLOBS = ("fairness*.csv", "fairness/*.csv", "governance/fairness*.csv")
+from riskcohort import runfolder
+from riskcohort.runfolder import layout as L
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Iteration:
     reason_text: object = None  # (indicator, value) -> reason sentence (catalogue wording)
     report: Path | None = None
     fairness: list[Path] = field(default_factory=list)
+    data_dir: Path | None = None  # the run's input data folder, when recorded
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -116,32 +117,24 @@ def _top_reasons(contrib: pd.DataFrame, render) -> pd.DataFrame:
     return wide.reindex(columns=[1, 2]).rename(columns={1: "reason1", 2: "reason2"})
 
 
+def _contributions(run: runfolder.RunFolder) -> pd.DataFrame:
+    cols = ["person_id", "indicator", "value", "contribution"]
+    contrib = run.explanations(cols)
+    if contrib is None:
+        return pd.DataFrame(columns=cols)
+    return contrib.sort_values("person_id", kind="stable").reset_index(drop=True)
+
+
 def load_iteration(root: str | Path) -> Iteration:
-    """Read one run folder; a missing required file is a UserError naming it."""
-    root = Path(root)
-    if not (root / "scores.csv").exists():
-        raise UserError(f"folder {root}: no scores.csv (is this a riskcohort run folder?)")
-    manifest = read_json(root / "run.json", {}) or {}
-    scores = pd.read_csv(root / "scores.csv", dtype={"person_id": str, "band": str})
-    missing = {"person_id", "score", "rank", "band"} - set(scores.columns)
-    if missing:
-        raise UserError(f"file {root / 'scores.csv'}: missing columns {sorted(missing)}")
-    if "in_cohort" not in scores:
-        scores["in_cohort"] = False
-    scores["in_cohort"] = scores["in_cohort"].astype(str).str.lower().isin(["true", "1"])
-    scores = scores.drop_duplicates("person_id").set_index("person_id")
+    """Read one verified run folder (``runfolder.open_run``) into memory."""
+    run = runfolder.open_run(root)
+    manifest = run.manifest
+    scores = run.scores.drop_duplicates("person_id").set_index("person_id")
     feats = pd.DataFrame(index=scores.index)
-    if (root / "features.parquet").exists():
-        feats = pd.read_parquet(root / "features.parquet")
-        feats["person_id"] = feats["person_id"].astype(str)
-        feats = feats.drop(columns=["as_of"], errors="ignore").drop_duplicates("person_id")
+    if run.features is not None:
+        feats = run.features.drop(columns=["as_of"]).drop_duplicates("person_id")
         feats = feats.set_index("person_id")
-    contrib = pd.DataFrame(columns=["person_id", "indicator", "value", "contribution"])
-    if (root / "explanations.parquet").exists():
-        contrib = pd.read_parquet(root / "explanations.parquet",
-                                  columns=["person_id", "indicator", "value", "contribution"])
-        contrib["person_id"] = contrib["person_id"].astype(str)
-        contrib = contrib.sort_values("person_id", kind="stable").reset_index(drop=True)
+    contrib = _contributions(run)
     pids = contrib["person_id"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1], True]) if len(pids) else []
     spans = {pids[a]: (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=False)}
@@ -150,26 +143,21 @@ def load_iteration(root: str | Path) -> Iteration:
         reason1=np.nan, reason2=np.nan)
     order = scores.groupby("band")["score"].mean().sort_values(ascending=False)
     floors = scores.groupby("band")["score"].min().to_dict()
-    cuts = manifest.get("bands")
-    if isinstance(cuts, dict) and cuts:  # the run's own cut-offs (probability thresholds)
-        floors = {**{str(k): float(v) for k, v in cuts.items()}, "low": 0.0}
+    if manifest.bands:  # the run's own cut-offs (probability thresholds)
+        floors = {**{str(k): float(v) for k, v in manifest.bands.items()}, "low": 0.0}
         order = pd.Series(floors).sort_values(ascending=False)
-    meta = read_json(root / "explanations.json", {}) or {}
-    evidence = None
-    if (root / "evidence.parquet").exists():
-        evidence = pd.read_parquet(root / "evidence.parquet")
-        evidence["person_id"] = evidence["person_id"].astype(str)
-    fairness = sorted({p for g in FAIRNESS_GLOBS for p in root.glob(g) if p.is_file()})
+    meta = run.explanation_summary or runfolder.ExplanationSummary()
+    attached = run.attachments
+    fairness = sorted(p for rel, p in attached.items()
+                      if Path(rel).name.startswith("fairness") and rel.endswith(".csv"))
     return Iteration(
-        root=root, name=root.name, as_of=str(manifest.get("as_of") or scores.get("as_of",
-        pd.Series([""])).iloc[0])[:10], manifest=manifest, scores=scores, features=feats,
-        contributions=contrib, spans=spans, base_value=float(meta.get("base_value", 0.0)),
-        link=str(meta.get("link", "logit")), metrics=read_json(root / "metrics.json", {}) or {},
-        bands=[str(b) for b in order.index], evidence=evidence, descriptions=descriptions,
-        reason_text=render,
-        band_floor=floors,
-        report=root / "report.html" if (root / "report.html").exists() else None,
-        fairness=fairness)
+        root=run.root, name=run.root.name, as_of=manifest.as_of[:10], manifest=manifest.to_dict(),
+        scores=scores, features=feats, contributions=contrib, spans=spans,
+        base_value=float(meta.base_value), link=meta.link,
+        metrics=run.metrics.to_dict() if run.metrics else {},
+        bands=[str(b) for b in order.index], evidence=run.evidence, descriptions=descriptions,
+        reason_text=render, band_floor=floors, report=attached.get(L.REPORT_HTML),
+        fairness=fairness, data_dir=run.data_dir)
 
 
 @dataclass
@@ -214,18 +202,10 @@ def change_column(cur: pd.DataFrame, prev: pd.DataFrame | None) -> pd.Series:
 
 
 def load_runs(paths: list[str | Path]) -> RunSet:
-    """Load run folders; a path without scores.csv is searched one level down for run folders."""
+    """Load run folders; a path that is not one is searched one level down for run folders."""
     roots: list[Path] = []
     for p in map(Path, paths):
-        if not p.is_dir():
-            raise UserError(f"--run {p}: not a folder")
-        if (p / "scores.csv").exists():
-            roots.append(p)
-        else:
-            found = sorted(q for q in p.iterdir() if (q / "scores.csv").exists())
-            if not found:
-                raise UserError(f"--run {p}: no scores.csv in it or in its sub-folders")
-            roots.extend(found)
+        roots.extend(runfolder.find_runs(p))
     its = sorted((load_iteration(r) for r in roots), key=lambda i: (i.as_of, i.name))
     names = [i.name for i in its]
     if len(set(names)) != len(names):

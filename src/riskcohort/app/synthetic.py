@@ -10,13 +10,13 @@ evidence records as their value.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskcohort.io import write_frame, write_json, write_text
+from riskcohort import runfolder
+from riskcohort.runfolder import layout as L
 
 INDICATORS = ("da_count_365d", "da_count_3y", "harm_365d", "distinct_victims_3y",
               "dash_high_12m", "gravity_max_3y", "days_since_last_da",
@@ -41,8 +41,22 @@ def _features(rng, n: int) -> pd.DataFrame:
 
 def build_run(out: str | Path, n: int = 300, seed: int = 0, as_of: str = "2026-01-01",
               k: int = 50, report: bool = True, drift: int = 0) -> Path:
-    """Write a run folder of ``n`` people; ``drift`` perturbs a later iteration's features."""
+    """Publish a run folder of ``n`` people (replacing ``out``); ``drift`` perturbs a later
+    iteration's features. The governance report and fairness table are attachments."""
     out = Path(out)
+    with runfolder.RunWriter(out, overwrite=True) as writer:
+        _write_run(writer, n, seed, as_of, k, drift)
+    if report:
+        runfolder.attach(out, L.REPORT_HTML, lambda p: p.write_text(
+            "<!doctype html><title>Governance pack</title><h1>Model card (synthetic)</h1>"
+            "<p>Intended use: prioritise review.</p>", encoding="utf-8"))
+        runfolder.attach(out, "fairness.csv", lambda p: p.write_text(
+            "group,value,n,recall_at_100\nsex,female,40,0.40\nsex,male,260,0.43\n",
+            encoding="utf-8"))
+    return out
+
+
+def _write_run(writer, n: int, seed: int, as_of: str, k: int, drift: int) -> None:
     rng = np.random.default_rng(seed)
     feats = _features(np.random.default_rng(1234), n)  # same people across iterations
     if drift:
@@ -61,40 +75,33 @@ def build_run(out: str | Path, n: int = 300, seed: int = 0, as_of: str = "2026-0
     date = pd.Timestamp(as_of)
     scores = pd.DataFrame({"person_id": ids, "as_of": as_of, "score": score.round(6),
                            "rank": rank, "in_cohort": rank <= k, "band": band})
-    write_frame(out / "scores.csv", scores.sort_values("rank"))
-    write_frame(out / "features.parquet", feats.assign(person_id=ids, as_of=date)[
+    writer.write_frame(L.SCORES, scores.sort_values("rank"))
+    writer.write_frame(L.FEATURES, feats.assign(person_id=ids, as_of=date)[
         ["person_id", "as_of", *INDICATORS]])
     long = pd.DataFrame({
         "person_id": np.repeat(ids, len(INDICATORS)), "as_of": date,
         "indicator": np.tile(INDICATORS, n), "value": feats.to_numpy().ravel(),
         "contribution": contrib.ravel()})
-    write_frame(out / "explanations.parquet", long)
-    write_json(out / "explanations.json", {"base_value": base, "link": "logit",
-                                           "expected_probability": float(1 / (1 + np.exp(-base)))})
+    writer.write_explanations(long, runfolder.ExplanationSummary(
+        base_value=base, link="logit", expected_probability=float(1 / (1 + np.exp(-base)))))
     ev = [{"person_id": pid, "indicator": ind, "table": "incidents", "record_id": f"I{i}-{j}",
            "recorded_at": (date - dt.timedelta(days=30 * j + 3)).isoformat(), "kind": "domestic",
            "victim_id": f"V{i % 97}"}
           for i, pid in enumerate(ids) if rank[i] <= 2 * k for ind in COUNTS
           for j in range(int(feats.at[i, ind]))]
-    write_frame(out / "evidence.parquet", pd.DataFrame(ev))
+    writer.write_frame(L.EVIDENCE, pd.DataFrame(ev))
     iv = lambda v, w: {"value": v, "lo": v - w, "hi": v + w}  # noqa: E731
-    write_json(out / "metrics.json", {
-        "n": n, "positives": int(n * 0.05), "ks": [50, 100, 200],
-        "scores": {"model": {"roc_auc": iv(0.81, 0.02), "recall@100": iv(0.42, 0.05)},
+    writer.write_metrics(runfolder.Metrics(
+        backtest=False, n=n, positives=int(n * 0.05), ks=[50, 100, 200],
+        scores={"model": {"roc_auc": iv(0.81, 0.02), "recall@100": iv(0.42, 0.05)},
                    "dash": {"roc_auc": iv(0.66, 0.03), "recall@100": iv(0.21, 0.04)},
                    "rfgv": {"roc_auc": iv(0.70, 0.03), "recall@100": iv(0.27, 0.04)}},
-        "differences": {"dash": {"roc_auc": iv(0.15, 0.03)}, "rfgv": {"roc_auc": iv(0.11, 0.03)}},
-        "cautions": ["synthetic numbers: for testing the app only"]})
-    write_json(out / "run.json", {"experiment": "synthetic", "as_of": as_of, "k": k, "seed": seed,
-                                  "features": list(INDICATORS), "backtest": False,
-                                  "created_at": as_of + "T06:00:00Z"})
-    if report:
-        write_text(out / "report.html", "<!doctype html><title>Governance pack</title>"
-                   "<h1>Model card (synthetic)</h1><p>Intended use: prioritise review.</p>")
-        write_text(out / "fairness.csv", "group,value,n,recall_at_100\nsex,female,40,0.40\n"
-                   "sex,male,260,0.43\n")
-    (out / "notes.json").write_text(json.dumps({"synthetic": True}))
-    return out
+        differences={"dash": {"roc_auc": iv(0.15, 0.03)}, "rfgv": {"roc_auc": iv(0.11, 0.03)}},
+        cautions=["synthetic numbers: for testing the app only"]))
+    writer.write_json("notes.json", {"synthetic": True})
+    writer.publish(runfolder.Manifest(experiment="synthetic", as_of=as_of, k=k, seed=seed,
+                                      features=list(INDICATORS), backtest=False,
+                                      created_at=as_of + "T06:00:00Z"))
 
 
 def build_history(out: str | Path, n: int = 300, iterations: int = 2, k: int = 50) -> Path:

@@ -19,7 +19,7 @@ from riskcohort.errors import UserError, examples
 from riskcohort.explain.labels import format_value, indicator_labels, render_reason
 from riskcohort.explain.provenance import evidence_for
 from riskcohort.explain.reasons import APPROX_NOTE, Reason, reason_codes
-from riskcohort.explain.runfolder import RunFolder, load_run
+from riskcohort.explain.scored import ScoredRun, load_scored
 from riskcohort.explain.shap_adapter import contributions, raw_margin
 
 WHAT_IF_NOTE = (
@@ -69,7 +69,7 @@ class PersonExplanation:
         return asdict(self)
 
 
-def _select(run: RunFolder, person_id: str, as_of) -> tuple[int, list[str]]:
+def _select(run: ScoredRun, person_id: str, as_of) -> tuple[int, list[str]]:
     """Row index of the person's snapshot; unknown person or date is a UserError."""
     mask = run.features["person_id"] == str(person_id)
     if not mask.any():
@@ -121,7 +121,7 @@ def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
 
 
 def explain_person(
-    run_dir: str | Path | RunFolder,
+    run_dir: str | Path | ScoredRun,
     person_id: str,
     dataset=None,
     *,
@@ -129,13 +129,13 @@ def explain_person(
     with_evidence: bool = True,
     evidence_fn=None,
 ) -> PersonExplanation:
-    """Explain one scored person from a run folder (or an already loaded :class:`RunFolder`).
+    """Explain one scored person from a run folder (or an already loaded :class:`ScoredRun`).
 
     ``dataset`` (a loaded ``Dataset`` or dict of tables) supplies the records for evidence; when
     omitted it is loaded from ``run.json["data_dir"]``. ``evidence_fn`` replaces
     ``riskcohort.features.evidence`` (tests only).
     """
-    run = run_dir if isinstance(run_dir, RunFolder) else load_run(run_dir)
+    run = run_dir if isinstance(run_dir, ScoredRun) else load_scored(run_dir)
     idx, notes = _select(run, person_id, as_of)
     when = run.features.at[idx, "as_of"]
     x = run.matrix(run.features.loc[[idx]])

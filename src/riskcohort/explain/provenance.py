@@ -27,7 +27,7 @@ def _default_fn():
 
 def _load(run, notes: list[str]):
     """Load the run's input dataset from ``run.json['data_dir']`` (None with a note if not)."""
-    data_dir = run.manifest.get("data_dir")
+    data_dir = run.data_dir
     if not data_dir or not Path(data_dir).exists():
         notes.append(f"Evidence not shown: input folder {data_dir!r} from run.json not found.")
         return None

@@ -10,21 +10,24 @@ failure stops the run, because an explanation that does not add up must never be
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from riskcohort import interrupts, runfolder
 from riskcohort.explain.labels import indicator_labels
 from riskcohort.explain.reasons import APPROX_NOTE
-from riskcohort.explain.runfolder import RunFolder, load_run
+from riskcohort.explain.scored import ScoredRun, load_scored
 from riskcohort.explain.shap_adapter import METHOD, contributions, raw_margin
-from riskcohort.io import write_frame, write_json
+from riskcohort.runfolder import layout as L
 
 ADDITIVITY_TOL = 1e-6
+logger = logging.getLogger(__name__)
 
 
-def long_frame(run: RunFolder, values: np.ndarray) -> pd.DataFrame:
+def long_frame(run: ScoredRun, values: np.ndarray) -> pd.DataFrame:
     """Contributions in long format, one row per (person, snapshot, indicator)."""
     n, p = values.shape
     names = run.feature_names
@@ -40,7 +43,7 @@ def long_frame(run: RunFolder, values: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _notes(run: RunFolder, dataset, score_gap: float) -> list[str]:
+def _notes(run: ScoredRun, dataset, score_gap: float) -> list[str]:
     notes = [
         APPROX_NOTE,
         f"Margin to probability: {run.calibration.note}.",
@@ -51,21 +54,22 @@ def _notes(run: RunFolder, dataset, score_gap: float) -> list[str]:
         notes.append("No calibrator was used: probabilities are the raw sigmoid of the margin.")
     if np.isfinite(score_gap) and score_gap > 1e-6:
         notes.append(f"Recomputed scores differ from scores.csv by up to {score_gap:.2g}.")
-    absent = list(getattr(dataset, "absent", None) or run.manifest.get("absent_sources") or [])
+    absent = list(getattr(dataset, "absent", None) or run.manifest.absent_sources or [])
     if absent:
         notes.append(f"Absent sources (indicators unknown, not zero): {', '.join(absent)}.")
     return notes
 
 
-def explain_run(run_dir: str | Path, dataset=None, *, plots: bool = True, seed: int = 0) -> dict:
-    """Write ``explanations.parquet``, ``explanations.json`` and ``plots/`` into ``run_dir``.
+def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = None,
+                   seed: int = 0) -> tuple[pd.DataFrame, runfolder.ExplanationSummary]:
+    """Contributions of everyone scored (long format) and the run's summary, in memory.
 
-    ``dataset`` (optional, a loaded ``Dataset``) only adds notes about absent sources here;
+    Global plots are drawn into ``plots_dir`` when given (a folder of the staged run).
+    ``dataset`` (optional, a loaded ``Dataset``) only adds notes about absent sources;
     record-level evidence is per person (:func:`riskcohort.explain.person.explain_person`).
-    Returns the summary written to ``explanations.json``.
     """
-    run = load_run(run_dir)
     X = run.matrix()
+    interrupts.checkpoint("explain")  # fault-injection hook (tests/faults)
     base, values = contributions(run.booster, X)
     margin = raw_margin(run.booster, X)
     error = float(np.max(np.abs(base + values.sum(axis=1) - margin), initial=0.0))
@@ -78,29 +82,44 @@ def explain_run(run_dir: str | Path, dataset=None, *, plots: bool = True, seed: 
     labels = indicator_labels(run.feature_names)
     mean_abs = np.abs(values).mean(axis=0) if len(values) else np.zeros(len(run.feature_names))
     written = []
-    if plots and len(values):
+    if plots_dir is not None and len(values):
         from riskcohort.explain.plots import plot_all
 
         descriptions = [labels[n].description for n in run.feature_names]
         written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
-                           run.root / "plots", seed=seed)
-    summary = {
-        "base_value": base,
-        "link": "logit",
-        "method": METHOD,
-        "expected_probability": float(np.nanmean(stored)) if len(stored) else None,
-        "base_probability": float(run.calibration.probability(base)),
-        "calibration": {"kind": run.calibration.kind, "note": run.calibration.note},
-        "n_people": int(len(values)),
-        "snapshots": sorted({str(d.date()) for d in run.features["as_of"]}),
-        "indicators": run.feature_names,
-        "mean_abs_contribution": dict(zip(run.feature_names, map(float, mean_abs), strict=True)),
-        "additivity_max_error": error,
-        "score_max_abs_diff": score_gap if np.isfinite(score_gap) else None,
-        "plots": [str(p.relative_to(run.root)) for p in written],
-        "versions": {pkg: md.version(pkg) for pkg in ("shap", "lightgbm")},
-        "notes": _notes(run, dataset, score_gap),
-    }
-    write_frame(run.root / "explanations.parquet", long_frame(run, values))
-    write_json(run.root / "explanations.json", summary)
-    return summary
+                           Path(plots_dir), seed=seed)
+    summary = runfolder.ExplanationSummary(
+        base_value=base,
+        link="logit",
+        method=METHOD,
+        expected_probability=float(np.nanmean(stored)) if len(stored) else None,
+        base_probability=float(run.calibration.probability(base)),
+        calibration={"kind": run.calibration.kind, "note": run.calibration.note},
+        n_people=int(len(values)),
+        snapshots=sorted({str(d.date()) for d in run.features["as_of"]}),
+        indicators=run.feature_names,
+        mean_abs_contribution=dict(zip(run.feature_names, map(float, mean_abs), strict=True)),
+        additivity_max_error=error,
+        score_max_abs_diff=score_gap if np.isfinite(score_gap) else None,
+        plots=[f"{L.PLOTS_DIR}/{p.name}" for p in written],
+        versions={pkg: md.version(pkg) for pkg in ("shap", "lightgbm")},
+        notes=_notes(run, dataset, score_gap),
+    )
+    logger.debug("explained %d scores, additivity error %.2e", len(X), error)
+    return long_frame(run, values), summary
+
+
+def explain_run(run_dir: str | Path, dataset=None, *, plots: bool = True, seed: int = 0) -> dict:
+    """Re-explain a published run folder: ``explanations.parquet``, ``explanations.json`` and
+    ``plots/`` are replaced and the folder is published again whole (``riskcohort explain-run``).
+
+    Returns the summary written to ``explanations.json``.
+    """
+    run = load_scored(run_dir)
+    with runfolder.RunWriter.amend(run.root) as writer:
+        writer.replace_file(L.PLOTS_DIR)
+        frame, summary = explain_scored(run, dataset, seed=seed,
+                                        plots_dir=writer.path(L.PLOTS_DIR) if plots else None)
+        writer.write_explanations(frame, summary)
+        writer.publish()
+    return summary.to_dict()

@@ -17,8 +17,8 @@ import pandas as pd
 from riskcohort.errors import UserError
 from riskcohort.governance import equal_risk, fairness, plots, sections, texts
 from riskcohort.governance.protected import source_summary
-from riskcohort.governance.runfolder import load_run, previous_run_dir
-from riskcohort.io import atomic_path, write_frame, write_json, write_text
+from riskcohort.io import atomic_path, write_json, write_text
+from riskcohort.runfolder import attach, open_run, previous_run_dir
 
 N_BOOT = 500
 
@@ -107,7 +107,7 @@ def _quarantine_text(validation: dict | None) -> str:
 
 def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """Everything the pack shows, as a dict (also used by tests)."""
-    run = load_run(run_dir)
+    run = open_run(run_dir)
     frame = sections.audit_frame(run)
     fair = sections.fairness_section(frame, n_boot, seed, k=int(run.manifest.get("k", 100)))
     perf = sections.performance_section(run)
@@ -140,27 +140,40 @@ def report(run_dir, out=None, pdf: bool = False, previous=None, n_boot: int = N_
     """
     ctx = build(run_dir, previous=previous, n_boot=n_boot, seed=seed)
     run = ctx["run"]
-    out = Path(out) if out else run.dir / "report.html"
+    out = Path(out) if out else run.root / "report.html"
     env = _env()
     atrs = env.get_template("atrs.md").render(**ctx)
     html = env.get_template("report.html").render(atrs=atrs, **ctx)
-    write_text(out, html)
-    write_text(out.with_suffix(".atrs.md"), atrs)
-    write_fairness(run.dir, ctx["fair"], run.as_of)
+    derived(run, out, lambda p: write_text(p, html))
+    derived(run, out.with_suffix(".atrs.md"), lambda p: write_text(p, atrs))
+    write_fairness(run, ctx["fair"], run.as_of)
     if pdf:
-        write_pdf(html, out.with_suffix(".pdf"))
+        derived(run, out.with_suffix(".pdf"), lambda p: write_pdf(html, p))
     return out
 
 
-def write_fairness(run_dir: Path, fair: dict, as_of) -> None:
+def derived(run, path: Path, write) -> Path:
+    """Write a file derived from a published run. Inside the run folder it becomes an
+    *attachment* (``runfolder.attach``: recorded with its sha256, never part of the verified
+    run); elsewhere an ordinary atomic write."""
+    path = Path(path)
+    if path.parent.resolve() == run.root.resolve():
+        return attach(run.root, path.name, write)
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return path
+
+
+def write_fairness(run, fair: dict, as_of) -> None:
     """``fairness.json`` (full precision, for programs) and ``fairness*.csv`` (rounded, the
-    tables the review app lists) in the run folder."""
-    write_json(run_dir / "fairness.json", sections.fairness_json(fair, as_of))
-    write_frame(run_dir / "fairness.csv", fair["table"].round(4))
-    if fair["equal_risk"] is not None:
-        write_frame(run_dir / "fairness_equal_risk.csv", fair["equal_risk"].round(4))
-    if fair.get("by_system") is not None:
-        write_frame(run_dir / "fairness_equal_risk_by_system.csv", fair["by_system"].round(4))
+    tables the review app lists), attached to the run folder."""
+    data = sections.fairness_json(fair, as_of)
+    derived(run, run.root / "fairness.json", lambda p: write_json(p, data))
+    tables = {"fairness.csv": fair["table"], "fairness_equal_risk.csv": fair["equal_risk"],
+              "fairness_equal_risk_by_system.csv": fair.get("by_system")}
+    for name, table in tables.items():
+        if table is not None:
+            derived(run, run.root / name, lambda p, t=table: t.round(4).to_csv(p, index=False))
 
 
 def write_pdf(html: str, path: Path) -> Path:

@@ -12,7 +12,8 @@ import pandas as pd
 
 from riskcohort.governance import drift, equal_risk, fairness, plots
 from riskcohort.governance.protected import attach_protected, attach_true_risk, table_path
-from riskcohort.governance.runfolder import Run, load_run, sibling_metrics
+from riskcohort.runfolder import Metrics, open_run, sibling_metrics
+from riskcohort.runfolder import RunFolder as Run
 
 ATTRIBUTES = ("ethnicity", "sex", "age_band")
 #: evaluation.parquet columns that are not a ranking to audit (the oracle is the truth itself)
@@ -219,9 +220,18 @@ def model_details(manifest: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def metrics_view(metrics: Metrics | None) -> dict:
+    """metrics.json as the pack's tables name its parts: ``systems`` (each system's metrics),
+    ``paired`` (model minus each baseline, same resamples), ``population`` (people scored)."""
+    if metrics is None:
+        return {}
+    d = metrics.to_dict()
+    return {**d, "systems": d["scores"], "paired": d["differences"], "population": d["n"]}
+
+
 def performance_section(run: Run) -> dict:
     """metrics.json tables (metric x system, paired differences) and curves from evaluation."""
-    m = run.metrics or {}
+    m = metrics_view(run.metrics)
     systems = m.get("systems", {})
     metric_names = sorted(dict.fromkeys(k for s in systems.values() for k in s), key=_metric_key)
     order = sorted(systems, key=lambda s: (s != "model", s in ("oracle",), s))
@@ -259,7 +269,7 @@ def drift_section(run: Run, previous_dir) -> dict:
     """PSI of each indicator and of the score against the previous iteration, if known."""
     if previous_dir is None:
         return {"previous": None}
-    prev = load_run(previous_dir)
+    prev = open_run(previous_dir)
     out = {"previous": str(previous_dir), "prev_as_of": prev.as_of, "score_psi": None,
            "table": None}
     if prev.scores is not None and run.scores is not None:

@@ -69,10 +69,13 @@ def registry(run_id: str | None, tracking_uri: str | None = None, work=None) -> 
     return out
 
 
-def promotion(run_dir: Path, reg: dict) -> dict | None:
-    """The promotion decision: ``promotion.json`` in the run folder (retrain), else the run's
-    MLflow tags; None when this run was never compared with a champion."""
-    p = read_json(Path(run_dir) / "promotion.json", default=None)
+def promotion(run, reg: dict) -> dict | None:
+    """The promotion decision: ``promotion.json`` attached to the run folder (retrain), else the
+    run's MLflow tags; None when this run was never compared with a champion."""
+    from riskcohort.runfolder import layout
+
+    attached = run.attachments.get(layout.PROMOTION_JSON)
+    p = read_json(attached, default=None) if attached else None
     if isinstance(p, dict) and ("promote" in p or "decision" in p):
         promote = p.get("promote")
         decision = p.get("decision") or ("promote" if promote else "keep the champion")
@@ -90,4 +93,4 @@ def status(run, tracking_uri: str | None = None, work=None) -> dict:
     """Everything the first page says about the model's standing."""
     reg = registry(run.manifest.get("mlflow_run_id"), tracking_uri, work)
     approval = signoff.read(run.root, reg.get("tags"))
-    return {"registry": reg, "promotion": promotion(run.root, reg), "approval": approval}
+    return {"registry": reg, "promotion": promotion(run, reg), "approval": approval}

@@ -1,5 +1,6 @@
-"""CLI commands of the modelling stage: ``run`` and ``backtest`` (registered by riskcohort.cli).
+"""CLI commands ``run`` and ``backtest`` (registered by riskcohort.cli).
 
+Command wiring sits on top of the stages: the jobs come from :mod:`riskcohort.workflow`.
 Heavy imports (pandas, LightGBM) happen inside the command bodies so ``--help`` stays fast.
 """
 
@@ -24,18 +25,26 @@ def register(app: typer.Typer) -> None:
                                                 "URI (default: SQLite in the work folder)."),
         work: Path | None = typer.Option(None, "--work", help="Work folder of the default "
                                          "MLflow store (default: $RISKCOHORT_WORK or ./work)."),
+        max_quarantine: float | None = typer.Option(
+            None, "--max-quarantine", help="Stop when more than this share of a required "
+            "table is quarantined (default: [data] max_quarantine, else 0.01 = 1%)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out "
+                                       "whole (never the champion's run folder)."),
     ) -> None:
         """Validate, train as of a date, score, explain, and record the iteration in MLflow."""
         from rich.console import Console
 
+        from riskcohort import preflight
         from riskcohort.modelling.config import load_experiment
         from riskcohort.modelling.report import print_run
         from riskcohort.workflow import run_and_track
 
         console = Console(width=None if Console().is_terminal else 180)
         cfg = load_experiment(experiment, data=data, as_of=as_of, out=out)
+        preflight.check_job(cfg.out_dir or Path("runs") / cfg.name, cfg.data_dir,
+                            tracking_uri=tracking_uri, work=work)  # before heavy work
         res, run_id = run_and_track(cfg, tracking_uri=tracking_uri, work=work,
-                                    log=lambda m: console.log(m))
+                                    max_quarantine=max_quarantine, overwrite=overwrite)
         print_run(res, console)
         console.print(f"MLflow run {run_id}; run folder {res.out_dir}")
 
@@ -47,21 +56,32 @@ def register(app: typer.Typer) -> None:
         every: int | None = typer.Option(None, "--every", help="Months between as-of dates."),
         data: Path | None = typer.Option(None, "--data", help="Dataset folder (overrides file)."),
         out: Path | None = typer.Option(None, "--out", help="Folder for the run folders."),
+        max_quarantine: float | None = typer.Option(
+            None, "--max-quarantine", help="Stop when more than this share of a required "
+            "table is quarantined (default: [data] max_quarantine, else 0.01 = 1%)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out "
+                                       "whole (never the champion's run folder)."),
     ) -> None:
         """Retrain and evaluate at several as-of dates (each sees only what was known then)."""
         from rich.console import Console
 
-        from riskcohort.io import read_json
+        from riskcohort import preflight
         from riskcohort.modelling.config import load_experiment, parse_date
         from riskcohort.modelling.report import print_run, stability_table
+        from riskcohort.runfolder import read_backtest
         from riskcohort.workflow import backtest as run_backtest
+        from riskcohort.workflow import backtest_dates
 
         console = Console(width=None if Console().is_terminal else 180)
         cfg = load_experiment(experiment, data=data, out=out)
+        preflight.check_job((cfg.out_dir or Path("runs") / cfg.name) / "as_of", cfg.data_dir,
+                            track=False, runs=len(backtest_dates(
+                                parse_date(start, "option --from"), parse_date(end, "option --to"),
+                                every or cfg.backtest_every_months)))
         results = run_backtest(cfg, parse_date(start, "option --from"),
                                parse_date(end, "option --to"), every,
-                               log=lambda m: console.log(m))
+                               max_quarantine=max_quarantine, overwrite=overwrite)
         for res in results:
             print_run(res, console)
-        summary = read_json(results[0].out_dir.parent / "backtest.json", default={})
-        console.print(stability_table(results, summary.get("pooled"), cfg.k))
+        summary = read_backtest(results[0].out_dir.parent)
+        console.print(stability_table(results, summary.pooled, cfg.k))

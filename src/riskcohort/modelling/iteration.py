@@ -1,10 +1,10 @@
-"""``run_iteration``: train as of a date, score the population at that date, write the run folder.
+"""``run_iteration``: train as of a date, score the population at that date, evaluate a backtest.
 
-Why one function: the run folder (``docs/architecture.md``) is the contract with explain,
-tracking, governance and the app, so one place writes all of it, in one order:
-training snapshots (leakage-guarded) -> features with labels known by as-of -> rolling-origin
-search and calibration -> score the as-of population -> baselines -> metrics when the outcome
-window after as-of is in the data (a backtest) -> files.
+Pure computation, in one order: training snapshots (leakage-guarded) -> features with labels
+known by as-of -> rolling-origin search and calibration -> score the as-of population ->
+baselines -> metrics when the outcome window after as-of is in the data (a backtest). The result
+is returned in memory (:class:`IterationResult`); writing the run folder is the job of
+:mod:`riskcohort.runfolder`, called by the jobs in :mod:`riskcohort.workflow`.
 
 Nothing after ``as_of`` is used for training: snapshots satisfy ``T + horizon <= as_of`` and their
 labels only count incidents recorded before ``as_of`` (``labels_known_by``). Later records are read
@@ -14,35 +14,47 @@ only to *evaluate* a backtest, never to fit or calibrate.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from riskcohort import interrupts
 from riskcohort.errors import UserError
-from riskcohort.io import write_frame, write_json
 from riskcohort.modelling import baselines as bl
 from riskcohort.modelling import training
 from riskcohort.modelling.manifest import manifest, monotone_for, summarise
 from riskcohort.modelling.metrics import evaluate
 from riskcohort.modelling.model import CohortModel
+from riskcohort.runfolder.layout import EVALUATION_KEYS, KEY_COLUMNS, SCORE_DETAIL_COLUMNS
+from riskcohort.runfolder.layout import SCORE_COLUMNS as _SCORE_COLUMNS
 
-SCORE_COLUMNS = ["person_id", "as_of", "score", "rank", "in_cohort", "band"]
+logger = logging.getLogger(__name__)
+
+SCORE_COLUMNS = [*_SCORE_COLUMNS, *SCORE_DETAIL_COLUMNS]
 
 
 @dataclass
 class IterationResult:
-    """What a run produced (the files are in ``out_dir``)."""
+    """What an iteration computed, in memory (the run folder's content).
 
-    out_dir: Path
+    ``features`` is the scored snapshot (person_id, as_of, the model's inputs); ``evaluation``
+    (backtests only) holds the outcomes and every system's score per person; ``manifest`` the
+    fields of run.json. ``out_dir`` is set by the job once the run folder is published.
+    """
+
     as_of: dt.date
     backtest: bool
     model: CohortModel
     scores: pd.DataFrame
+    features: pd.DataFrame
     metrics: dict
     manifest: dict
+    evaluation: pd.DataFrame | None = None
     training: dict = field(default_factory=dict)
+    out_dir: Path | None = None
 
 
 def data_range(tables: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -72,19 +84,48 @@ def assign_bands(p: np.ndarray, bands: dict[str, float]) -> np.ndarray:
 
 
 def score_frame(model: CohortModel, feats: pd.DataFrame, k: int, bands) -> pd.DataFrame:
-    """scores.csv: rank by the raw margin (same order as the calibrated probability, but no
-    calibrator ties), then person_id for exact ties, so the cohort never depends on row order."""
+    """scores.csv rows: calibrated score with its interval, rank, tie mark, cohort and band.
+
+    Ranks come from the raw margin (the calibrated score is strictly increasing in it). People
+    with exactly the same margin are a true tie: they share the best rank of the tie ("1, 2, 2,
+    4"), ``tied`` is true for each of them, and the cohort (``rank <= k``) takes a tie at the
+    cut-off whole, so it may hold more than ``k`` people; nothing in the model separates them,
+    and the cut must not pretend it does. ``score_lo``/``score_hi``: the model's 90% interval
+    (:meth:`CohortModel.predict_interval`). The cohort record (``k``, ``cohort_size``,
+    ``cohort_note``) is in ``frame.attrs["cohort"]`` for the manifest; ``_margin`` is for the
+    evaluation's tie-break and is not written.
+    """
     margin = model.raw_margin(feats)
     p = model.predict_risk(feats)
-    order = np.lexsort((feats["person_id"].astype(str).to_numpy(), -margin))
-    rank = np.empty(len(p), dtype=np.int64)
-    rank[order] = np.arange(1, len(p) + 1)
-    return pd.DataFrame({
+    lo, hi = model.predict_interval(feats)
+    rank = pd.Series(-margin).rank(method="min").astype(np.int64).to_numpy()
+    tied = pd.Series(margin).duplicated(keep=False).to_numpy()
+    in_cohort = rank <= k
+    frame = pd.DataFrame({
         "person_id": feats["person_id"].astype(str).to_numpy(),
         "as_of": pd.to_datetime(feats["as_of"]).dt.date.astype(str).to_numpy(),
-        "score": p, "rank": rank, "in_cohort": rank <= k, "band": assign_bands(p, bands),
-        "_margin": margin,
+        "score": p, "rank": rank, "in_cohort": in_cohort, "band": assign_bands(p, bands),
+        "tied": tied, "score_lo": lo, "score_hi": hi, "_margin": margin,
     })
+    frame.attrs["cohort"] = cohort_record(rank, tied, k)
+    return frame
+
+
+def cohort_record(rank: np.ndarray, tied: np.ndarray, k: int) -> dict:
+    """``k``, ``cohort_size`` and a plain-English ``cohort_note`` when a tie made it grow.
+
+    >>> r = cohort_record(np.array([1, 2, 2, 2, 5]), np.array([0, 1, 1, 1, 0], bool), 2)
+    >>> r["cohort_size"], r["cohort_note"][:48]
+    (4, 'The cohort has 4 people, not 2: 3 people share ')
+    """
+    size = int((rank <= k).sum())
+    note = ""
+    if size > k:
+        at_cut = int(rank[rank <= k].max())
+        n_tie = int(((rank == at_cut) & tied).sum())
+        note = (f"The cohort has {size} people, not {k}: {n_tie} people share rank {at_cut} "
+                "with exactly the same score and are all included.")
+    return {"k": int(k), "cohort_size": size, "cohort_note": note}
 
 
 def _build(dataset, cfg, as_of_list, labels, known_by=None):
@@ -114,28 +155,27 @@ def training_snapshots(cfg, tables, as_of: dt.date) -> list[dt.date]:
     return snaps
 
 
-def run_iteration(cfg, dataset, as_of=None, out_dir=None, log=None) -> IterationResult:
-    """Train, score and (when outcomes are known) evaluate at ``as_of``; write the run folder."""
-    log = log or (lambda msg: None)
+def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
+    """Train, score and (when outcomes are known) evaluate at ``as_of``; nothing is written."""
+    interrupts.checkpoint("validated")  # fault-injection hook (tests/faults)
     tables = dataset.tables if hasattr(dataset, "tables") else dataset
     start, end = data_range(tables)
     as_of = pd.Timestamp(as_of or cfg.as_of or default_as_of(tables)).date()
-    out_dir = Path(out_dir or cfg.out_dir or Path("runs") / f"{cfg.name}-{as_of}")
     if pd.Timestamp(as_of) <= start:
         raise UserError(f"modelling: as-of {as_of}: rule 'after the first record', the data "
                         f"start at {start.date()}")
     snaps = training_snapshots(cfg, tables, as_of)
-    log(f"as-of {as_of}: building features for {len(snaps)} training snapshots")
+    logger.info("as-of %s: building features for %d training snapshots", as_of, len(snaps))
     train = _build(dataset, cfg, snaps, labels=True, known_by=as_of)
     feats_cols = training.feature_columns(train, cfg.exclude_features)
     monotone = monotone_for(feats_cols, cfg.model_spec)
+    interrupts.checkpoint("training")
     model, info = training.fit(
         train, feats_cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
         negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds, block=cfg.cv_block_months,
-        min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone,
-        log=log)
+        min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone)
     backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= end
-    log(f"scoring the population at {as_of} (backtest: {backtest})")
+    logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
     now = _build(dataset, cfg, [as_of], labels=backtest)
     if len(now) == 0:
         raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
@@ -144,9 +184,9 @@ def run_iteration(cfg, dataset, as_of=None, out_dir=None, log=None) -> Iteration
     base = bl.compute(now, dataset, as_of, cfg.incumbent_window_days)
     metrics: dict = {"backtest": bool(backtest), "incumbent": base.attrs["incumbent"],
                      "validation": {"mean_ap": max(r["ap"] for r in info["search"])}}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ev = None
     if backtest:
-        ev = now[["person_id", "as_of", "serious_harm", "homicide", "harm_weight"]].copy()
+        ev = now[list(EVALUATION_KEYS)].copy()
         ev["person_id"] = ev["person_id"].astype(str)
         ev["model"] = scores["score"].to_numpy()
         for col in base.columns:
@@ -154,20 +194,14 @@ def run_iteration(cfg, dataset, as_of=None, out_dir=None, log=None) -> Iteration
         # a baseline nobody has a value for (source absent, no incumbent file) is not compared
         score_map = {"model": ev["model"].to_numpy(),
                      **{c: ev[c].to_numpy() for c in base.columns if base[c].notna().any()}}
-        log(f"evaluating on {len(ev)} people, {int(ev['serious_harm'].sum())} positives")
+        logger.info("evaluating on %d people, %d positives", len(ev), int(ev["serious_harm"].sum()))
         res = evaluate(ev["serious_harm"], ev["harm_weight"], ev["homicide"], score_map,
                        ks=cfg.ks, n_boot=cfg.n_boot, seed=cfg.eval_seed,
                        tiebreak={"model": scores["_margin"].to_numpy()})
         metrics.update(res)
         metrics.update(summarise(res, cfg.k))
-        write_frame(out_dir / "evaluation.parquet", ev)
-    write_frame(out_dir / "features.parquet",
-                now[["person_id", "as_of", *feats_cols]].assign(
-                    person_id=lambda f: f["person_id"].astype(str)))
-    write_frame(out_dir / "scores.csv", scores[SCORE_COLUMNS])
-    model.save(out_dir / "model")
-    write_json(out_dir / "metrics.json", metrics)
+    feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
     man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train.attrs)
-    write_json(out_dir / "run.json", man)
-    return IterationResult(out_dir, as_of, bool(backtest), model, scores[SCORE_COLUMNS],
-                           metrics, man, info)
+    man.update({key: scores.attrs["cohort"][key] for key in ("cohort_size", "cohort_note")})
+    return IterationResult(as_of, bool(backtest), model, scores[SCORE_COLUMNS], feats, metrics,
+                           man, ev, info)

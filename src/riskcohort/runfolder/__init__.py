@@ -8,6 +8,7 @@ sha256 verified before anything is read). See docs/architecture.md, "The run fol
 """
 
 from riskcohort.runfolder import layout
+from riskcohort.runfolder.history import previous_run_dir, sibling_metrics
 from riskcohort.runfolder.layout import BACKTEST_SCHEMA_VERSION, SCHEMA_VERSION
 from riskcohort.runfolder.reader import (
     RunFolder,
@@ -35,5 +36,5 @@ __all__ = [
     "RunWriter", "BacktestWriter", "attach", "record_tracking", "recover", "refuse_existing",
     "file_digests",
     "RunFolder", "open_run", "verify_run", "read_manifest", "read_backtest", "find_runs",
-    "is_run_folder",
+    "is_run_folder", "previous_run_dir", "sibling_metrics",
 ]

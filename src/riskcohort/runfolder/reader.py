@@ -59,6 +59,8 @@ def verify_run(run_dir: str | os.PathLike) -> Manifest:
     problem = None
     if manifest.complete is not True:
         problem = "run.json does not say complete: true (an interrupted run)"
+    elif manifest.digest != manifest.sealed_digest():
+        problem = "run.json was edited after publication (its digest does not match)"
     else:
         for rel, digest in manifest.files.items():
             p = root / rel

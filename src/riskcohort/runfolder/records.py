@@ -58,9 +58,10 @@ class Manifest(_Record):
 
     Written by :class:`~riskcohort.runfolder.writer.RunWriter` at publication. ``files`` maps
     every published file (relative path) to its sha256; ``complete`` is True only in a published
-    folder. Two kinds of field may change after publication, each by an atomic rewrite of
-    run.json through this module: ``mlflow_run_id`` (tracking) and ``attachments`` (derived
-    files such as the governance report, verified like ``files``).
+    folder; ``digest`` seals every other field (:meth:`sealed_digest`), so an edit of run.json is
+    caught like an edit of a file. Two fields may change after publication, each by an atomic
+    rewrite of run.json through this module: ``mlflow_run_id`` (tracking) and ``attachments``
+    (derived files such as the governance report, each with its sha256).
 
     Paths are never absolute: ``data_dir`` is relative to the run folder, ``previous_run`` is a
     run id or a path relative to the work folder.
@@ -104,6 +105,19 @@ class Manifest(_Record):
     code_version: str | None = None
     created_at: str = ""
     mlflow_run_id: str | None = None
+    digest: str | None = None
+
+    #: Fields that may change after publication; every other field is sealed by ``digest``.
+    MUTABLE: ClassVar[tuple[str, ...]] = ("mlflow_run_id", "attachments", "digest")
+
+    def sealed_digest(self) -> str:
+        """sha256 of the manifest's sealed fields (all but :attr:`MUTABLE`), canonical JSON."""
+        import hashlib
+        import json
+
+        sealed = {k: v for k, v in self.to_dict().items() if k not in self.MUTABLE}
+        text = json.dumps(sealed, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

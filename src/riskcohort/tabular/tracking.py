@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from riskcohort.io import write_json
-from riskcohort.tracking.runfolder import flatten, metric_name
+from riskcohort.tracking.metricnames import flatten, metric_name
 from riskcohort.tracking.store import client, get_or_create_experiment, resolve_tracking_uri
 
 EXPERIMENT = "tabular"

@@ -2,16 +2,14 @@
 
 Public API (MLflow, pandas and LightGBM are imported only inside the functions, so importing
 this package is cheap): ``log_iteration``, ``register_model``, ``load_registered``,
-``decide_promotion``, ``retrain``, ``score_registered``, ``default_tracking_uri``.
-See docs/tracking.md.
+``decide_promotion``, ``default_tracking_uri``. The ``retrain`` and ``score`` jobs that chain
+the stages live in ``riskcohort.workflow``. See docs/tracking.md.
 """
 
 from riskcohort.tracking.iteration import log_iteration
 from riskcohort.tracking.promotion import decide_promotion
 from riskcohort.tracking.registry import load_registered, register_model
-from riskcohort.tracking.retrain import retrain
-from riskcohort.tracking.scoring import score_registered
 from riskcohort.tracking.store import default_tracking_uri
 
-__all__ = ["log_iteration", "register_model", "load_registered", "decide_promotion", "retrain",
-           "score_registered", "default_tracking_uri"]
+__all__ = ["log_iteration", "register_model", "load_registered", "decide_promotion",
+           "default_tracking_uri"]

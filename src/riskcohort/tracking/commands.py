@@ -63,13 +63,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a challenger on new data; promote it only if not worse than the champion."""
         from riskcohort.tracking.promotion import markdown
-        from riskcohort.tracking.retrain import retrain as run_retrain
+        from riskcohort.workflow import retrain as run_retrain
 
         console = _console()
         with _guard(tracking_uri):
             res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
                               tracking_uri=tracking_uri, work=work, ece_max=ece_max,
-                              slope_range=(slope_min, slope_max), log=console.log)
+                              slope_range=(slope_min, slope_max))
         console.print(markdown(res.decision, dry_run), markup=False)
         console.print(f"challenger run {res.run_id} ({res.run_dir}); "
                       f"{'promoted to champion' if res.promoted else 'champion unchanged'}")
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         """Score a dataset with a registered model, without training (writes a run folder)."""
         import pandas as pd
 
-        from riskcohort.tracking.scoring import score_registered
+        from riskcohort.workflow import score_registered
 
         with _guard(tracking_uri):
             folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri,

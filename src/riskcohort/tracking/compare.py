@@ -13,8 +13,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from riskcohort import runfolder
 from riskcohort.errors import UserError
-from riskcohort.tracking import runfolder, store
+from riskcohort.tracking import metricnames, store
 
 BASE_METRICS = ("roc_auc", "pr_auc")
 K_METRICS = ("recall", "precision", "harm")
@@ -22,10 +23,10 @@ CALIBRATION = ("ece", "calibration_slope")
 
 
 def resolve_run_id(ref: str) -> str:
-    """A run id from an id or a run folder path."""
+    """A run id from an id or a (verified) run folder path."""
     path = Path(ref)
     if path.is_dir():
-        run_id = runfolder.read_manifest(path).get("mlflow_run_id")
+        run_id = runfolder.open_run(path).manifest.mlflow_run_id
         if not run_id:
             raise UserError(f"run folder {path}: run.json has no mlflow_run_id (log it first)")
         return run_id
@@ -79,7 +80,7 @@ def fmt(metrics: dict, name: str, sep: str = " ") -> str:
     >>> fmt({"a": 0.5, "a_lo": 0.4, "a_hi": 0.61}, "a"), fmt({}, "a")
     ('0.500 [0.400, 0.610]', '-')
     """
-    v, lo, hi = runfolder.point_and_interval(metrics, name)
+    v, lo, hi = metricnames.point_and_interval(metrics, name)
     if v != v:
         return "-"
     return f"{v:.3f}" + (f"{sep}[{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else "")
@@ -115,40 +116,45 @@ class CohortDiff:
     notes: list[str] = field(default_factory=list)
 
 
-def _run_files(ref: str, c, tmp: Path) -> Path:
-    """A local folder with scores.csv (and explanations.parquet when logged) for a run."""
+def _run_frames(ref: str, c, tmp: Path):
+    """(scores, explanations or None) of a run: a verified run folder, else the MLflow run's
+    artifacts (an id, or a folder's recorded run)."""
+    import pandas as pd
+
     path = Path(ref)
-    if path.is_dir() and (path / "scores.csv").exists():
-        return path
+    if path.is_dir():
+        run = runfolder.open_run(path)
+        return run.scores, run.explanations(["person_id", "indicator", "value", "contribution"])
     import mlflow
 
     run_id = resolve_run_id(ref)
     dst = tmp / run_id
     dst.mkdir(parents=True)
-    for name in ("scores.csv", "explanations.parquet"):
+    found = {}
+    for name in (runfolder.layout.SCORES, runfolder.layout.EXPLANATIONS):
         try:
-            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=name,
-                                                dst_path=str(dst), tracking_uri=c.tracking_uri)
+            found[name] = Path(mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=name, dst_path=str(dst),
+                tracking_uri=c.tracking_uri))
         except Exception:  # noqa: BLE001 - explanations are optional
-            if name == "scores.csv":
+            if name == runfolder.layout.SCORES:
                 raise UserError(f"run {run_id}: no scores.csv artifact") from None
-    return dst
+    scores = pd.read_csv(found[runfolder.layout.SCORES], dtype={"person_id": str})
+    expl = found.get(runfolder.layout.EXPLANATIONS)
+    return scores, (pd.read_parquet(expl) if expl else None)
 
 
-def top_reasons(folder: Path, person_ids, n: int = 3) -> dict[str, str]:
+def top_reasons(ex, person_ids, n: int = 3) -> dict[str, str]:
     """The ``n`` indicators that raise each person's score most, in the catalogue's plain words.
 
-    Read from explanations.parquet; each reason is the catalogue's ``reason`` template filled with
-    the person's value (the same sentences ``riskcohort explain`` prints).
+    ``ex`` is a run's explanations (long format, or None); each reason is the catalogue's
+    ``reason`` template filled with the person's value (the sentences ``riskcohort explain``
+    prints).
     """
-    import pandas as pd
-
     from riskcohort.explain.labels import indicator_labels, render_reason
 
-    f = folder / "explanations.parquet"
-    if not f.exists():
+    if ex is None or ex.empty:
         return {}
-    ex = pd.read_parquet(f)
     ex = ex[ex["person_id"].astype(str).isin(set(person_ids)) & (ex["contribution"] > 0)]
     ex = ex.sort_values("contribution", ascending=False)
     labels = indicator_labels(sorted(ex["indicator"].unique()))
@@ -161,12 +167,10 @@ def cohort_diff(run_a: str, run_b: str, tracking_uri=None, work=None) -> CohortD
     """Who entered, who left and who stayed (with rank change) between two iterations."""
     import pandas as pd
 
-    needs_store = not all(Path(r).is_dir() and (Path(r) / "scores.csv").exists()
-                          for r in (run_a, run_b))
+    needs_store = not all(Path(r).is_dir() for r in (run_a, run_b))
     c = store.client(tracking_uri, work) if needs_store else None
     with tempfile.TemporaryDirectory() as tmp:
-        fa, fb = (_run_files(r, c, Path(tmp)) for r in (run_a, run_b))
-        a, b = (pd.read_csv(f / "scores.csv", dtype={"person_id": str}) for f in (fa, fb))
+        (a, _), (b, expl_b) = (_run_frames(r, c, Path(tmp)) for r in (run_a, run_b))
         ca, cb = (s[s["in_cohort"].astype(bool)].set_index("person_id") for s in (a, b))
         entered = cb.loc[~cb.index.isin(ca.index), ["rank", "score", "band"]].sort_values("rank")
         left = ca.loc[~ca.index.isin(cb.index), ["rank", "score", "band"]].sort_values("rank")
@@ -175,7 +179,7 @@ def cohort_diff(run_a: str, run_b: str, tracking_uri=None, work=None) -> CohortD
         both = ca.index.intersection(cb.index)
         stayed = pd.DataFrame({"rank_a": ca.loc[both, "rank"], "rank_b": cb.loc[both, "rank"]})
         stayed["change"] = stayed["rank_a"] - stayed["rank_b"]  # positive = moved up
-        reasons = top_reasons(fb, entered.index)
+        reasons = top_reasons(expl_b, entered.index)
     notes = [] if reasons else ["explanations not available for run B: reasons not shown"]
     entered["reasons"] = [reasons.get(p, "explanations not available") for p in entered.index]
     return CohortDiff(entered, left, stayed.sort_values("rank_b"), notes)

@@ -6,6 +6,10 @@ view lines them up without any custom tooling. Why the ``riskcohort.complete`` t
 only after every artifact is logged, and registration (``registry.register_model``) refuses runs
 without it, so an interrupted log never reaches the registry. Re-logging the same folder finds
 the complete run by its iteration key and reuses it instead of duplicating it.
+
+What is logged: only files the run folder's manifest lists (``files`` and verified
+``attachments``), read through :mod:`riskcohort.runfolder` after verification, so a temporary or
+stray file never reaches MLflow.
 """
 
 from __future__ import annotations
@@ -14,25 +18,23 @@ import hashlib
 import json
 from pathlib import Path
 
-from riskcohort.errors import UserError
-from riskcohort.tracking import params, registry, runfolder, store
+from riskcohort import interrupts, runfolder
+from riskcohort.runfolder import layout as L
+from riskcohort.tracking import metricnames, params, registry, store
 
-#: Files and folders of a run folder logged as artifacts, when present (same relative paths).
-ARTIFACT_FILES = ("run.json", "metrics.json", "scores.csv", "explanations.parquet",
-                  "explanations.json", "report.html", "indicators.yaml", "catalogue.yaml")
-ARTIFACT_DIRS = ("plots", "validation", "catalogue")
+#: Top-level entries of a run folder logged as artifacts when the manifest lists them (same
+#: relative paths). features.parquet and evaluation.parquet hold person-level inputs and
+#: outcomes and stay in the folder; the model files go with the registered model.
+ARTIFACTS = (L.MANIFEST, L.METRICS, L.SCORES, L.EXPLANATIONS, L.EXPLANATION_SUMMARY, L.PLOTS_DIR,
+             L.VALIDATION_DIR, L.REPORT_HTML, L.REPORT_PDF, L.PROMOTION_MD, L.PROMOTION_JSON)
 KEY_TAG = "riskcohort.iteration_key"
 
 
-def iteration_key(run_dir: Path) -> str:
-    """Content hash of run.json (without the MLflow id) and metrics.json: same folder, same key."""
-    manifest = runfolder.read_manifest(run_dir)
-    manifest.pop("mlflow_run_id", None)
-    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode())
-    metrics = run_dir / "metrics.json"
-    if metrics.exists():
-        digest.update(metrics.read_bytes())
-    return digest.hexdigest()[:32]
+def iteration_key(run: runfolder.RunFolder) -> str:
+    """Hash of the published files' digests and the scoring date: same folder, same key
+    (tracking and attachments, which change after publication, are not part of it)."""
+    content = {"as_of": run.manifest.as_of, "files": run.manifest.files}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _find_complete(c, exp_id: str, key: str) -> str | None:
@@ -43,54 +45,40 @@ def _find_complete(c, exp_id: str, key: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
-def _catalogue_snapshot(run_dir: Path) -> Path | None:
-    """The indicator catalogue the run used: its own copy, else the packaged one."""
-    for name in ("indicators.yaml", "catalogue.yaml", "catalogue"):
-        if (run_dir / name).exists():
-            return None  # logged with the run folder's files
+def _catalogue_snapshot() -> Path | None:
+    """The indicator catalogue of the code that logs the run (the packaged one)."""
     import riskcohort
 
     packaged = Path(riskcohort.__file__).parent / "features" / "indicators.yaml"
     return packaged if packaged.exists() else None
 
 
-def _log_model(run_dir: Path, manifest: dict):
-    """Booster in MLflow's LightGBM flavour (signature, example) carrying the model/ files."""
-    import lightgbm as lgb
-    import mlflow
-    import pandas as pd
-    from mlflow.models import infer_signature
+def _log_model(run: runfolder.RunFolder):
+    """The calibrated pyfunc (:mod:`riskcohort.tracking.pyfunc_model`): what it serves is what
+    scores.csv shows; the model/ files (booster for SHAP included) are its artifacts."""
+    from riskcohort.tracking import pyfunc_model
 
-    model_dir = run_dir / "model"
-    if not (model_dir / "model.txt").exists():
-        raise UserError(f"folder {model_dir}: model.txt missing (run `riskcohort run` first)")
-    booster = lgb.Booster(model_file=str(model_dir / "model.txt"))
-    names_file = model_dir / "feature_names.json"
-    names = (json.loads(names_file.read_text()) if names_file.exists()
-             else manifest.get("features") or booster.feature_name())
-    # A synthetic example (column medians), so no real person's row is copied into the registry.
-    feats = run_dir / "features.parquet"
-    frame = pd.read_parquet(feats) if feats.exists() else pd.DataFrame(columns=names)
-    example = frame.reindex(columns=names).astype("float64").median().fillna(0.0).to_frame().T
-    signature = infer_signature(example, booster.predict(example))
-    return mlflow.lightgbm.log_model(
-        booster, name="model", signature=signature, input_example=example,
-        extra_files=[str(p) for p in sorted(model_dir.iterdir()) if p.is_file()],
-        pip_requirements=[f"lightgbm=={lgb.__version__}"])
+    return pyfunc_model.log_model(run.path(L.MODEL_DIR), run.features)
 
 
-def _log_artifacts(run_dir: Path) -> None:
+def logged_files(run: runfolder.RunFolder) -> list[str]:
+    """Relative paths logged as artifacts: listed in the manifest (or verified attachments)
+    under :data:`ARTIFACTS`, plus the manifest itself."""
+    listed = [*run.manifest.files, *run.attachments]
+    keep = [rel for rel in listed if rel.split("/")[0] in ARTIFACTS]
+    return sorted({L.MANIFEST, *keep})
+
+
+def _log_artifacts(run: runfolder.RunFolder) -> None:
     import mlflow
 
-    for name in ARTIFACT_FILES:
-        if (run_dir / name).is_file():
-            mlflow.log_artifact(str(run_dir / name))
-    for name in ARTIFACT_DIRS:
-        if (run_dir / name).is_dir():
-            mlflow.log_artifacts(str(run_dir / name), artifact_path=name)
-    if (run_dir / "model").is_dir():
-        mlflow.log_artifacts(str(run_dir / "model"), artifact_path="model_files")
-    snapshot = _catalogue_snapshot(run_dir)
+    for rel in logged_files(run):
+        parent = str(Path(rel).parent)
+        mlflow.log_artifact(str(run.root / rel), artifact_path=None if parent == "." else parent)
+    for rel in sorted(run.manifest.files):
+        if rel.startswith(L.MODEL_DIR + "/"):
+            mlflow.log_artifact(str(run.root / rel), artifact_path="model_files")
+    snapshot = _catalogue_snapshot()
     if snapshot is not None:
         mlflow.log_artifact(str(snapshot), artifact_path="catalogue")
 
@@ -101,11 +89,11 @@ def _log_baselines(c, exp_id: str, parent: str, base_tags: dict, per_system: dic
     from mlflow.entities import Metric, RunTag
 
     for name, values in per_system.items():
-        if name == runfolder.MODEL_SYSTEM:
+        if name == metricnames.MODEL_SYSTEM:
             continue
         tags = {**base_tags, "kind": "baseline", "baseline": name,
                 "riskcohort.model_run_id": parent, "mlflow.runName": f"baseline:{name}"}
-        run = c.create_run(exp_id, run_name=f"baseline:{name}", tags=tags)
+        run = c.create_run(exp_id, run_name=tags["mlflow.runName"], tags=tags)
         ids.append(run.info.run_id)
         c.log_batch(run.info.run_id, metrics=[Metric(k, v, 0, 0) for k, v in values.items()],
                     tags=[RunTag(registry.COMPLETE_TAG, "true")])
@@ -125,19 +113,15 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
     """
     import mlflow
 
-    run_dir = Path(run_dir)
-    manifest = runfolder.read_manifest(run_dir)
-    metrics_file = run_dir / "metrics.json"
-    metrics = runfolder.read_json(metrics_file) if metrics_file.exists() else {}
+    run = runfolder.open_run(run_dir)
     uri = store.resolve_tracking_uri(tracking_uri, work)
     c = store.client(uri)
-    exp_name = str(manifest.get("experiment") or "riskcohort")
-    exp_id = store.get_or_create_experiment(c, exp_name)
-    key = iteration_key(run_dir)
+    exp_id = store.get_or_create_experiment(c, run.manifest.experiment or "riskcohort")
+    key = iteration_key(run)
     run_id = _find_complete(c, exp_id, key)
     if run_id is None:
-        run_id = _log_new(c, exp_id, run_dir, manifest, metrics, config, key)
-    runfolder.write_run_id(run_dir, run_id)
+        run_id = _log_new(c, exp_id, run, config, key)
+    runfolder.record_tracking(run.root, run_id)
     if register:
         registry.register_model(run_id, alias=alias, tracking_uri=uri,
                                 first_is_champion=first_is_champion)
@@ -145,27 +129,30 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
     return run_id
 
 
-def _log_new(c, exp_id, run_dir, manifest, metrics, config, key) -> str:
+def _log_new(c, exp_id, run: runfolder.RunFolder, config, key) -> str:
     import mlflow
 
-    per_system = runfolder.systems(metrics)
-    tags = {"experiment": str(manifest.get("experiment", "")),
-            "as_of": str(manifest.get("as_of", "")), KEY_TAG: key,
-            "backtest": str(manifest.get("backtest", "")),
-            "riskcohort.run_dir": str(run_dir.resolve())}
+    manifest = run.manifest
+    metrics = run.metrics or runfolder.Metrics(backtest=manifest.backtest)
+    per_system = metricnames.systems(metrics)
+    tags = {"experiment": manifest.experiment, "as_of": manifest.as_of, KEY_TAG: key,
+            "backtest": str(manifest.backtest), "riskcohort.run_dir": str(run.root.resolve()),
+            **store.owner_tags()}  # so a run left RUNNING by a killed process can be reaped
     commit = params.git_commit()
-    name = f"{tags['experiment'] or 'iteration'}@{tags['as_of'] or 'unknown'}"
+    name = f"{manifest.experiment or 'iteration'}@{manifest.as_of or 'unknown'}"
     baseline_ids: list[str] = []
     try:
-        with mlflow.start_run(experiment_id=exp_id, run_name=name) as run:
-            run_id = run.info.run_id
-            mlflow.set_tags({**tags, "kind": "model", **runfolder.targets(metrics),
+        with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags) as active:
+            run_id = active.info.run_id
+            mlflow.set_tags({**tags, "kind": "model",
+                             **metricnames.targets(metrics),
                              **({"mlflow.source.git.commit": commit} if commit else {})})
-            mlflow.log_params(params.iteration_params(manifest, config))
-            mlflow.log_metrics({**per_system.get(runfolder.MODEL_SYSTEM, {}),
-                                **runfolder.model_extras(metrics)})
-            _log_artifacts(run_dir)
-            info = _log_model(run_dir, manifest)
+            mlflow.log_params(params.iteration_params(manifest.to_dict(), config))
+            mlflow.log_metrics({**per_system.get(metricnames.MODEL_SYSTEM, {}),
+                                **metricnames.model_extras(metrics)})
+            _log_artifacts(run)
+            interrupts.checkpoint("mlflow")  # fault-injection hook: a run left RUNNING
+            info = _log_model(run)
             _log_baselines(c, exp_id, run_id, tags, per_system, baseline_ids)
             mlflow.set_tags({registry.MODEL_URI_TAG: info.model_uri,
                              registry.COMPLETE_TAG: "true"})
