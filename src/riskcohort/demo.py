@@ -121,7 +121,9 @@ def run_demo(work: Path, preset: str = "small", seed: int = 7, fresh: bool = Fal
 
     step(f"retrain with {new_months} more months of records")
     second = runs / "iteration-2"
-    result = workflow.retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work)
+    # demo only: approves on the evidence and records "auto-approved" (a force uses approve)
+    result = workflow.retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work,
+                              auto_approve=True)
     console.print(markdown(result.decision, False), markup=False)
 
     step("cohort change between iterations")

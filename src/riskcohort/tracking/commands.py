@@ -58,10 +58,15 @@ def register(app: typer.Typer) -> None:
         ece_max: float = typer.Option(0.01, "--ece-max", help="Promotion: ECE must be below."),
         slope_min: float = typer.Option(0.8, "--slope-min", help="Promotion: slope at least."),
         slope_max: float = typer.Option(1.2, "--slope-max", help="Promotion: slope at most."),
+        psi_max: float = typer.Option(0.25, "--psi-max", help="Promotion: largest input PSI "
+                                      "(champion's snapshot vs the challenger's) must be below."),
+        auto_approve: bool = typer.Option(False, "--auto-approve", help="DEMO ONLY: approve "
+                                          "when the evidence passes, recorded as auto-approved "
+                                          "(a force approves with `riskcohort approve`)."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
         work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
     ) -> None:
-        """Train a challenger on new data; promote it only if not worse than the champion."""
+        """Train a challenger on new data; it becomes champion only when approved."""
         from riskcohort.tracking.promotion import markdown
         from riskcohort.workflow import retrain as run_retrain
 
@@ -69,10 +74,14 @@ def register(app: typer.Typer) -> None:
         with _guard(tracking_uri):
             res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
                               tracking_uri=tracking_uri, work=work, ece_max=ece_max,
-                              slope_range=(slope_min, slope_max))
+                              slope_range=(slope_min, slope_max),
+                              auto_approve=auto_approve, psi_max=psi_max)
         console.print(markdown(res.decision, dry_run), markup=False)
-        console.print(f"challenger run {res.run_id} ({res.run_dir}); "
-                      f"{'promoted to champion' if res.promoted else 'champion unchanged'}")
+        state = ("promoted to champion" if res.promoted else
+                 f"champion unchanged, version {res.decision.challenger_version} awaiting "
+                 "approval (riskcohort approve)" if res.decision.status == "awaiting approval"
+                 and not dry_run else "champion unchanged")
+        console.print(f"challenger run {res.run_id} ({res.run_dir}); {state}")
 
     @app.command()
     def score(

@@ -86,23 +86,117 @@ def fmt(metrics: dict, name: str, sep: str = " ") -> str:
     return f"{v:.3f}" + (f"{sep}[{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else "")
 
 
+def require_store(tracking_uri=None, work=None) -> None:
+    """A reading command must not create a store: a local SQLite store that does not exist is a
+    ``UserError`` (nothing created), naming similar folders when ``--work`` looks like a typo."""
+    import difflib
+    import os
+
+    uri = store.resolve_tracking_uri(tracking_uri, work)
+    db = store.sqlite_path(uri)
+    if db is None or db.exists():
+        return
+    folder = db.parent
+    near = []
+    if folder.parent.is_dir():
+        names = [p.name for p in folder.parent.iterdir() if p.is_dir()]
+        near = difflib.get_close_matches(folder.name, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(str(folder.parent / n) for n in near)}?" if near else ""
+    where = "--work" if work else ("$RISKCOHORT_WORK" if os.environ.get("RISKCOHORT_WORK")
+                                   else "the default work folder")
+    raise UserError(f"tracking store {db}: rule 'an existing store to read': there is no "
+                    f"mlflow.db in {folder} ({where}); nothing was created{hint} "
+                    "(log runs with `riskcohort run` or `riskcohort track` first)")
+
+
+def cohort_k(runs) -> int | None:
+    """The cohort size the iterations were run with (``k`` / ``config.k`` params), if logged."""
+    for r in runs:
+        p = r.data.params
+        for key in ("k", "config.k"):
+            if str(p.get(key, "")).isdigit():
+                return int(p[key])
+    return None
+
+
+def label_family(run) -> str:
+    """The label family of a model run: tag, else ``config.label_family``, else the family of
+    its logged offence list, else the only definition before families existed."""
+    import json
+
+    from riskcohort.features.families import DEFAULT_FAMILY, family_of
+
+    tags, params = run.data.tags, run.data.params
+    if tags.get("label_family") or params.get("config.label_family"):
+        return tags.get("label_family") or params["config.label_family"]
+    offences = params.get("config.serious_offences") or params.get("serious_offences")
+    if offences:
+        try:
+            return family_of(json.loads(offences.replace("'", '"')))
+        except ValueError:
+            pass
+    return DEFAULT_FAMILY
+
+
 def compare_table(refs=(), experiment=None, tracking_uri=None, work=None, k=None):
-    """A Rich table: one row per model run and per baseline run, metrics with intervals."""
+    """A Rich table: one row per model run and per baseline run, metrics with intervals.
+
+    ``k`` defaults to the iterations' own cohort size. Iterations trained on different label
+    families (``features.families``) answer different questions: they are shown in separate
+    sections, each headed by its family, never ranked together. Names never wrap mid-word.
+    """
     from rich.table import Table
 
+    if not refs or not all(Path(r).is_dir() for r in refs):
+        require_store(tracking_uri, work)
     c = store.client(tracking_uri, work)
     runs = _runs(c, list(refs), experiment)
     if not runs:
         raise UserError(f"no finished iterations in {c.tracking_uri} (run `riskcohort run`)")
+    models = [r for r in runs if r.data.tags.get("kind") == "model"]
+    k = k or cohort_k(models)
     cols = metric_columns(runs, k)
-    table = Table(title=f"Iterations and baselines ({c.tracking_uri})")
-    for head in ("run", "kind", "experiment", "as of", *cols):
-        table.add_column(head.replace("_at_", "@"), overflow="fold")
-    for r in runs:
-        tags = r.data.tags
-        kind = tags.get("kind", "?") + (f":{tags['baseline']}" if "baseline" in tags else "")
-        table.add_row(r.info.run_id[:8], kind, tags.get("experiment", ""), tags.get("as_of", ""),
-                      *(fmt(r.data.metrics, m, "\n") for m in cols))
+    owner = {r.info.run_id: r.data.tags.get("riskcohort.model_run_id", r.info.run_id)
+             for r in runs}
+    fam = {m.info.run_id: label_family(m) for m in models}
+    families = list(dict.fromkeys(fam.values()))
+    title = f"Iterations and baselines ({c.tracking_uri})"
+    if len(families) > 1:
+        title += (f"\n{len(families)} label families: each section is one outcome definition; "
+                  "do not rank iterations across sections")
+    else:
+        title += f"\nlabel family: {families[0] if families else '-'}"
+    from riskcohort import display
+
+    experiments = sorted({r.data.tags.get("experiment", "") for r in runs})
+    one_exp = len(experiments) == 1
+    if one_exp:
+        title += f"; experiment {experiments[0] or '-'}"
+    heads = ["run", "id", "kind", *([] if one_exp else ["experiment"]), "as of",
+             *(f"{display.metric_name(key)} ({key})"
+               for key in (m.replace("_at_", "@") for m in cols))]
+    rows: list[list[str]] = []
+    for family in families:
+        if len(families) > 1:
+            rows.append([family, "", "(label family)", *([""] * (len(heads) - 3))])
+        for r in runs:
+            if fam.get(owner[r.info.run_id]) != family:
+                continue
+            tags = r.data.tags
+            kind = tags.get("kind", "?") + (f":{tags['baseline']}" if "baseline" in tags else "")
+            rows.append([r.info.run_name or r.info.run_id[:8], r.info.run_id[:8], kind,
+                         *([] if one_exp else [tags.get("experiment", "")]),
+                         tags.get("as_of", ""),
+                         *(fmt(r.data.metrics, m, "\n") for m in cols)])
+    table = Table(title=title)
+    for i, head in enumerate(heads):
+        # wide enough for the longest word of the column: Rich then wraps at spaces only
+        words = [w for cell in [head, *(row[i] for row in rows)] for w in cell.split()]
+        table.add_column(head, min_width=max(map(len, words), default=1), overflow="fold")
+    for row in rows:
+        if row[2] == "(label family)" and rows.index(row):
+            table.add_section()
+        table.add_row(*row)
     return table
 
 
@@ -168,6 +262,8 @@ def cohort_diff(run_a: str, run_b: str, tracking_uri=None, work=None) -> CohortD
     import pandas as pd
 
     needs_store = not all(Path(r).is_dir() for r in (run_a, run_b))
+    if needs_store:
+        require_store(tracking_uri, work)
     c = store.client(tracking_uri, work) if needs_store else None
     with tempfile.TemporaryDirectory() as tmp:
         (a, _), (b, expl_b) = (_run_frames(r, c, Path(tmp)) for r in (run_a, run_b))

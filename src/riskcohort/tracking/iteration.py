@@ -20,7 +20,7 @@ from pathlib import Path
 
 from riskcohort import interrupts, runfolder
 from riskcohort.runfolder import layout as L
-from riskcohort.tracking import metricnames, params, registry, store
+from riskcohort.tracking import metricnames, naming, params, registry, store
 
 #: Top-level entries of a run folder logged as artifacts when the manifest lists them (same
 #: relative paths). features.parquet and evaluation.parquet hold person-level inputs and
@@ -92,7 +92,8 @@ def _log_baselines(c, exp_id: str, parent: str, base_tags: dict, per_system: dic
         if name == metricnames.MODEL_SYSTEM:
             continue
         tags = {**base_tags, "kind": "baseline", "baseline": name,
-                "riskcohort.model_run_id": parent, "mlflow.runName": f"baseline:{name}"}
+                "riskcohort.model_run_id": parent,
+                **naming.baseline_tags(name, parent, base_tags.get("as_of", ""))}
         run = c.create_run(exp_id, run_name=tags["mlflow.runName"], tags=tags)
         ids.append(run.info.run_id)
         c.log_batch(run.info.run_id, metrics=[Metric(k, v, 0, 0) for k, v in values.items()],
@@ -121,6 +122,7 @@ def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work
     run_id = _find_complete(c, exp_id, key)
     if run_id is None:
         run_id = _log_new(c, exp_id, run, config, key)
+    naming.describe_experiment(c, exp_id, run)
     runfolder.record_tracking(run.root, run_id)
     if register:
         registry.register_model(run_id, alias=alias, tracking_uri=uri,
@@ -139,12 +141,12 @@ def _log_new(c, exp_id, run: runfolder.RunFolder, config, key) -> str:
             "backtest": str(manifest.backtest), "riskcohort.run_dir": str(run.root.resolve()),
             **store.owner_tags()}  # so a run left RUNNING by a killed process can be reaped
     commit = params.git_commit()
-    name = f"{manifest.experiment or 'iteration'}@{manifest.as_of or 'unknown'}"
+    name = naming.iteration_name(run)
     baseline_ids: list[str] = []
     try:
         with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags) as active:
             run_id = active.info.run_id
-            mlflow.set_tags({**tags, "kind": "model",
+            mlflow.set_tags({**tags, "kind": "model", **naming.model_tags(run),
                              **metricnames.targets(metrics),
                              **({"mlflow.source.git.commit": commit} if commit else {})})
             mlflow.log_params(params.iteration_params(manifest.to_dict(), config))

@@ -24,6 +24,14 @@ COMPLETE_TAG = "riskcohort.complete"
 MODEL_URI_TAG = "riskcohort.model_uri"
 
 
+#: Version descriptions: every version says whether it is champion and, if not, why.
+NOT_CHAMPION_YET = ("Registered from run {name} (as of {as_of}). Not champion: a challenger until "
+                    "the evidence rule passes and a person approves it (`riskcohort approve "
+                    "<version> --by NAME --note TEXT`).")
+FIRST_CHAMPION = ("Champion: the first registered model (there was nothing to compare it with). "
+                  "Later versions become champion only through `riskcohort approve`.")
+
+
 def _check_complete(c, run_id: str):
     try:
         run = c.get_run(run_id)
@@ -110,6 +118,7 @@ def ensure_first_champion(c) -> int | None:
             except UserError:
                 continue
             c.set_registered_model_alias(MODEL_NAME, CHAMPION, str(mv.version))
+            c.update_model_version(MODEL_NAME, str(mv.version), description=FIRST_CHAMPION)
             return int(mv.version)
     return None
 
@@ -132,7 +141,9 @@ def register_model(run_id: str, alias: str | None = CHALLENGER, tracking_uri: st
         mv = c.create_model_version(
             MODEL_NAME, source=uri, run_id=run_id, model_id=model_id,
             tags={"experiment": run.data.tags.get("experiment", ""),
-                  "as_of": run.data.tags.get("as_of", "")})
+                  "as_of": run.data.tags.get("as_of", "")},
+            description=NOT_CHAMPION_YET.format(name=run.info.run_name,
+                                                as_of=run.data.tags.get("as_of", "")))
     if mv.status != "READY":
         raise UserError(f"model version {mv.version} is {mv.status}, not READY")
     interrupts.checkpoint("registered")  # fault-injection hook: killed before any alias

@@ -17,7 +17,7 @@ from pathlib import Path
 from riskcohort import runfolder
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
-from riskcohort.tracking import promotion, registry, store
+from riskcohort.tracking import evidence, promotion, registry, store
 from riskcohort.tracking.guard import champion_guard
 from riskcohort.tracking.iteration import log_iteration
 from riskcohort.tracking.retrain import (
@@ -51,7 +51,9 @@ def retrain(experiment, data_dir, *, out_dir=None, as_of=None, dry_run: bool = F
             tracking_uri: str | None = None, work=None,
             ece_max: float = promotion.DEFAULT_ECE_MAX,
             slope_range: tuple[float, float] = promotion.DEFAULT_SLOPE_RANGE,
-            max_quarantine: float | None = None, overwrite: bool = False) -> RetrainResult:
+            max_quarantine: float | None = None, overwrite: bool = False,
+            auto_approve: bool = False, psi_max: float = promotion.DEFAULT_PSI_MAX,
+            check_topk: bool = True) -> RetrainResult:
     """Validate ``data_dir``, train a challenger, compare, decide, log; promote unless dry run."""
     from riskcohort.contract import load_dataset
     from riskcohort.modelling.config import load_experiment
@@ -84,17 +86,35 @@ def retrain(experiment, data_dir, *, out_dir=None, as_of=None, dry_run: bool = F
         res = compare_on_window(result.evaluation, p_champ, cfg.k, cfg.n_boot, cfg.eval_seed)
         d = res["differences"]["champion"][f"recall@{cfg.k}"]
         diff = (d["value"], d["lo"], d["hi"])
+    ev = evidence.gather(c, champion, result, cfg, data_dir)  # issue 18: stricter evidence
     decision = promotion.decide_promotion(diff, _metric(m, "ece"), _metric(m, "calibration_slope"),
                                           k=cfg.k, ece_max=ece_max, slope_range=slope_range,
-                                          champion_exists=champion is not None)
+                                          champion_exists=champion is not None,
+                                          topk=ev["topk"] if check_topk else None,
+                                          fairness=ev["fairness"],
+                                          psi_max_value=ev["psi"], psi_max=psi_max)
+    decision.extra["data_changes"] = ev["data_changes"]
+    auto = auto_approve and champion is not None and decision.promote and not dry_run
+    if auto:
+        decision.extra.update(auto_approved=True,
+                              approved="auto-approved with --auto-approve: demo only")
     decision.champion_version = int(champion.version) if champion is not None else None
     run_id = log_iteration(result.out_dir, cfg, uri, register=not dry_run,
                            alias=registry.CHALLENGER)
     if not dry_run:
         decision.challenger_version = int(registry.resolve_version(c, registry.CHALLENGER).version)
     log_decision(c, run_id, result.out_dir, decision, res, dry_run)
-    promoted = decision.promote and not dry_run
-    if promoted:  # the alias moves last, after the decision record is logged
+    evidence.record(c, run_id, decision, ev["data_changes"], dry_run)
+    # the champion moves only for the first model, or through a person's approval
+    # (`riskcohort approve`); --auto-approve (demo only) approves here and says so everywhere
+    promoted = decision.promote and not dry_run and (champion is None or auto)
+    if promoted and auto:
+        from riskcohort.tracking.approval import approve
+
+        approve(decision.challenger_version, "auto-approve (demo)",
+                "--auto-approve: demo only, no person signed", tracking_uri=uri,
+                run_dir=result.out_dir, auto_approved=True)
+    elif promoted:  # the alias moves last, after the decision record is logged
         registry.set_alias(c, registry.CHAMPION, decision.challenger_version)
     return RetrainResult(decision, result.out_dir, run_id, promoted, dry_run,
                          res.get("scores", {}).get("champion", {}))
