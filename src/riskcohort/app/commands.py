@@ -51,7 +51,10 @@ def check_runs(runs) -> None:
 def uvicorn_options(host: str, port: int, trusted_proxy: str | None) -> dict:
     """uvicorn settings: forwarded headers only from an explicit proxy; no server banner."""
     opts = {"host": host, "port": port, "log_level": "info", "access_log": False,
-            "server_header": False, "proxy_headers": bool(trusted_proxy)}
+            "server_header": False, "proxy_headers": bool(trusted_proxy),
+            # a worker loads the run data before it answers the supervisor's ping: on a busy
+            # machine that takes longer than uvicorn's 5 s, which then kills it in a loop
+            "timeout_worker_healthcheck": 120}
     if trusted_proxy:
         opts["forwarded_allow_ips"] = trusted_proxy
     return opts
