@@ -54,7 +54,7 @@ def test_hostile_filter_values(client_for, engine, value):
         for param in COHORT_PARAMS + ["actor", "action", "target", "date_from", "date_to"]:
             r = c.get(path, params={param: value})
             # page must be a whole number (1..999999): anything else is a clean 400
-            ok = 200 if param != "page" or value in ("999999999999"[:6],) else 400
+            ok = 400 if param == "page" else 200  # none of HOSTILE is a page number
             assert r.status_code == ok, (path, param, value, r.status_code)
             assert r.headers["content-security-policy"] and r.headers["cache-control"]
             assert "$argon2id$" not in r.text  # no password hash leaked
