@@ -185,11 +185,15 @@ class CohortModel(ClassifierMixin, BaseEstimator):
                                           found.oof_time)
         params = training.lgb_params(spec, found.trial, monotone, self.seed)
         params.pop("metric", None)
+        t_fit = time.perf_counter()
         self.booster_ = training.train_booster(X_arr, yb, w, names, params, found.rounds, cats)
+        t_members = time.perf_counter()
         self.members_ = training.subsample_members(
             X_arr, yb, w, names, params, found.rounds, int(self.interval_members),
             float(self.interval_share), self.seed, clusters, cats) if self.interval_members else []
         self.interval_scale_ = training.interval_scale(float(self.interval_share))
+        cost = {"final_fit": round(t_members - t_fit, 2),
+                "interval_members": round(time.perf_counter() - t_members, 2)}
         self.selection_ = {
             "hyperparameters": {**found.trial, "num_boost_round": found.rounds},
             "selection": {"metric": found.metric, "share": found.share},
@@ -203,6 +207,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
             "training_positives": int(yb.sum()),
             "monotone_constraints": dict(zip(names, monotone or [0] * len(names), strict=True)),
             "seconds": round(time.perf_counter() - t0, 1),
+            "seconds_by_step": cost,
         }
         logger.info("fitted: %s, calibration %s, %d interval members",
                     self.selection_["hyperparameters"], self.calibrator_["method"],
