@@ -138,9 +138,19 @@ def load_key(url: str, key_file: str | Path | None = None, *, create: bool = Tru
                         "--audit-key)", exit_code=1)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(secrets.token_hex(32) + "\n")
+    try:  # publish whole; if another process made one meanwhile, theirs wins
+        os.link(tmp, path)
+    except FileExistsError:
+        os.unlink(tmp)
+        return _parse_key(path.read_text(encoding="utf-8"), str(path)), str(path), False
+    except OSError:  # a file system without hard links
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
     logger.info("created audit key file %s", path)
     return _parse_key(path.read_text(encoding="utf-8"), str(path)), str(path), True
 
