@@ -44,7 +44,19 @@ def slow_hasher(monkeypatch):
     return calls
 
 
-def test_parallel_wrong_passwords_get_at_most_the_limit_judged(engine, slow_hasher):
+@pytest.fixture
+def backend_engine(db_url):
+    """SQLite and a real PostgreSQL: the throttle's lock is the backend's row/database lock."""
+    from riskcohort.app.db import open_db
+
+    eng = open_db(db_url)
+    users.add_user(eng, "dapst", "dapst", PASSWORD)
+    yield eng
+    eng.dispose()
+
+
+def test_parallel_wrong_passwords_get_at_most_the_limit_judged(backend_engine, slow_hasher):
+    engine = backend_engine
     results = []
 
     def attempt():
