@@ -13,8 +13,8 @@ read, the key is shown in words ("days since last da") rather than hidden.
 ('AUC (ranking quality)', 'Recall in the top 100', 'Share of harm in the top 50')
 >>> system_name("dash_dara"), system_name("iteration_2")
 ('DASH/DARA grade', 'Incident-count rule (earlier rule)')
->>> percent(0.0395), percent(0.52), percent(0.00012), percent(None)
-('4.0%', '52%', '0.012%', 'not available')
+>>> percent(0.0395), percent(0.52), percent(0.00012), percent(None), percent(0.000999)
+('4.0%', '52%', '0.012%', 'not available', '0.10%')
 >>> count(0, "homicide"), count(1, "homicide"), count(2531, "person", "people")
 ('no homicides', '1 homicide', '2,531 people')
 >>> share_text(100, 2531)
@@ -237,9 +237,10 @@ def percent(value, digits: int | None = None, missing: str = NOT_AVAILABLE) -> s
     if _missing(value):
         return missing
     p = 100.0 * float(value)
-    if digits is None:
+    if digits is None:  # judged on the rounded value: 0.0999% reads "0.10%", not "0.100%"
         a = abs(p)
-        digits = 0 if a >= 10 or a == 0 else 1 if a >= 1 else 2 if a >= 0.1 else 3
+        digits = (0 if round(a) >= 10 or a == 0 else 1 if round(a, 1) >= 1 else
+                  2 if round(a, 2) >= 0.1 else 3)
     return f"{p:.{digits}f}%"
 
 

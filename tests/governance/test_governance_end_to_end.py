@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.governance.gov_fixture import check_fairness_json
+from tests.governance.headlines import check_headlines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,10 +38,17 @@ def test_report_on_a_real_biased_run(tmp_path):
     run_experiment(cfg)
     run = tmp_path / "run"
 
-    html = report(run, n_boot=50).read_text(encoding="utf-8")
+    html = report(run, n_boot=50, n_persons=3).read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
-    assert "model (this run)" in html
-    assert "(incumbent" in html or "cannot be compared at this date" in html
+    assert "This model" in html
+    assert "Incumbent" in html or "cannot be compared at this date" in html
+    # every headline number recomputed from the run folder (issue 21)
+    assert check_headlines(run, html) > 50
+    cases = html.split('id="persons"')[1].split('id="fairness"')[0]
+    assert cases.count("Top 0") == 3 and cases.count("Sample 0") == 3
+    assert "Raises" in cases and "pp" in cases
+    key = pd.read_csv(run / "report.pseudonyms.csv", dtype=str)
+    assert len(key) == 6 and not any(pid in html for pid in key["person_id"])
     assert "Rules broken" in html  # the contract's validation summary, as a table
     assert check_fairness_json(run) > 50
     fair = json.loads((run / "fairness.json").read_text())

@@ -148,7 +148,8 @@ def test_stability_from_backtest_json_and_previous_from_run_json(tmp_path):
     assert "backtest.json" in stability and "2023-07-01" in stability
     assert all(v in stability for v in ("0.712", "0.735", "0.757"))
     drift_part = html.split('id="drift"')[1]
-    assert str(prev) in drift_part and "Score: PSI" in drift_part
+    assert "<code>2023-01-01</code>" in drift_part and "Score: PSI" in drift_part
+    assert str(prev) not in html  # named by its folder, never by an absolute path
 
 
 def test_age_as_a_model_input_is_declared(pack, tmp_path):

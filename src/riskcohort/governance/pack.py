@@ -12,10 +12,12 @@ import re
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import pandas as pd
 
+from riskcohort import display
 from riskcohort.errors import UserError
-from riskcohort.governance import equal_risk, fairness, plots, sections, texts
+from riskcohort.governance import equal_risk, fairness, legal, persons, sections, status, texts
 from riskcohort.governance.protected import source_summary
 from riskcohort.io import atomic_path, write_json, write_text
 from riskcohort.runfolder import attach, open_run, previous_run_dir
@@ -29,22 +31,21 @@ def _env() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False), trim_blocks=True,
         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = fmt
-    env.filters["ratio"] = lambda v: "-" if v is None or v != v else f"{float(v):.3f}"
+    env.filters["ratio"] = lambda v: "-" if v is None or v != v else f"{float(v):.2f}"
+    env.filters["pct"] = display.percent
+    env.filters["count"] = display.count
+    env.filters["sysname"] = display.system_name
+    env.globals["d"] = display
     return env
 
 
 def fmt(value, digits: int = 3) -> str:
-    """A number for a table: 3 significant digits, '-' for missing.
+    """A number for a table (``display.number``): never scientific notation, '-' if missing.
 
-    >>> fmt(0.123456), fmt(None), fmt(12345.6), fmt(float("nan"))
-    ('0.123', '-', '12346', '-')
+    >>> fmt(0.123456), fmt(None), fmt(12345.6), fmt(float("nan")), fmt(1.62e-07)
+    ('0.123', '-', '12,346', '-', '< 0.0001')
     """
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, int | bool):
-        return str(value)
-    v = float(value)
-    return f"{v:.0f}" if abs(v) >= 10**digits else f"{v:.{digits}g}"
+    return display.number(value, digits)
 
 
 def _facts(run, perf, fair, data, catalogue) -> dict:
@@ -53,10 +54,11 @@ def _facts(run, perf, fair, data, catalogue) -> dict:
     auc = model.get("roc_auc")
     k = run.manifest.get("k", 100)
     rec = model.get(f"recall@{k}") or model.get(f"recall_at_{k}")
-    acc = [f"ROC AUC {fmt(auc['value'])} [{fmt(auc.get('lo'))}, {fmt(auc.get('hi'))}]"
-           if auc else None,
-           f"recall in the top {k} {fmt(rec['value'])} [{fmt(rec.get('lo'))}, "
-           f"{fmt(rec.get('hi'))}]" if rec else None]
+    acc = [f"{display.metric_name('roc_auc')}: {fmt(auc['value'])} "
+           f"{display.interval(auc.get('lo'), auc.get('hi'))}" if auc else None,
+           f"{display.metric_name(f'recall@{k}').lower()}: {display.percent(rec['value'])} "
+           f"{display.interval(rec.get('lo'), rec.get('hi'), display.percent)}"
+           if rec else None]
     acc = [a for a in acc if a]
     present = [r["table"] for r in data["sources"] if r["present"]]
     absent = ([r["table"] for r in data["sources"] if not r["present"]]
@@ -66,7 +68,14 @@ def _facts(run, perf, fair, data, catalogue) -> dict:
     if run.features is not None and not features:
         features = [c for c in run.features.columns if c not in ("person_id", "as_of")]
     age_inputs = [f for f in features if re.search(r"(^|_)(age|birth)(_|$)", f)]
+    scored = len(run.scores) if run.scores is not None else \
+        (perf["metrics"].get("population") or 0)
+    in_cohort = sections.cohort_size(run)
     return {
+        "features": features, "n_scored": scored, "cohort_size": in_cohort,
+        "share_text": display.share_text(k, scored),
+        "cohort_text": display.share_text(in_cohort if in_cohort else k, scored),
+        "age_sentence": texts.age_sentence(age_inputs),
         "age_inputs": age_inputs,
         "as_of": str(run.as_of.date()) if run.as_of is not None else "unknown",
         "horizon": run.manifest.get("horizon_days", 365), "k": k,
@@ -105,7 +114,9 @@ def _quarantine_text(validation: dict | None) -> str:
     return f"{total} input rows quarantined" if total is not None else "validation summary present"
 
 
-def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
+          governance=None, n_persons: int = persons.N_PERSONS, tracking_uri: str | None = None,
+          work=None) -> dict:
     """Everything the pack shows, as a dict (also used by tests)."""
     run = open_run(run_dir)
     frame = sections.audit_frame(run)
@@ -116,13 +127,20 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
             "data_dir_found": bool(run.data_dir and run.data_dir.is_dir())}
     catalogue = sections.catalogue_section(run)
     facts = _facts(run, perf, fair, data, catalogue)
+    gov_path = legal.find(run.root, governance, work)
+    legal_sections = legal.sections(legal.load(gov_path), facts)
     return {
+        "status": status.status(run, tracking_uri, work),
+        "legal": legal_sections, "legal_unfilled": legal.unfilled(legal_sections),
+        "legal_source": gov_path.name if gov_path else None, "to_complete": legal.TO_COMPLETE,
+        "persons": persons.section(run.root, run.scores, n_persons, seed),
         "run": run, "manifest": run.manifest, "facts": facts, "fair": fair, "perf": perf,
         "data": data, "catalogue": catalogue, "frame_size": len(frame),
         "stability": sections.stability_section(run),
-        "drift": sections.drift_section(run, previous_run_dir(run, previous)),
-        "explain_plots": [(p.stem, plots.file_uri(p)) for p in run.plots
-                          if p.suffix == ".png" or not p.with_suffix(".png").exists()],
+        "drift": sections.drift_section(run, previous_run_dir(run, previous, work)
+                                        or status.previous_from_registry(run, tracking_uri,
+                                                                         work)),
+        "explain_plots": sections.explain_plots(run),
         "model_details": sections.model_details(run.manifest),
         "validation_rows": sections.validation_rows(run.validation),
         "algo_care": texts.algo_care(facts), "texts": texts, "thresholds": fairness,
@@ -132,20 +150,29 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
 
 
 def report(run_dir, out=None, pdf: bool = False, previous=None, n_boot: int = N_BOOT,
-           seed: int = 0) -> Path:
+           seed: int = 0, governance=None, n_persons: int = persons.N_PERSONS,
+           tracking_uri: str | None = None, work=None) -> Path:
     """Write the governance pack for ``run_dir``; return the HTML path.
 
-    Also writes ``<out stem>.atrs.md`` beside the HTML, ``fairness.json`` in the run folder and,
-    with ``pdf=True``, ``<out stem>.pdf`` (needs WeasyPrint).
+    Also writes ``<out stem>.atrs.md`` beside the HTML, ``<out stem>.pseudonyms.csv`` (the key
+    from the per-person section's pseudonyms to person ids: keep it where person data is kept;
+    it is never inside the pack), ``fairness.json`` in the run folder and, with ``pdf=True``,
+    ``<out stem>.pdf`` (needs WeasyPrint). ``governance`` is the force's governance.toml
+    (default: looked up beside the run, then in the work folder).
     """
-    ctx = build(run_dir, previous=previous, n_boot=n_boot, seed=seed)
+    ctx = build(run_dir, previous=previous, n_boot=n_boot, seed=seed, governance=governance,
+                n_persons=n_persons, tracking_uri=tracking_uri, work=work)
     run = ctx["run"]
     out = Path(out) if out else run.root / "report.html"
     env = _env()
     atrs = env.get_template("atrs.md").render(**ctx)
-    html = env.get_template("report.html").render(atrs=atrs, **ctx)
+    html = env.get_template("report.html").render(atrs=atrs, atrs_html=markdown_html(atrs),
+                                                  **ctx)
     derived(run, out, lambda p: write_text(p, html))
     derived(run, out.with_suffix(".atrs.md"), lambda p: write_text(p, atrs))
+    key = ctx["persons"].get("key")
+    if key is not None:
+        derived(run, out.with_suffix(".pseudonyms.csv"), lambda p: key.to_csv(p, index=False))
     write_fairness(run, ctx["fair"], run.as_of)
     if pdf:
         derived(run, out.with_suffix(".pdf"), lambda p: write_pdf(html, p))
@@ -162,6 +189,40 @@ def derived(run, path: Path, write) -> Path:
     with atomic_path(path) as tmp:
         write(tmp)
     return path
+
+
+def markdown_html(text: str) -> markupsafe.Markup:
+    """The ATRS markdown as HTML (headings, bullet lists, **bold**, `code`): the record is
+    written by our own template, so this small subset is all it uses; everything is escaped.
+
+    >>> str(markdown_html("## Tier 1\\n- **Name**: x & y"))
+    '<h4>Tier 1</h4>\\n<ul>\\n<li><b>Name</b>: x &amp; y</li>\\n</ul>'
+    """
+    out, in_list = [], False
+
+    def inline(s: str) -> str:
+        s = str(markupsafe.escape(s))
+        s = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", s)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
+
+    for line in text.splitlines():
+        item = line.startswith("- ")
+        if in_list and not item:
+            out.append("</ul>")
+            in_list = False
+        if item:
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{inline(line[2:])}</li>")
+        elif m := re.match(r"(#{1,4}) (.*)", line):
+            level = min(len(m.group(1)) + 2, 5)  # "#" is h3: the record sits in a section
+            out.append(f"<h{level}>{inline(m.group(2))}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{inline(line)}</p>")
+    if in_list:
+        out.append("</ul>")
+    return markupsafe.Markup("\n".join(out))
 
 
 def write_fairness(run, fair: dict, as_of) -> None:

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 N_PERSONS = 20
 #: a reason resting only on records older than this (days before the scoring date) is "stale"
 STALE_DAYS = 2 * 365
-#: responses to risk by the police or partners: they can also reduce it (issue 16)
+#: responses to risk by the police or partners, when the catalogue has no ``role``: they can
+#: also reduce it (issue 16)
 POLICE_RESPONSES = ("active_protective_orders", "bail_conditions_active", "referral_marac",
                     "referral_mappa", "in_custody", "days_since_custody_release",
                     "currently_managed", "managed")
@@ -35,7 +36,8 @@ PROXY_FALLBACK = ("crime_count_3y", "marker_mental_health", "referral_mental_hea
                   "marker_drugs", "marker_alcohol", "marker_suicide_self_harm")
 WHAT_TO_LOOK_FOR = (
     "Reasons that are proxies: indicators that can reflect how much a person or group is policed "
-    "or recorded rather than how dangerous they are (marked “proxy”).",
+    "or recorded rather than how dangerous they are (marked “proxy”, from the indicator "
+    "catalogue's proxy_risk field).",
     "Reasons that are police responses: orders, bail, MARAC or MAPPA referrals and custody are "
     "responses to risk that can also reduce it; a high score built on them may describe what "
     "the police already do (marked “police response”).",
@@ -46,14 +48,19 @@ WHAT_TO_LOOK_FOR = (
 )
 
 
-def _proxy_names() -> set[str]:
+def _catalogue_marks() -> tuple[set[str], set[str]]:
+    """(proxies, police responses) from the catalogue's ``proxy_risk`` and ``role`` fields,
+    else the fallback lists."""
     try:
         from riskcohort.features.catalogue import load_catalogue
 
-        marked = {i.name for i in load_catalogue() if getattr(i, "proxy_risk", False)}
-    except Exception:  # noqa: BLE001 - the fallback list still marks the known proxies
-        marked = set()
-    return marked or set(PROXY_FALLBACK)
+        items = load_catalogue()
+    except Exception:  # noqa: BLE001 - the fallback lists still mark the known ones
+        items = []
+    proxies = {i.name for i in items if getattr(i, "proxy_risk", False)}
+    responses = {i.name for i in items if getattr(i, "role", "risk") in ("response",
+                                                                          "intervention")}
+    return proxies or set(PROXY_FALLBACK), responses or set(POLICE_RESPONSES)
 
 
 def choose(scores: pd.DataFrame, n: int = N_PERSONS, seed: int = 0) -> pd.DataFrame:
@@ -90,10 +97,11 @@ def _evidence(records: list[dict] | None, as_of: pd.Timestamp) -> dict:
             "stale": stale}
 
 
-def _reason(r, evidence: dict, as_of, proxies: set[str]) -> dict:
+def _reason(r, evidence: dict, as_of, marks_from: tuple[set[str], set[str]]) -> dict:
+    proxies, responses = marks_from
     ev = _evidence(evidence.get(r.indicator) if evidence else None, as_of)
     marks = [m for m, on in (("proxy", r.indicator in proxies),
-                             ("police response", r.indicator in POLICE_RESPONSES),
+                             ("police response", r.indicator in responses),
                              ("stale", ev["stale"])) if on]
     return {"indicator": r.indicator, "name": indicator_name(r.indicator), "text": r.text,
             "sentence": plain_text(r.text.split(" - ")[0]), "effect_pp": r.effect_pp,
@@ -131,7 +139,7 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
         logger.warning("per-person section skipped: %s", exc)
         return out
     dataset, notes = _dataset(run), set()
-    proxies = _proxy_names()
+    marks = _catalogue_marks()
     for row in chosen.to_dict("records"):
         try:
             e = explain_person(run, row["person_id"], dataset, with_evidence=dataset is not None)
@@ -144,10 +152,10 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
         out["rows"].append({
             "pseudonym": row["pseudonym"], "group": row["group"], "score": e.score,
             "interval": _interval(row), "rank": e.rank, "n_scored": e.n_scored,
-            "tied": bool(row.get("tied")) if "tied" in row else False,
+            "tied": bool(_truthy(row.get("tied"))),
             "band": band_name(e.band), "in_custody": _truthy(row.get("in_custody")),
-            "up": [_reason(r, e.evidence, as_of, proxies) for r in e.reasons_up[:n_reasons]],
-            "down": [_reason(r, e.evidence, as_of, proxies)
+            "up": [_reason(r, e.evidence, as_of, marks) for r in e.reasons_up[:n_reasons]],
+            "down": [_reason(r, e.evidence, as_of, marks)
                      for r in e.reasons_down[:n_reasons]],
         })
     if dataset is None:

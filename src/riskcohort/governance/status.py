@@ -94,3 +94,23 @@ def status(run, tracking_uri: str | None = None, work=None) -> dict:
     reg = registry(run.manifest.get("mlflow_run_id"), tracking_uri, work)
     approval = signoff.read(run.root, reg.get("tags"))
     return {"registry": reg, "promotion": promotion(run, reg), "approval": approval}
+
+
+def previous_from_registry(run, tracking_uri: str | None = None, work=None) -> Path | None:
+    """The previous iteration's folder when run.json records it by MLflow run id: the folder that
+    run was logged from (its ``riskcohort.run_dir`` tag), if it is still there. Only looked up,
+    never shown: the pack names the folder, not the machine's path."""
+    recorded = run.manifest.get("previous_run")
+    uri = _store_uri(tracking_uri, work)
+    if not recorded or not uri or "/" in str(recorded) or len(str(recorded)) != 32:
+        return None
+    try:
+        from mlflow import MlflowClient
+
+        tags = MlflowClient(tracking_uri=uri).get_run(str(recorded)).data.tags
+    except Exception as exc:  # noqa: BLE001 - no drift section, not an error
+        logger.warning("previous run %s not found in %s: %s", recorded, uri, exc)
+        return None
+    d = tags.get("riskcohort.run_dir")
+    return Path(d) if d and Path(d).is_dir() else None
+

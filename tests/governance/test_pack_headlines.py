@@ -1,0 +1,81 @@
+"""Every headline number of the pack recomputed from the run folder (curves vs table, fairness
+"(all)" row vs performance table, cohort share, observed/expected, "no scores" for an absent
+incumbent, no absolute path), on a run folder whose metrics come from the modelling stage's own
+``evaluate`` (with a tied baseline, the case where curve and table used to disagree)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.governance.gov_fixture import write_run
+from tests.governance.headlines import check_headlines
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    from riskcohort import runfolder
+    from riskcohort.modelling.metrics import evaluate
+    from riskcohort.runfolder import layout as L
+
+    run = write_run(tmp_path_factory.mktemp("headlines"), n=600, k=60, name="iteration-x")
+    ev = pd.read_parquet(run / "evaluation.parquet")
+    ev = ev.rename(columns={"ilas": "dash_dara"})
+    ev["dash_dara"] = ev["dash_dara"].round(0)  # a grade: big ties at every cut-off
+    scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
+    rank = ev[["person_id"]].merge(scores[["person_id", "rank"]], how="left")["rank"]
+    res = evaluate(ev["serious_harm"], ev["harm_weight"], ev["homicide"],
+                   {"model": ev["model"].to_numpy(), "dash_dara": ev["dash_dara"].to_numpy()},
+                   ks=(30, 60, 120), n_boot=30, seed=0, tiebreak={"model": -rank.to_numpy()})
+    fields = {f for f in runfolder.Metrics.__dataclass_fields__}
+    metrics = runfolder.Metrics(**{k: v for k, v in res.items() if k in fields - {"ks"}},
+                                backtest=True, ks=[30, 60, 120],
+                                incumbent={"system": "ILAS", "coverage": 0.0, "window_days": 31})
+    with runfolder.RunWriter.amend(run) as w:
+        w.write_frame(L.EVALUATION, ev)
+        w.write_metrics(metrics)
+        w.publish()
+    return run
+
+
+def test_every_headline_number_is_the_run_folders(real_run):
+    from riskcohort.governance import report
+
+    html = report(real_run, n_boot=30, n_persons=0).read_text(encoding="utf-8")
+    assert check_headlines(real_run, html) > 20
+    assert "no scores" in html  # the incumbent had none at this date
+    assert "DASH/DARA grade" in html and "dash_dara" not in html.split("</nav>")[1].split(
+        'id="bias"')[0]
+    assert "roc_auc" not in html and "recall@" not in html
+
+
+def test_the_checker_can_fail(real_run):
+    """Break one number in a copy of the pack: the checker must notice."""
+    from riskcohort.governance import report
+
+    html = report(real_run, n_boot=30, n_persons=0).read_text(encoding="utf-8")
+    broken = html.replace("observed / expected =", "observed / expected ~")
+    with pytest.raises(AssertionError):
+        check_headlines(real_run, broken)
+    share = html.replace(" of 600 scored)", " of 599 scored)")
+    with pytest.raises(AssertionError):
+        check_headlines(real_run, share)
+
+
+@pytest.mark.slow
+def test_pdf_prints_portrait_a4_with_page_numbers_and_contents(real_run, tmp_path):
+    """The printed pack: portrait A4 pages, "Page n of N" in the footer, a table of contents
+    whose entries resolve to pages, table headers that repeat (thead) and figures kept whole."""
+    weasyprint = pytest.importorskip("weasyprint")
+    from riskcohort.governance import report
+
+    html = report(real_run, out=tmp_path / "pack.html", n_boot=20, n_persons=0).read_text()
+    assert "@bottom-center" in html and "counter(pages)" in html
+    assert "target-counter(attr(href), page)" in html
+    assert html.count("<thead>") >= 8 and "thead { display: table-header-group; }" in html
+    doc = weasyprint.HTML(string=html).render()
+    assert len(doc.pages) >= 8
+    for page in doc.pages:  # A4 portrait: 210 x 297 mm at 96 px per inch
+        assert abs(page.width - 210 / 25.4 * 96) < 1 and abs(page.height - 297 / 25.4 * 96) < 1
+    anchors = {a for page in doc.pages for a in page.anchors}
+    assert {"model-card", "performance", "persons", "legal", "signoff"} <= anchors
