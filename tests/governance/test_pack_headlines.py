@@ -79,3 +79,29 @@ def test_pdf_prints_portrait_a4_with_page_numbers_and_contents(real_run, tmp_pat
         assert abs(page.width - 210 / 25.4 * 96) < 1 and abs(page.height - 297 / 25.4 * 96) < 1
     anchors = {a for page in doc.pages for a in page.anchors}
     assert {"model-card", "performance", "persons", "legal", "signoff"} <= anchors
+
+
+def test_previous_iteration_by_mlflow_run_id_gives_drift_without_paths(tmp_path):
+    """run.json records the previous iteration as an MLflow run id (what `riskcohort run`
+    writes: the champion it started from); the pack finds that run's folder through the store
+    and measures drift, naming the folder, never the machine's path."""
+    from mlflow import MlflowClient
+
+    from riskcohort.governance import report
+
+    work = tmp_path / "work"
+    work.mkdir()
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    prev = write_run(tmp_path / "runs", n=300, seed=3, as_of="2023-01-01", name="2023-01-01")
+    c = MlflowClient(tracking_uri=uri)
+    run_id = c.create_run(c.create_experiment("x"), tags={
+        "riskcohort.run_dir": str(prev.resolve())}).info.run_id
+    cur = write_run(tmp_path / "runs", n=300, seed=3, as_of="2024-01-01", name="2024-01-01",
+                    shift=1.0, previous_run=run_id)
+    html = report(cur, n_boot=20, n_persons=0, work=work).read_text()
+    drift_part = html.split('id="drift"')[1].split('id="legal"')[0]
+    assert "Score: PSI" in drift_part and "<code>2023-01-01</code>" in drift_part
+    assert str(prev.resolve()) not in html and str(tmp_path) not in html
+    # without the store the run id cannot be resolved: said, not an error
+    html = report(cur, n_boot=20, n_persons=0).read_text()
+    assert "No previous iteration" in html

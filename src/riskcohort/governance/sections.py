@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort import display
+from riskcohort.errors import UserError
 from riskcohort.governance import drift, equal_risk, fairness, plots
 from riskcohort.governance.protected import attach_protected, attach_true_risk, table_path
 from riskcohort.runfolder import Metrics, open_run, sibling_metrics
@@ -491,9 +492,14 @@ def stability_section(run: Run) -> dict:
 def drift_section(run: Run, previous_dir) -> dict:
     """PSI of each indicator and of the score against the previous iteration, if known."""
     if previous_dir is None:
-        return {"previous": None}
-    prev = open_run(previous_dir)
-    out = {"previous": display_path(previous_dir, run.root), "prev_as_of": prev.as_of,
+        return {"previous": None, "note": None}
+    try:
+        prev = open_run(previous_dir)
+    except UserError as exc:  # e.g. a folder of an older layout: said, not fatal
+        return {"previous": None, "note": f"The previous iteration's run folder "
+                f"({display_path(previous_dir, run.root)}) cannot be read: "
+                f"{str(exc).split(': ', 1)[-1]}"}
+    out = {"note": None, "previous": display_path(previous_dir, run.root), "prev_as_of": prev.as_of,
            "score_psi": None, "table": None}
     if prev.scores is not None and run.scores is not None:
         value = drift.psi(prev.scores["score"], run.scores["score"])
