@@ -136,3 +136,26 @@ def test_full_tracking_store_is_one_line_and_leaves_nothing_running(logged_then_
         assert nxt.returncode in (0, 2) and "Traceback" not in nxt.stderr, nxt.stderr[-3000:]
         if (store_dir / "mlflow.db").exists():
             assert "RUNNING" not in _statuses(store_dir).values()
+
+
+def test_bulk_quarantine_stops_before_training(site, tmp_path):
+    """A wrong export (every tenth incident dated dd/mm/YYYY) stops with exit 2, naming the
+    table, rule, column and examples; nothing is trained, published or tracked."""
+    import shutil
+
+    import pandas as pd
+
+    data = tmp_path / "data"
+    shutil.copytree(site / "data", data, ignore=shutil.ignore_patterns("_truth"))
+    incidents = pd.read_parquet(data / "incidents.parquet").astype("string")
+    day = pd.to_datetime(incidents["recorded_at"].iloc[::10])
+    incidents.loc[incidents.index[::10], "recorded_at"] = day.dt.strftime("%d/%m/%Y").to_numpy()
+    (data / "incidents.parquet").unlink()
+    incidents.to_csv(data / "incidents.csv", index=False)
+    out, work = tmp_path / "run", tmp_path / "work"
+    done = riskcohort("run", str(FAST), "--data", str(data), "--out", str(out), "--work", str(work))
+    assert done.returncode == 2, done.stderr[-3000:]
+    line = _one_line(done.stderr)
+    assert "incidents" in line and "'recorded_at'" in line and "above the limit of 1.0%" in line
+    assert "Nothing was trained" in line
+    assert not out.exists() and _leftovers(out) == [] and not (work / "mlflow.db").exists()
