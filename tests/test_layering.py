@@ -99,15 +99,7 @@ def edges() -> list[tuple[str, int, str, str]]:
 
 #: Upward imports tolerated for now, each with who removes it. The list may only shrink: an
 #: entry that no longer occurs fails ``test_known_exceptions_still_occur``.
-KNOWN = {
-    # F (issue 18): the approval job records a sign-off (governance) and an audit row (app);
-    # it belongs in riskcohort.workflow or the approve command, not in tracking.
-    ("riskcohort.tracking.approval", "riskcohort.governance"),
-    ("riskcohort.tracking.approval", "riskcohort.governance.signoff"),
-    ("riskcohort.tracking.approval", "riskcohort.app"),
-    ("riskcohort.tracking.approval", "riskcohort.app.audit"),
-    ("riskcohort.tracking.approval", "riskcohort.app.db"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def upward(all_edges, known=frozenset()) -> list[str]:

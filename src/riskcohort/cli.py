@@ -47,7 +47,7 @@ COMMAND_MODULES = (
     "riskcohort.datasets.commands",
     "riskcohort.tracking.commands",
     "riskcohort.tracking.shadow_commands",
-    "riskcohort.tracking.approval",
+    "riskcohort.workflow.commands",
     "riskcohort.governance.commands",
     "riskcohort.app.commands",
     "riskcohort.tabular.commands",

@@ -105,7 +105,7 @@ def test_retrain_first_champion_then_compare_on_same_window(tiny_data, experimen
     assert {"promotion.md", "promotion.json"} <= names
     assert "AWAITING APPROVAL" in (real.run_dir / "promotion.md").read_text()
     # ... until a person approves it (issue 18): then it moves, with the record
-    from riskcohort.tracking.approval import approve
+    from riskcohort.workflow.approve import approve
 
     approve(2, "A. Smith", "trial", tracking_uri=store_uri, run_dir=real.run_dir)
     assert c.get_registered_model(registry.MODEL_NAME).aliases == {"champion": 2, "challenger": 2}

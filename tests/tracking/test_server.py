@@ -104,7 +104,8 @@ def test_ui_starts_mlflow_on_loopback_with_the_local_store(monkeypatch, store_ur
     from riskcohort.cli import app
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    monkeypatch.setattr("riskcohort.tracking.ui.serve",
+                        lambda cmd, **kw: calls.append(cmd) or 0)
     res = CliRunner().invoke(app, ["ui", "--port", "5123", "--tracking-uri", store_uri])
     assert res.exit_code == 0, res.output
     cmd = calls[0]

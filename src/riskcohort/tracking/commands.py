@@ -143,7 +143,6 @@ def register(app: typer.Typer) -> None:
         work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
     ) -> None:
         """Start the MLflow UI on the local store (loopback only)."""
-        import subprocess
         import sys
 
         from riskcohort.tracking import store
@@ -156,4 +155,6 @@ def register(app: typer.Typer) -> None:
         if root:
             cmd += ["--default-artifact-root", root]
         _console().print(f"MLflow UI on http://127.0.0.1:{port} ({uri}); Ctrl-C to stop")
-        raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
+        from riskcohort.tracking.ui import serve
+
+        raise typer.Exit(serve(cmd, env=os.environ.copy()))  # own process group, always stopped

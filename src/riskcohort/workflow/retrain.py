@@ -17,7 +17,7 @@ from pathlib import Path
 from riskcohort import runfolder
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
-from riskcohort.tracking import evidence, promotion, registry, store
+from riskcohort.tracking import promotion, registry, store
 from riskcohort.tracking.guard import champion_guard
 from riskcohort.tracking.iteration import log_iteration
 from riskcohort.tracking.retrain import (
@@ -26,6 +26,7 @@ from riskcohort.tracking.retrain import (
     latest_backtest_as_of,
     log_decision,
 )
+from riskcohort.workflow import evidence
 from riskcohort.workflow.run import check_quarantine, run_into
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def retrain(experiment, data_dir, *, out_dir=None, as_of=None, dry_run: bool = F
     # (`riskcohort approve`); --auto-approve (demo only) approves here and says so everywhere
     promoted = decision.promote and not dry_run and (champion is None or auto)
     if promoted and auto:
-        from riskcohort.tracking.approval import approve
+        from riskcohort.workflow.approve import approve
 
         approve(decision.challenger_version, "auto-approve (demo)",
                 "--auto-approve: demo only, no person signed", tracking_uri=uri,
