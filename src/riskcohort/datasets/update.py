@@ -111,7 +111,12 @@ def _names() -> list[str]:
 
 
 def _read(folder: Path, name: str):
-    return reader.read_table(folder, merge.table_def(name))
+    raw = reader.read_table(folder, merge.table_def(name))
+    if raw is not None:  # a DataFrame index pandas saved along (to_parquet without index=False)
+        extra = [c for c in raw.columns if c.startswith("__index_level_")]
+        if extra:
+            raw.table = raw.table.drop_columns(extra)
+    return raw
 
 
 def _write(table: pa.Table, path: Path) -> None:

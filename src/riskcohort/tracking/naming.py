@@ -44,7 +44,29 @@ def model_tags(run) -> dict[str, str]:
             f"Data fingerprint `{(m.fingerprint or '')[:12]}`. Baseline runs are nested below; "
             "the registered model is "
             f"`{registry.MODEL_NAME}` (see its versions' aliases and descriptions).")
-    return {ITERATION_TAG: name, "label_family": family(m), NOTE: note}
+    tags = {ITERATION_TAG: name, "label_family": family(m), NOTE: note}
+    tags.update(lineage_tags(run))
+    return tags
+
+
+def lineage_tags(run) -> dict[str, str]:
+    """``dataset.fingerprint`` / ``dataset.base_fingerprint`` when the run's data folder is a
+    dataset version written by ``riskcohort data update`` (its ``dataset.json``)."""
+    import json
+
+    d = getattr(run, "data_dir", None)
+    path = d / "dataset.json" if d is not None else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out = {f"dataset.{k}": str(manifest[k]) for k in ("fingerprint", "base_fingerprint",
+                                                      "contract_version") if manifest.get(k)}
+    if manifest.get("lineage"):
+        out["dataset.lineage"] = ",".join(manifest["lineage"])[:5000]
+    return out
 
 
 def baseline_name(system: str, as_of: str) -> str:
