@@ -211,3 +211,28 @@ def test_a_job_failing_mid_run_publishes_nothing_and_keeps_the_old_run(tmp_path,
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     rf.open_run(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging, nothing aside
+
+
+def test_validation_report_is_published_without_machine_paths(tmp_path):
+    from riskcohort.contract.report import TableReport, ValidationReport
+    from riskcohort.workflow.run import portable_validation
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with rf.RunWriter(tmp_path / "runs" / "r1") as w:
+        staged = w.path(L.VALIDATION_DIR)
+        staged.mkdir()
+        ValidationReport(
+            data_dir=str(data), fingerprint="f", absent=[], report_dir=str(staged),
+            data_docs=str(staged / "data_docs" / "index.html"),
+            tables={"incidents": TableReport("incidents", "incidents.csv", 3, 2, 1,
+                                             quarantine_file=str(staged / "q.parquet"))},
+        ).write(staged)
+        portable_validation(w)
+        out = w.publish(rf.Manifest(as_of="2024-01-01"))
+    text = (out / L.VALIDATION_REPORT).read_text()
+    assert str(tmp_path) not in text and ".staging-" not in text
+    report = json.loads(text)
+    assert (out / L.VALIDATION_DIR / report["data_dir"]).resolve() == data.resolve()
+    assert report["tables"]["incidents"]["quarantine_file"] == "q.parquet"
+    assert report["data_docs"] == "data_docs/index.html"

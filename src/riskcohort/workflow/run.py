@@ -84,6 +84,27 @@ def check_quarantine(dataset, cfg=None, max_quarantine=None,
     return counts
 
 
+def portable_validation(writer: runfolder.RunWriter) -> None:
+    """Rewrite the staged ``validation/validation.json`` with paths that survive publication:
+    quarantine files by name (they sit beside it), the data folder relative to the published
+    run, no staging path. A run folder carries no absolute machine path."""
+    from riskcohort.contract.report import ValidationReport
+
+    staged = writer.staging / L.VALIDATION_DIR
+    if not (staged / Path(L.VALIDATION_REPORT).name).is_file():
+        return
+    report = ValidationReport.read(staged)
+    final = writer.target / L.VALIDATION_DIR
+    for table in report.tables.values():
+        if table.quarantine_file:
+            table.quarantine_file = Path(table.quarantine_file).name
+    report.data_dir = _relative(report.data_dir, final)
+    report.report_dir = "."
+    if report.data_docs:
+        report.data_docs = os.path.relpath(report.data_docs, staged)
+    report.write(staged)
+
+
 def write_iteration(writer: runfolder.RunWriter, result) -> None:
     """The files of an :class:`~riskcohort.modelling.iteration.IterationResult`."""
     writer.write_frame(L.FEATURES, result.features)
@@ -116,11 +137,13 @@ def run_into(writer: runfolder.RunWriter, cfg, dataset, as_of=None, *, explain: 
     write_iteration(writer, result)
     if explain:
         explain_into(writer, manifest, result.features, result.scores, dataset)
+    portable_validation(writer)
     return result, manifest
 
 
 def run_experiment(config, data_dir=None, as_of=None, out_dir=None, dataset=None,
-                   max_quarantine=None, *, overwrite: bool = False, guard=None):
+                   max_quarantine=None, *, overwrite: bool = False, guard=None,
+                   previous_run: str | None = None):
     """Load the dataset named by ``config`` (or ``data_dir``), run one iteration, explain it and
     publish the run folder whole. Returns the IterationResult (``out_dir`` = the folder).
 
@@ -138,9 +161,29 @@ def run_experiment(config, data_dir=None, as_of=None, out_dir=None, dataset=None
             dataset = load_dataset(cfg.data_dir, report_dir=writer.path(L.VALIDATION_DIR))
         check_quarantine(dataset, cfg, max_quarantine, writer)
         result, manifest = run_into(writer, cfg, dataset, as_of)
+        if previous_run:  # the previous iteration, for drift in the governance pack
+            manifest = manifest.replace(previous_run=previous_run)
         result.out_dir = writer.publish(manifest)
     logger.info("published run folder %s", result.out_dir)
     return result
+
+
+def previous_iteration(tracking_uri=None, work=None) -> str | None:
+    """The MLflow run id of the registry's champion when this run starts (the iteration this
+    one is compared with and may replace), or None. A store that does not exist is not
+    created to find out."""
+    from riskcohort.tracking import registry, store
+
+    uri = store.resolve_tracking_uri(tracking_uri, work)
+    db = store.sqlite_path(uri)
+    if db is not None and not db.exists():
+        return None
+    try:
+        mv = registry.current_version(store.client(uri), registry.CHAMPION)
+    except Exception as exc:  # noqa: BLE001 - drift is context, never a reason to stop a run
+        logger.warning("previous iteration not looked up in %s: %s", uri, exc)
+        return None
+    return None if mv is None else str(mv.run_id)
 
 
 def run_and_track(config, data_dir=None, as_of=None, out_dir=None, tracking_uri=None, work=None,
@@ -156,7 +199,8 @@ def run_and_track(config, data_dir=None, as_of=None, out_dir=None, tracking_uri=
 
     cfg = load_config(config, data_dir, out_dir)
     result = run_experiment(cfg, as_of=as_of, max_quarantine=max_quarantine, overwrite=overwrite,
-                            guard=champion_guard(tracking_uri, work))
+                            guard=champion_guard(tracking_uri, work),
+                            previous_run=previous_iteration(tracking_uri, work))
     logger.info("logging the iteration and its baselines to MLflow")
     run_id = log_iteration(result.out_dir, cfg, tracking_uri, work=work)
     return result, run_id

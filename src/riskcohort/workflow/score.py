@@ -14,7 +14,12 @@ from pathlib import Path
 from riskcohort import runfolder
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
-from riskcohort.workflow.run import check_quarantine, explain_into, manifest_record
+from riskcohort.workflow.run import (
+    check_quarantine,
+    explain_into,
+    manifest_record,
+    portable_validation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ def score_registered(model_ref, data_dir, as_of, out_dir, *, tracking_uri: str |
         }, writer.target)
         if not missing:
             explain_into(writer, manifest, feats, scores, dataset)
+        portable_validation(writer)
         out = writer.publish(manifest)
     logger.info("published run folder %s", out)
     return out
