@@ -203,3 +203,17 @@ def test_compare_versions_without_lineage_matches_changes_json(updated, base, tm
     assert computed["label_flips"] == saved["label_flips"] and saved["label_flips"]
     assert computed["counts"]["incidents"] == saved["counts"]["incidents"]
     assert compare_versions(base, out)["label_flips"] == saved["label_flips"]  # via lineage
+
+
+def test_mlflow_lineage_tags(updated):
+    """A model run on a dataset version shows its fingerprint and its base's in MLflow."""
+    from types import SimpleNamespace
+
+    from riskcohort.tracking.naming import lineage_tags
+
+    out, _ = updated
+    manifest = json.loads((out / "dataset.json").read_text())
+    tags = lineage_tags(SimpleNamespace(data_dir=out))
+    assert tags["dataset.fingerprint"] == manifest["fingerprint"]
+    assert tags["dataset.base_fingerprint"] == manifest["base_fingerprint"]
+    assert lineage_tags(SimpleNamespace(data_dir=out.parent)) == {}
