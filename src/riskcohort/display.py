@@ -166,6 +166,7 @@ def short_description(text: str) -> str:
     """First clause of a catalogue description, without the trailing full stop or "T"."""
     first = re.split(r"(?<=[a-z0-9)])\. |; ", str(text).strip(), maxsplit=1)[0].rstrip(". ")
     first = re.sub(r" \([^)]*\)", "", first)
+    first = re.sub(r"[\s,/+*:-]+$", "", first)  # what a removed formula leaves behind
     return plain_text(first)
 
 

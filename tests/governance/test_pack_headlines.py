@@ -105,3 +105,25 @@ def test_previous_iteration_by_mlflow_run_id_gives_drift_without_paths(tmp_path)
     # without the store the run id cannot be resolved: said, not an error
     html = report(cur, n_boot=20, n_persons=0).read_text()
     assert "No previous iteration" in html
+
+
+def test_run_records_the_champion_it_started_from(tmp_path):
+    """`riskcohort run` writes run.json previous_run = the registry champion's MLflow run id
+    (workflow.run.previous_iteration); no store yet: nothing, and no store is created."""
+    from mlflow import MlflowClient
+
+    from riskcohort.workflow.run import previous_iteration
+
+    work = tmp_path / "work"
+    assert previous_iteration(None, work) is None
+    assert not (work / "mlflow.db").exists()
+    work.mkdir()
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    c = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run_id = c.create_run(c.create_experiment("x")).info.run_id
+    c.create_registered_model("da-threat-to-life")
+    mv = c.create_model_version("da-threat-to-life", source=(tmp_path / "m").as_uri(),
+                                run_id=run_id)
+    assert previous_iteration(uri) is None  # registered, but no champion yet
+    c.set_registered_model_alias("da-threat-to-life", "champion", mv.version)
+    assert previous_iteration(uri) == run_id

@@ -8,6 +8,7 @@ created by reading); otherwise the pack says "not registered".
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -59,6 +60,8 @@ def registry(run_id: str | None, tracking_uri: str | None = None, work=None) -> 
     if not versions:
         return out
     mv = max(versions, key=lambda v: int(v.version))
+    with contextlib.suppress(Exception):  # search results may leave aliases out
+        mv = c.get_model_version(MODEL_NAME, str(mv.version))
     aliases = list(getattr(mv, "aliases", []) or [])
     out.update(registered=True, version=str(mv.version), aliases=aliases,
                tags=dict(mv.tags or {}))
