@@ -102,3 +102,16 @@ def test_logging_configured_once_on_stderr():
     handlers = [h for h in logging.getLogger("riskcohort").handlers
                 if getattr(h, "riskcohort_cli", False)]
     assert len(handlers) == 1
+
+
+def test_path_found_when_the_library_gives_none(tmp_path):
+    from riskcohort.errors import environment_message
+
+    def write(path):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as Arrow raises it
+
+    try:
+        write(tmp_path / "scores.parquet")
+    except OSError as exc:
+        message = environment_message(exc)
+    assert f"{tmp_path / 'scores.parquet'}: No space left" in message

@@ -54,6 +54,28 @@ def _chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+_PATH_NAMES = ("path", "dst", "target", "filename", "file", "out", "where")
+
+
+def _path_in_traceback(exc: BaseException) -> str | None:
+    """The file being written when ``exc`` was raised: an absolute path held by the innermost
+    riskcohort frame (else any frame) in a local named like a path. Libraries such as Arrow
+    raise ENOSPC without a file name."""
+    import os
+
+    tb, frames = exc.__traceback__, []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    ours = [f for f in frames if "riskcohort" in f.f_code.co_filename]
+    for frame in [*reversed(ours), *reversed(frames)]:
+        for name in _PATH_NAMES:
+            value = frame.f_locals.get(name)
+            if isinstance(value, str | os.PathLike) and os.path.isabs(os.fspath(value)):
+                return os.fspath(value)
+    return None
+
+
 def environment_message(exc: BaseException) -> str | None:
     """One line for an environment fault anywhere in ``exc``'s chain (the path, the errno and
     what to do), or None when ``exc`` is not one (a bug keeps its traceback).
@@ -76,7 +98,7 @@ def environment_message(exc: BaseException) -> str | None:
             text = str(link).splitlines()[0] if str(link) else type(link).__name__
         if not name:
             continue
-        path = getattr(link, "filename", None)
+        path = getattr(link, "filename", None) or _path_in_traceback(link)
         where = f"{path}: " if path else ""
         what, hint = {
             "ENOSPC": ("disk full", "free space or choose another folder"),

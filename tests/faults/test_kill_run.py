@@ -159,3 +159,13 @@ def test_bulk_quarantine_stops_before_training(site, tmp_path):
     assert "incidents" in line and "'recorded_at'" in line and "above the limit of 1.0%" in line
     assert "Nothing was trained" in line
     assert not out.exists() and _leftovers(out) == [] and not (work / "mlflow.db").exists()
+
+
+def test_disk_full_while_writing_is_one_line(site, tmp_path):
+    """``validate`` has no preflight: a report folder on a 1 MB disk fills up mid-write
+    (quarantine files, Data Docs) and ends with one line naming the errno, no traceback."""
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        done = riskcohort("validate", str(site / "data"), "--out", str(disk / "report"))
+        assert done.returncode in (1, 2), done.stderr[-3000:]
+        line = _one_line(done.stderr)
+        assert "ENOSPC" in line and str(disk) in line, line
