@@ -116,7 +116,7 @@ def _friendly(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         configure_logging()
-        interrupts.install()
+        previous = interrupts.install()
         try:
             return func(*args, **kwargs)
         except UserError as exc:
@@ -133,6 +133,8 @@ def _friendly(func):
             err_console.print(f"[bold red]error:[/] {message}; riskcohort {command} stopped, "
                               f"{interrupts.state()}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+        finally:
+            interrupts.restore(previous)
 
     wrapper.friendly = True
     return wrapper

@@ -53,14 +53,23 @@ def _handler(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """Route SIGINT and SIGTERM to exceptions in the main thread (idempotent)."""
+def install() -> dict:
+    """Route SIGINT and SIGTERM to exceptions in the main thread; the previous handlers (for
+    :func:`restore`). Outside the main thread nothing changes."""
     _stopping.clear()
+    previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            signal.signal(sig, _handler)
+            previous[sig] = signal.signal(sig, _handler)
         except ValueError:  # not the main thread (e.g. inside a test runner's worker)
-            return
+            break
+    return previous
+
+
+def restore(previous: dict) -> None:
+    """Put back the handlers :func:`install` replaced (a command run inside a test process)."""
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def note_published(path: str | os.PathLike) -> None:
