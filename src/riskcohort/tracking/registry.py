@@ -214,9 +214,9 @@ def load_registered(alias_or_version="champion", tracking_uri: str | None = None
         local = Path(mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{MODEL_NAME}/{mv.version}", dst_path=tmp))
         model_dir = dst / "model"
-        model_dir.mkdir(parents=True, exist_ok=True)
-        for f in (local / "extra_files").glob("*"):
-            shutil.copy2(f, model_dir / f.name)
+        saved = [p.parent for p in (local / "artifacts").glob("*/model.txt")]  # pyfunc artifact
+        if saved:
+            shutil.copytree(saved[0], model_dir, dirs_exist_ok=True)
     if not (model_dir / "model.txt").exists():
         raise UserError(f"registered model version {mv.version} has no model.txt")
     return RegisteredModel(MODEL_NAME, int(mv.version), mv.run_id, list(mv.aliases), model_dir)
