@@ -53,10 +53,18 @@ def test_run_writes_the_run_folder_and_is_deterministic(data, tmp_path):
     sa, sb = pd.read_csv(tmp_path / "a/scores.csv"), pd.read_csv(tmp_path / "b/scores.csv")
     pd.testing.assert_frame_equal(sa, sb)
     assert list(sa.columns)[:6] == ["person_id", "as_of", "score", "rank", "in_cohort", "band"]
-    assert sa["in_cohort"].sum() == min(100, len(sa)) and sorted(sa["rank"]) == \
-        list(range(1, len(sa) + 1))
+    # competition ranks from the margin: a tie shares the best rank of the tie, and the cohort
+    # (rank <= k) takes a tie at the cut-off whole; run.json says how large it became
+    expected = sa["score"].rank(method="min", ascending=False).astype(int)
+    assert sa["rank"].tolist() == expected.tolist()
+    assert (sa.groupby("rank").size() > 1).eq(sa.groupby("rank")["tied"].all()).all()
+    assert sa["in_cohort"].sum() >= min(100, len(sa))
+    assert sa["in_cohort"].sum() == (sa["rank"] <= 100).sum()
+    assert (sa["score_lo"] <= sa["score"]).all() and (sa["score"] <= sa["score_hi"]).all()
     assert sa.sort_values("rank")["score"].is_monotonic_decreasing
     run = json.loads((tmp_path / "a/run.json").read_text())
+    assert run["cohort_size"] == sa["in_cohort"].sum()
+    assert bool(run["cohort_note"]) == (run["cohort_size"] > 100)
     for key in ("experiment", "as_of", "data_dir", "fingerprint", "horizon_days", "k", "seed",
                 "features", "absent_sources", "training_snapshots", "hyperparameters",
                 "calibration", "backtest", "versions", "code_version", "created_at",
