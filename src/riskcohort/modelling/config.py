@@ -229,7 +229,7 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
         "name": str(exp.get("name", path.stem)), "path": path,
         "data_dir": _resolve(base, exp.get("data")), "out_dir": _resolve(base, exp.get("out")),
         "seed": int(exp.get("seed", 0)), "raw": raw,
-        "max_quarantine": raw.get("data", {}).get("max_quarantine"),
+        "max_quarantine": _quarantine_bound(raw, where),
     }
     if exp.get("as_of"):
         kw["as_of"] = parse_date(exp["as_of"], f"{where}, key experiment.as_of")
@@ -284,6 +284,16 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
     if kw["data_dir"] is None:
         raise UserError(f"{where}: rule 'experiment.data or --data required', no data folder given")
     return ExperimentConfig(**kw)
+
+
+def _quarantine_bound(raw: dict, where: str) -> float | None:
+    """``[data] max_quarantine`` checked at load (a share in [0, 1]), or None (the gate's 1%)."""
+    value = raw.get("data", {}).get("max_quarantine")
+    if value is None:
+        return None
+    from riskcohort.contract.gate import check_bound
+
+    return check_bound(value, f"{where}, key data.max_quarantine")
 
 
 def default_model_spec() -> dict:
