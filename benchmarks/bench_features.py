@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 TWELVE = [
-    "days_since_last_da", "da_count_90d", "da_count_365d", "da_count_3y", "crime_count_3y",
+    "days_since_last_da", "da_count_90d", "da_count_365d", "da_count_3y", "violence_count_3y",
     "harm_365d", "gravity_max_3y", "distinct_victims_3y", "strangulation_count",
     "breach_count_365d", "dash_high_12m", "days_since_last_high_grade",
 ]
@@ -123,6 +123,7 @@ def run_pandas(data_dir, dates, out):
 
     from riskcohort.contract import load_dataset
     from riskcohort.contract.harm import HARM_WEIGHTS
+    from riskcohort.features.defs.history import VIOLENCE
 
     t = load_dataset(data_dir).tables
     t0, c0 = time.perf_counter(), cpu_s()
@@ -148,9 +149,9 @@ def run_pandas(data_dir, dates, out):
         f["days_since_last_da"] = (day - g["occurred_at"].max()).dt.total_seconds() / 86400
         for name, days in (("da_count_90d", 90), ("da_count_365d", 365), ("da_count_3y", 1095)):
             f[name] = since(days).groupby("perpetrator_id").size()
-        crimes = known[(known["offence"] != "non_crime")
-                       & (known["occurred_at"] >= day - pd.Timedelta(days=1095))]
-        f["crime_count_3y"] = crimes.groupby("perpetrator_id").size()
+        violent = known[known["offence"].isin(VIOLENCE)
+                        & (known["occurred_at"] >= day - pd.Timedelta(days=1095))]
+        f["violence_count_3y"] = violent.groupby("perpetrator_id").size()
         f["harm_365d"] = since(365).groupby("perpetrator_id")["harm"].sum()
         f["gravity_max_3y"] = since(1095).groupby("perpetrator_id")["harm"].max()
         f["distinct_victims_3y"] = since(1095).groupby("perpetrator_id")["victim_id"].nunique()
@@ -279,10 +280,18 @@ def compare(a: Path, b: Path) -> str:
     x = pd.read_parquet(a).sort_values(["as_of", "person_id"]).reset_index(drop=True)
     y = pd.read_parquet(b).sort_values(["as_of", "person_id"]).reset_index(drop=True)
     if len(x) != len(y) or not (x["person_id"] == y["person_id"]).all():
-        return f"population differs: {len(x)} vs {len(y)} rows"
+        # the pipeline also scores people whose lookback is extended by custody (contract v1.1);
+        # the plain pandas loop does not: compare on the rows both have
+        keys = ["as_of", "person_id"]
+        note = f"population {len(x)} vs {len(y)} rows (custody-extended lookback); "
+        both = x.merge(y[keys], on=keys).sort_values(keys).reset_index(drop=True)
+        y = y.merge(x[keys], on=keys).sort_values(keys).reset_index(drop=True)
+        x = both
+    else:
+        note = ""
     bad = [c for c in TWELVE
            if not np.allclose(x[c].to_numpy(float), y[c].to_numpy(float), equal_nan=True)]
-    return "all 12 indicators equal" if not bad else f"differ: {bad}"
+    return note + ("all 12 indicators equal" if not bad else f"differ: {bad}")
 
 
 def main() -> None:

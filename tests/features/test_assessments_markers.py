@@ -73,8 +73,11 @@ def test_assessments(row):
     assert row["dash_latest_grade"] == 1.0  # a2 medium; a4 not yet assessed
     assert row["days_since_last_high_grade"] == 122.0
     assert row["ra_strangulation_yes"] == 1.0
-    assert row["ra_separation_yes"] == 1.0 and row["ra_weapon_yes"] == 1.0
-    assert row["ra_stalking_yes"] == 0.0
+    # windows: a1 (4 months before T) in both; a3 (2.5 years) only in 3 years; a4 after T
+    assert row["ra_separation_12m"] == 1.0 and row["ra_separation_3y"] == 1.0
+    assert row["ra_weapon_12m"] == 0.0 and row["ra_weapon_3y"] == 1.0
+    assert row["ra_stalking_12m"] == 0.0 and row["ra_stalking_3y"] == 0.0
+    assert row["ra_strangulation_12m"] == 1.0  # a2 answered no: not counted
 
 
 def test_markers_and_referrals(row):

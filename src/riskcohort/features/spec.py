@@ -78,7 +78,8 @@ class Spec:
         return where_expr(j, self.where) & window_expr(j, self.window)
 
     def aggregates(self, j: ibis.Table) -> dict[str, ibis.Value]:
-        return {self.name: j.record_id.count(where=self.condition(j))}
+        # COUNT(*) FILTER: ~10% cheaper than counting a (never null) string column
+        return {self.name: j.count(where=self.condition(j))}
 
     def finalize(self, frame: pd.DataFrame) -> pd.Series:
         return frame[self.name].astype("float64").fillna(self.fill)
@@ -282,8 +283,8 @@ class Escalation(Spec):
 
     def aggregates(self, j):
         return {
-            f"_{self.name}_recent": j.record_id.count(where=self._cond(j, self.recent)),
-            f"_{self.name}_earlier": j.record_id.count(where=self._cond(j, self.earlier)),
+            f"_{self.name}_recent": j.count(where=self._cond(j, self.recent)),
+            f"_{self.name}_earlier": j.count(where=self._cond(j, self.earlier)),
         }
 
     def finalize(self, frame):

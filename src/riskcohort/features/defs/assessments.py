@@ -6,17 +6,16 @@ The checklist as a whole predicts weakly (Turner, Medina & Brown 2019) but some 
 homicide-timeline signal (strangulation, threats to kill, separation, stalking, escalation,
 jealous/controlling behaviour, fear, sexual abuse). Item indicators count assessments answering
 yes (null = not asked, not counted): in the last 12 months and 3 years for every item, and ever
-for the nine items the first catalogue had (names kept).
+for strangulation and threats to kill (an old yes keeps its meaning there).
 """
 
 from riskcohort.contract.schema import ASSESSMENT_QUESTIONS
 from riskcohort.features.spec import Count, DaysSince, Latest
 
 HIGH = (("grade", ("high",)),)
-EVER_ITEMS = (
-    "strangulation", "threats_to_kill", "separation", "pregnancy_infant", "child_contact_conflict",
-    "weapon", "perpetrator_suicidal", "escalating", "stalking",
-)
+#: "ever" only where an old yes keeps its meaning for homicide risk (Glass et al. 2008 prior
+#: strangulation; Campbell et al. 2003 prior threats to kill); the rest are 12 months / 3 years.
+EVER_ITEMS = ("strangulation", "threats_to_kill")
 ITEMS = tuple(q.removeprefix("q_") for q in ASSESSMENT_QUESTIONS)
 
 
