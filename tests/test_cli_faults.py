@@ -96,12 +96,27 @@ def test_sigterm_is_handled_and_exits_143(tmp_path, monkeypatch):
     assert f"run folder {tmp_path / 'run'} was published complete" in res.output
 
 
-def test_logging_configured_once_on_stderr():
-    cli.configure_logging()
-    cli.configure_logging()
-    handlers = [h for h in logging.getLogger("riskcohort").handlers
-                if getattr(h, "riskcohort_cli", False)]
-    assert len(handlers) == 1
+def _cli_handlers():
+    return [h for h in logging.getLogger("riskcohort").handlers
+            if getattr(h, "riskcohort_cli", False)]
+
+
+def test_logging_configured_once_and_only_while_a_command_runs():
+    seen = []
+
+    def body():
+        logging.getLogger("riskcohort.stage").info("stage progress")
+        seen.append(len(_cli_handlers()))
+
+    res = _invoke(body)
+    assert res.exit_code == 0 and seen == [1]
+    assert "stage progress" in res.output  # on stderr, through the Rich handler
+    assert _cli_handlers() == []  # removed afterwards: a test process is left as it was
+    added = cli.configure_logging()
+    try:
+        assert cli.configure_logging() is None and len(_cli_handlers()) == 1
+    finally:
+        logging.getLogger("riskcohort").removeHandler(added)
 
 
 def test_path_found_when_the_library_gives_none(tmp_path):

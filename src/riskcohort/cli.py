@@ -68,16 +68,17 @@ err_console = Console(stderr=True)
 LOG_LEVEL_ENV = "RISKCOHORT_LOG_LEVEL"
 
 
-def configure_logging(level: str | int | None = None) -> None:
+def configure_logging(level: str | int | None = None) -> logging.Handler | None:
     """One Rich handler on the ``riskcohort`` logger (idempotent): stage messages on stderr,
-    results on stdout, so ``riskcohort run ... > out.txt`` keeps the results clean."""
+    results on stdout, so ``riskcohort run ... > out.txt`` keeps the results clean. Returns
+    the handler when this call added it (None when one was there already)."""
     from rich.logging import RichHandler
 
     logger = logging.getLogger("riskcohort")
     level = level or os.environ.get(LOG_LEVEL_ENV, "INFO")
     logger.setLevel(level.upper() if isinstance(level, str) else level)
     if any(getattr(h, "riskcohort_cli", False) for h in logger.handlers):
-        return
+        return None
     console = Console(stderr=True)
     if not console.is_terminal:  # a log file or a pipe: long lines, not 80 columns
         console = Console(stderr=True, width=160)
@@ -85,6 +86,7 @@ def configure_logging(level: str | int | None = None) -> None:
                           rich_tracebacks=False, log_time_format="[%X]")
     handler.riskcohort_cli = True
     logger.addHandler(handler)
+    return handler
 
 
 def report_user_error(exc: UserError) -> None:
@@ -115,7 +117,7 @@ def _friendly(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        configure_logging()
+        handler = configure_logging()
         previous = interrupts.install()
         try:
             return func(*args, **kwargs)
@@ -135,6 +137,8 @@ def _friendly(func):
             raise typer.Exit(1) from None
         finally:
             interrupts.restore(previous)
+            if handler is not None:  # the process (or a test runner) continues without it
+                logging.getLogger("riskcohort").removeHandler(handler)
 
     wrapper.friendly = True
     return wrapper

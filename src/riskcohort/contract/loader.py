@@ -137,7 +137,7 @@ def load_dataset(
     if not root.is_dir():
         raise UserError(f"folder {data_dir}: rule dataset_folder: not a folder")
     out = _resolve_report_dir(root, report_dir)
-    logger.info("validating %s against the data contract", root)
+    logger.debug("validating %s against the data contract", root)
     results: dict[str, rules.TableResult] = {}
     keysets: dict[str, rules.KeySets | None] = {}
     absent: list[str] = []
