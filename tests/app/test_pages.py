@@ -9,6 +9,7 @@ import re
 from riskcohort.app import decisions
 from riskcohort.app.audit import query, verify
 from riskcohort.app.views_cohort import _safe
+from riskcohort.display import percent
 
 
 def _ids(html: str) -> list[str]:
@@ -22,7 +23,7 @@ def test_cohort_lists_current_cohort_in_rank_order(client_for, runs):
     expected = list(cur[cur["in_cohort"]].sort_values("rank").index[:50])
     assert _ids(html) == expected
     top = cur.loc[expected[0]]
-    assert f"{top['score']:.3f}" in html and top["reason1"] in html
+    assert percent(top["score"]) in html and top["reason1"] in html
     assert "iteration " + runs.current.name in html
 
 
@@ -60,17 +61,21 @@ def test_person_page_shows_scores_reasons_chart_history_evidence(client_for, run
     pid = it.scores.sort_values("rank").index[0]
     html = c.get(f"/person/{pid}").text
     assert query(engine, action="view_person", target=pid)[0]["actor"] == "dapst"
-    assert f"{it.scores.loc[pid, 'score']:.3f}" in html and it.scores.loc[pid, "band"] in html
+    score = it.scores.loc[pid, "score"]
+    assert f"{score:.3f}" in html and it.scores.loc[pid, "band"] in html
+    assert f'id="score">{percent(score)}<' in html
     assert "band boundary" in html
     svg = re.search(r"<svg[^>]*class=\"waterfall\".*?</svg>", html, re.S).group(0)
     contrib = it.person_contributions(pid)["contribution"]
-    assert f"f(x) = {it.base_value + contrib.sum():.3f}" in svg
+    assert f"Risk estimate {percent(score)}<" in svg  # the waterfall ends at the score card
+    assert f"Base estimate {percent(it.base_probability)}<" in svg
     assert svg.count("<rect") == min(len(contrib), 10) + (len(contrib) > 10)
+    assert "log-odds" not in html and "f(x)" not in html
     assert len(re.findall(r"<tr><td>" + re.escape(it.name), html)) >= 1  # history row
     assert html.count("<tr><td>2026-") >= len(runs.history(pid))
     ev = it.evidence[it.evidence["person_id"] == pid]
     for ind, n in ev.groupby("indicator").size().items():
-        assert f"{n} record(s)" in html, ind
+        assert f"{n} record{'s' if n != 1 else ''}</summary>" in html, ind
     assert ev["record_id"].iloc[0] in html
     assert 'name="decision"' in html  # dapst may decide
 

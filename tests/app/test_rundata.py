@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from riskcohort.app.charts import waterfall
 from riskcohort.app.rundata import load_iteration, load_runs
 from riskcohort.app.synthetic import build_run
+from riskcohort.display import percent
 from riskcohort.errors import UserError
 
 
@@ -76,13 +77,13 @@ def test_run_folder_is_not_modified(tmp_path):
 
 
 def test_waterfall_bars_add_up():
-    items = [(f"i{k}", (-1) ** k * (k + 1) / 10) for k in range(14)]
-    svg = waterfall(-2.0, items, top=10)
+    items = [(f"i{k}", (-1) ** k * (k + 1) / 10) for k in range(14)]  # percentage points
+    svg = waterfall(0.05, items, top=10)
     assert svg.count("<rect") == 11 and "4 other indicators" in svg
-    total = -2.0 + sum(c for _, c in items)
-    assert f"f(x) = {total:.3f}" in svg
+    total = 0.05 + sum(c for _, c in items) / 100
+    assert f"Risk estimate {percent(total)}" in svg and "Base estimate 5.0%" in svg
     assert "<script" not in svg and "style=" not in svg
-    assert re.search(r"&lt;b&gt;", waterfall(0.0, [("<b>", 1.0)]))
+    assert re.search(r"&lt;b&gt;", waterfall(0.1, [("<b>", 1.0)]))
 
 
 def test_serve_needs_exactly_one_source_and_explains_model_alias(run_root, tmp_path):

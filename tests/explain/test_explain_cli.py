@@ -8,6 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from riskcohort.display import percent
 from riskcohort.errors import UserError
 from riskcohort.explain import commands
 from riskcohort.explain.person import explain_person
@@ -34,8 +35,8 @@ def test_text_output_shows_score_rank_and_reasons(app, run_dir):
     result = CliRunner().invoke(app, ["explain", "P00005", "--run", str(run_dir)],
                                 terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert f"rank {exp.rank} of {exp.n_scored}" in result.output
-    assert f"{100 * exp.score:.1f}%" in result.output
+    assert f"rank {exp.rank_text} of {exp.n_scored:,}" in result.output
+    assert f"risk estimate {percent(exp.score)}" in result.output  # as the app's score card
     assert "What-if, not causation" in result.output
 
 

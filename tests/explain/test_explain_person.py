@@ -84,9 +84,12 @@ def test_snapshot_choice(tmp_path, build_run):
 
 
 def test_reason_text_uses_the_catalogue_template_with_the_stored_value(run_dir):
+    from riskcohort.explain.labels import indicator_labels, render_reason
+    from riskcohort.explain.reasons import points
     from riskcohort.features.catalogue import load_catalogue
 
     catalogue = {i.name: i for i in load_catalogue()}
+    labels = indicator_labels(list(catalogue))
     feats = pd.read_parquet(run_dir / "features.parquet").set_index("person_id")
     for pid in ("P00001", "P00002", "P00003"):
         exp = explain_person(run_dir, pid, with_evidence=False)
@@ -96,8 +99,12 @@ def test_reason_text_uses_the_catalogue_template_with_the_stored_value(run_dir):
                 assert r.value is None and "unknown" in r.text
                 continue
             assert r.value == stored
-            assert r.text.startswith(catalogue[r.indicator].reason_text(stored) + " - ")
-            assert f"{abs(r.effect_pp):.1f} percentage points" in r.text or abs(r.effect_pp) < 0.05
+            assert r.text.startswith(render_reason(labels[r.indicator], stored) + " - ")
+            assert catalogue[r.indicator].name == r.indicator
+            assert (" raises " in r.text) == (r.contribution_logodds > 0), r.text
+            assert (" lowers " in r.text) == (r.contribution_logodds < 0), r.text
+            size = points(r.effect_pp, signed=False)
+            assert f"about {size} percentage points" in r.text or size == "<0.001"
 
 
 def test_bad_date_and_unscored_person_are_user_errors(tmp_path, build_run):

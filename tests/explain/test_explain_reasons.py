@@ -61,7 +61,9 @@ def test_effect_is_change_in_probability_when_the_contribution_is_removed():
 def test_value_formatting_and_templates():
     assert format_value(1.0, "flag") == "yes"
     assert format_value(0.0, "flag") == "no"
-    assert format_value(2.50, "days") == "2.5"
+    assert format_value(2.50, "days") == "3"  # whole days, half up
+    assert format_value(437.621, "days") == "438" and format_value(52.1478, "years") == "52"
+    assert format_value(2.0, "grade (0-2)") == "high" and format_value(0.25, "ratio") == "0.2"
     lab = Label("d", "Days since last incident", "last incident {value:.0f} days ago ({unit})",
                 "days")
     assert render_reason(lab, 12.4) == "last incident 12 days ago (days)"

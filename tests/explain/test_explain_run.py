@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from riskcohort.errors import UserError
-from riskcohort.explain.labels import indicator_labels
+from riskcohort.explain.labels import indicator_labels, readable_name
 from riskcohort.explain.plots import _wrap
 from riskcohort.explain.run import explain_run
 
@@ -67,7 +67,7 @@ def test_plots_written_as_png_and_svg_with_text_labels(explained, indicators):
         assert (run_dir / "plots" / f"{stem}.png").stat().st_size > 1000
         svg = (run_dir / "plots" / f"{stem}.svg").read_text()
         for name in indicators:  # readable labels (catalogue descriptions), kept as SVG text
-            first_line = _wrap(labels[name].description).splitlines()[0]
+            first_line = _wrap(readable_name(labels[name])).splitlines()[0]
             assert html.escape(first_line, quote=False) in svg, name
     assert sum(p.startswith("plots/dependence_") for p in summary["plots"]) == 6
     assert not list(run_dir.glob("**/*.tmp"))

@@ -7,66 +7,81 @@ next to the chart). Colours come from classes styled by the app's CSS, never inl
 
 from __future__ import annotations
 
-import math
-
 from markupsafe import Markup, escape
 
 
-def _prob(m: float) -> float:
-    return 1.0 / (1.0 + math.exp(-m))
+def points(pp: float) -> str:
+    """Signed percentage points (``explain.reasons.points``)."""
+    from riskcohort.explain.reasons import points as fmt
+
+    return fmt(pp)
+
+
+def _pct(p: float) -> str:
+    """A probability as the score card shows it (``display.percent``)."""
+    from riskcohort.display import percent
+
+    return percent(p)
 
 
 def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
-              width: int = 760) -> Markup:
-    """Waterfall from the base value (log-odds) through each contribution to the person's margin.
+              width: int = 760, *, final: float | None = None) -> Markup:
+    """Waterfall on the calibrated probability scale: from the base estimate ``base`` (a
+    probability) through each indicator's effect (``items``: label, percentage points) to the
+    person's risk estimate.
 
-    ``items`` are (label, contribution) pairs; the ``top`` largest by size are drawn, the rest
-    summed into one bar, so the bars always add up to the final value.
+    The effects are exact shares of ``score - base`` (``explain.reasons.share_pp``), so the bars
+    end at the score; ``final`` (the stored score) is the label at the end and must agree with
+    the bars (it does by construction; the drawn end is the sum). The ``top`` largest are
+    drawn, the rest summed into one bar.
 
-    >>> svg = waterfall(-2.0, [("a", 1.0), ("b", -0.5)])
-    >>> svg.count("<rect"), "f(x) = -1.500" in svg
-    (2, True)
+    >>> svg = waterfall(0.02, [("a", 4.0), ("b", -1.0)], final=0.05)
+    >>> svg.count("<rect"), "Risk estimate 5.0%" in svg, "Base estimate 2.0%" in svg
+    (2, True, True)
     """
     items = sorted(items, key=lambda t: -abs(t[1]))
     shown, rest = items[:top], items[top:]
     if rest:
         shown.append((f"{len(rest)} other indicators", sum(c for _, c in rest)))
-    label_w, row_h, pad = 290, 24, 30
+    label_w, row_h, pad = 330, 24, 30
     height = pad * 2 + row_h * (len(shown) + 2)
-    pos, xs = base, [base]
+    start = 100.0 * base
+    pos, xs = start, [start]
     for _, c in shown:
         pos += c
         xs.append(pos)
     lo, hi = min(xs), max(xs)
     span = (hi - lo) or 1.0
-    lo, hi = lo - 0.08 * span, hi + 0.08 * span
+    lo, hi = lo - 0.12 * span, hi + 0.12 * span
     x = lambda v: label_w + (v - lo) / (hi - lo) * (width - label_w - 20)  # noqa: E731
-    final = xs[-1]
+    end = xs[-1] / 100.0 if final is None else final
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" role="img" '
            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-           f"<title>SHAP waterfall: base {base:.3f} to f(x) {final:.3f} log-odds</title>"]
+           f"<title>How the risk estimate is built: base estimate {_pct(base)}, indicator "
+           f"effects in percentage points, risk estimate {_pct(end)}</title>"]
     y = pad
     out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">'
-               f"Base value (average, p={_prob(base):.3f})</text>")
-    out.append(f'<line x1="{x(base):.1f}" x2="{x(base):.1f}" y1="{y}" y2="{height - pad}" '
+               f"Base estimate {_pct(base)}</text>")
+    out.append(f'<line x1="{x(start):.1f}" x2="{x(start):.1f}" y1="{y}" y2="{height - pad}" '
                'class="axis"/>')
-    pos = base
+    pos = start
     for i, (label, c) in enumerate(shown, start=1):
         y = pad + i * row_h
         a, b = sorted((x(pos), x(pos + c)))
         cls = "up" if c > 0 else "down"
+        value = f"{points(c)} pp"
         out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">'
-                   f"{escape(str(label)[:44])}</text>")
+                   f"{escape(str(label)[:52])}</text>")
         out.append(f'<rect x="{a:.1f}" y="{y + 4}" width="{max(b - a, 1.0):.1f}" height="16" '
-                   f'class="{cls}"><title>{escape(str(label))}: {c:+.3f}</title></rect>')
+                   f'class="{cls}"><title>{escape(str(label))}: {value}</title></rect>')
         tx, anchor = (b + 4, "start") if c > 0 else (a - 4, "end")
         out.append(f'<text x="{tx:.1f}" y="{y + 16}" text-anchor="{anchor}" class="val">'
-                   f"{c:+.3f}</text>")
+                   f"{value}</text>")
         pos += c
     y = pad + (len(shown) + 1) * row_h
     out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl total">'
-               f"f(x) = {final:.3f} (p={_prob(final):.3f})</text>")
-    out.append(f'<line x1="{x(final):.1f}" x2="{x(final):.1f}" y1="{pad}" y2="{y + 20}" '
+               f"Risk estimate {_pct(end)}</text>")
+    out.append(f'<line x1="{x(pos):.1f}" x2="{x(pos):.1f}" y1="{pad}" y2="{y + 20}" '
                'class="final"/>')
     out.append("</svg>")
     return Markup("".join(out))

@@ -25,7 +25,12 @@ _runfolders: dict[str, object] = {}
 
 @dataclass
 class PersonView:
-    """What the person page shows besides score, rank and the waterfall chart."""
+    """What the person page shows besides score, rank and the waterfall chart.
+
+    ``chart_items`` are (readable label, effect in percentage points) for every indicator,
+    shares of ``score - base_probability`` (``explain.reasons.share_pp``), so the waterfall
+    from the base estimate ends exactly at the score on the card and in scores.csv.
+    """
 
     reasons_up: list[dict]
     reasons_down: list[dict]
@@ -33,6 +38,8 @@ class PersonView:
     sensitivity: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     source: str = "run folder"
+    chart_items: list[tuple[str, float]] = field(default_factory=list)
+    base_probability: float | None = None
 
 
 def _fmt(v) -> str:
@@ -42,23 +49,78 @@ def _fmt(v) -> str:
     return str(int(v)) if v.is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def from_run_folder(it: Iteration, pid: str, n_up: int = 5, n_down: int = 3) -> PersonView:
-    """Reasons from explanations.parquet (log-odds), evidence from evidence.parquet."""
-    terms = it.person_terms(pid)
+@lru_cache(maxsize=8)
+def _labels(names: tuple[str, ...]) -> dict:
+    from riskcohort.explain.labels import indicator_labels
 
-    def reason(ind: str, value: float, con: float) -> dict:
+    return indicator_labels(list(names))
+
+
+def effect_text(pp: float) -> str:
+    """'+1.2 pp', '-0.04 pp', '<0.001 pp' (``explain.reasons.points``: never '-0.0 pp').
+
+    >>> effect_text(1.234), effect_text(-0.0412), effect_text(0.0001)
+    ('+1.2 pp', '-0.04 pp', '<0.001 pp')
+    """
+    from riskcohort.explain.reasons import points
+
+    return f"{points(pp)} pp"
+
+
+def base_probability(it: Iteration) -> float | None:
+    """The calibrated probability at the SHAP base value (explanations.json), if recorded."""
+    value = getattr(it, "base_probability", None)
+    return None if value is None or value != value else float(value)
+
+
+def shares(it: Iteration, pid: str) -> tuple[float | None, list[tuple[str, float, float, float]]]:
+    """(base probability, [(indicator, value, log-odds, points)]) for one person, points being
+    exact shares of the stored score minus the base probability; points are NaN without a
+    recorded base probability."""
+    from riskcohort.explain.reasons import share_pp
+
+    terms = it.person_terms(pid)
+    base = base_probability(it)
+    if not terms:
+        return base, []
+    con = [c for _, _, c in terms]
+    pts = (share_pp(base, float(it.scores.loc[pid, "score"]), con) if base is not None
+           else [math.nan] * len(con))
+    return base, [(i, v, c, float(e)) for (i, v, c), e in zip(terms, pts, strict=True)]
+
+
+def chart_items(it: Iteration, terms) -> list[tuple[str, float]]:
+    """Waterfall bars: the catalogue's readable name and the value, with the effect in points."""
+    from riskcohort.explain.labels import format_value, readable_name
+
+    labels = _labels(tuple(sorted({t[0] for t in terms})))
+    return [(f"{readable_name(labels[i])}: {format_value(v, labels[i].unit)}", e)
+            for i, v, _, e in terms]
+
+
+def from_run_folder(it: Iteration, pid: str, n_up: int = 5, n_down: int = 3) -> PersonView:
+    """Reasons from explanations.parquet, effects as shares of the score, evidence from
+    evidence.parquet."""
+    from riskcohort.explain.reasons import effect_words
+
+    base, terms = shares(it, pid)
+
+    def reason(ind: str, value: float, con: float, pts: float) -> dict:
         text = it.reason_text(ind, value) if it.reason_text else f"{ind}: {_fmt(value)}"
+        if pts == pts:
+            text = f"{text} - {effect_words(pts)}"
         return {"indicator": ind, "text": text, "value_text": _fmt(value), "contribution": con,
-                "effect": ""}
+                "effect": effect_text(pts) if pts == pts else ""}
 
     up = [reason(*t) for t in terms if t[2] > 0][:n_up]
     down = [reason(*t) for t in reversed(terms) if t[2] < 0][:n_down]
     evidence = it.person_evidence(pid)
-    notes = ["Reasons from the run folder's SHAP contributions (log-odds, additive)."]
+    notes = ["Reasons from the run folder's SHAP contributions."]
     if it.evidence is None:
         notes.append("Evidence records are not available: the run folder has no evidence file "
                      "and the explain stage could not be used.")
-    return PersonView(up, down, evidence, notes=notes)
+    items = chart_items(it, terms) if base is not None else []
+    return PersonView(up, down, evidence, notes=notes, chart_items=items, base_probability=base)
 
 
 def _runfolder(it: Iteration):
@@ -106,14 +168,23 @@ def _from_explain(it: Iteration, pid: str) -> PersonView:
     def reason(r) -> dict:
         return {"indicator": r.indicator, "text": r.text, "value_text": r.value_text,
                 "contribution": float(r.contribution_logodds),
-                "effect": f"{r.effect_pp:+.1f} pp"}
+                "effect": effect_text(r.effect_pp)}
 
     sens = [{"text": w.description, "value": w.value_text, "typical": w.typical_text,
-             "score": w.score, "rank": w.rank, "rank_change": w.rank_change}
+             "score": w.score, "rank": w.rank, "rank_change": w.rank_change,
+             "change_text": w.change_text, "score_change_pp": w.score_change_pp}
             for w in pe.sensitivity]
+    _, terms = shares(it, pid)
+    base = pe.base_probability
+    if terms and base is not None and base_probability(it) is None:  # older run: model's base
+        from riskcohort.explain.reasons import share_pp
+
+        pts = share_pp(base, float(it.scores.loc[pid, "score"]), [t[2] for t in terms])
+        terms = [(i, v, c, float(e)) for (i, v, c, _), e in zip(terms, pts, strict=True)]
     return PersonView([reason(r) for r in pe.reasons_up], [reason(r) for r in pe.reasons_down],
                       {k: [{c: str(v) for c, v in rec.items()} for rec in recs]
-                       for k, recs in (evidence or {}).items() if recs}, sens, notes, "explain")
+                       for k, recs in (evidence or {}).items() if recs}, sens, notes, "explain",
+                      chart_items(it, terms), base)
 
 
 @lru_cache(maxsize=512)

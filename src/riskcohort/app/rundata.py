@@ -44,6 +44,7 @@ class Iteration:
     report: Path | None = None
     fairness: list[Path] = field(default_factory=list)
     data_dir: Path | None = None  # the run's input data folder, when recorded
+    base_probability: float | None = None  # calibrated probability at the SHAP base value
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -157,7 +158,7 @@ def load_iteration(root: str | Path) -> Iteration:
         metrics=run.metrics.to_dict() if run.metrics else {},
         bands=[str(b) for b in order.index], evidence=run.evidence, descriptions=descriptions,
         reason_text=render, band_floor=floors, report=attached.get(L.REPORT_HTML),
-        fairness=fairness, data_dir=run.data_dir)
+        fairness=fairness, data_dir=run.data_dir, base_probability=meta.base_probability)
 
 
 @dataclass

@@ -73,8 +73,12 @@ def _write_run(writer, n: int, seed: int, as_of: str, k: int, drift: int) -> Non
     for name, frac in reversed(BANDS[:-1]):
         band[rank <= max(1, int(round(frac * n)))] = name
     date = pd.Timestamp(as_of)
+    held = rng.random(n) < 0.08  # custody on the scoring date, and past releases
+    released = np.where(~held & (rng.random(n) < 0.15), rng.integers(1, 1500, n), -1)
     scores = pd.DataFrame({"person_id": ids, "as_of": as_of, "score": score.round(6),
-                           "rank": rank, "in_cohort": rank <= k, "band": band})
+                           "rank": rank, "in_cohort": rank <= k, "band": band, "tied": False,
+                           "in_custody": held, "days_since_custody_release": pd.array(
+                               [int(d) if d >= 0 else None for d in released], dtype="Int64")})
     writer.write_frame(L.SCORES, scores.sort_values("rank"))
     writer.write_frame(L.FEATURES, feats.assign(person_id=ids, as_of=date)[
         ["person_id", "as_of", *INDICATORS]])
@@ -83,7 +87,8 @@ def _write_run(writer, n: int, seed: int, as_of: str, k: int, drift: int) -> Non
         "indicator": np.tile(INDICATORS, n), "value": feats.to_numpy().ravel(),
         "contribution": contrib.ravel()})
     writer.write_explanations(long, runfolder.ExplanationSummary(
-        base_value=base, link="logit", expected_probability=float(1 / (1 + np.exp(-base)))))
+        base_value=base, link="logit", expected_probability=float(1 / (1 + np.exp(-base))),
+        base_probability=float(1 / (1 + np.exp(-base)))))
     ev = [{"person_id": pid, "indicator": ind, "table": "incidents", "record_id": f"I{i}-{j}",
            "recorded_at": (date - dt.timedelta(days=30 * j + 3)).isoformat(), "kind": "domestic",
            "victim_id": f"V{i % 97}"}

@@ -44,17 +44,6 @@ def uncertainty(it, score: float, band: str) -> dict:
     return out
 
 
-def _short(v) -> str:
-    """Compact value for chart labels ('unknown' for NaN).
-
-    >>> _short(3.0), _short(float("nan")), _short(0.12345)
-    ('3', 'unknown', '0.123')
-    """
-    if v != v:
-        return "unknown"
-    return f"{float(v):.3g}"
-
-
 def _known(request: Request, pid: str):
     it = request.app.state.web.runs.current
     return it if PID_RULE.match(pid) and pid in it.scores.index else None
@@ -78,26 +67,64 @@ async def person(request: Request, pid: str):
     unc = uncertainty(it, float(row["score"]), row["band"])
     if "lo_col" in unc:
         unc["lo"], unc["hi"] = float(row[unc["lo_col"]]), float(row[unc["hi_col"]])
-    terms = it.person_terms(pid)
     if web.settings.use_explain and (it.root / "model" / "model.txt").exists():
         view = await run_in_threadpool(person_view, it, pid, True)
     else:
         view = person_view(it, pid, False)
-    chart = waterfall(it.base_value, [(f"{i} = {_short(v)}", c) for i, v, c in terms]
-                      ) if terms else None
-    values = []
-    feats = it.features.loc[pid] if pid in it.features.index else None
-    if feats is not None:
-        for name, v in feats.items():
-            values.append({"indicator": name, "description": it.descriptions.get(name, ""),
-                           "value": None if v != v else v,
-                           "evidence": view.evidence.get(name, [])})
+    chart = (waterfall(view.base_probability, view.chart_items, final=float(row["score"]))
+             if view.chart_items and view.base_probability is not None else None)
     past = await run_in_threadpool(decisions.for_person, web.engine, pid)
     return web.render(
         request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
-        values=values, history=web.runs.history(pid), n=len(it.scores),
-        decisions=past, can_decide=user.role == DAPST,
+        values=indicator_rows(it, pid, view), history=web.runs.history(pid), n=len(it.scores),
+        decisions=past, can_decide=user.role == DAPST, first=first_screen(it, pid, row),
         choices=decisions.CHOICES, refer_to=decisions.REFER_TO)
+
+
+#: evidence record keys -> the words a reader sees
+EVIDENCE_HEADINGS = {"table": "Source", "record_id": "Record", "recorded_at": "Recorded",
+                     "kind": "Kind", "victim_id": "Victim", "occurred_at": "Happened",
+                     "indicator": "Indicator"}
+
+
+def indicator_rows(it, pid: str, view) -> list[dict]:
+    """Every indicator of the person with its readable name, rounded value and records."""
+    from riskcohort.app.explain_adapter import _labels
+    from riskcohort.explain.labels import format_value, readable_name
+
+    feats = it.features.loc[pid] if pid in it.features.index else None
+    if feats is None:
+        return []
+    labels = _labels(tuple(sorted(feats.index)))
+    out = []
+    for name, v in feats.items():
+        lab = labels[name]
+        records = [{EVIDENCE_HEADINGS.get(k, k.replace("_", " ").capitalize()): val
+                    for k, val in rec.items()} for rec in view.evidence.get(name, [])]
+        out.append({"indicator": name, "description": readable_name(lab),
+                    "value": format_value(None if v != v else float(v), lab.unit),
+                    "evidence": records})
+    return out
+
+
+def first_screen(it, pid: str, row) -> dict:
+    """What the top of the page says: score and interval as percentages, rank with tie mark,
+    how many share it, band classes and custody in words."""
+    from riskcohort.app.views_cohort import band_classes, custody_frame, rank_text
+    from riskcohort.display import percent
+    from riskcohort.explain.person import custody_text
+
+    rank = int(row["rank"])
+    tied = bool(row.get("tied")) if "tied" in row.index and row.get("tied") == row.get(
+        "tied") else False
+    sharing = int((it.scores["rank"] == rank).sum()) if tied else 1
+    c = custody_frame(it, [pid]).iloc[0]
+    days = None if c["days"] != c["days"] else int(round(c["days"]))
+    held = None if c["held"] is None or c["held"] != c["held"] else bool(c["held"])
+    return {"score": percent(row["score"]), "rank": rank_text(rank, tied), "tied": tied,
+            "sharing": sharing, "band_css": band_classes(it).get(str(row["band"]), "band"),
+            "custody": custody_text(held, days, it.as_of), "held": held,
+            "custody_words": c["custody"]}
 
 
 @router.post("/person/{pid}/decision")

@@ -9,13 +9,19 @@ entry for a column, the column name is shown as is (so nothing is hidden or misl
 ...             "incidents in the last year", "count")
 >>> render_reason(lab, 3.0)
 '3 domestic incidents in the last year'
->>> format_value(float("nan"), "count")
-'unknown'
+>>> format_value(float("nan"), "count"), format_value(437.621, "days"), format_value(52.15, "years")
+('unknown', '438', '52')
+>>> render_reason(Label("n", "Assessments", "{value:.0f} risk assessments", "assessments"), 1)
+'1 risk assessment'
+>>> held = Label("c", "In custody", "held in custody at the scoring date ({value:.0f})", "flag")
+>>> render_reason(held, 0)
+'not held in custody at the scoring date'
 """
 
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass
 
@@ -33,18 +39,60 @@ class Label:
 
 
 _FLAG_UNITS = {"flag", "bool", "boolean", "yes/no", "binary"}
+_WHOLE_UNITS = {"days", "years", "count", "incidents", "offences", "crimes", "assessments",
+                "breaches", "markers", "orders", "partners", "periods", "referrals", "victims"}
+_GRADES = {0: "standard", 1: "medium", 2: "high"}
+#: plural nouns of the catalogue's reason sentences, singular after a count of exactly 1
+_SINGULAR = {"incidents": "incident", "offences": "offence", "crimes": "crime",
+             "assessments": "assessment", "breaches": "breach", "victims": "victim",
+             "partners": "partner", "members": "member", "orders": "order", "grades": "grade",
+             "referrals": "referral", "markers": "marker", "periods": "period", "sets": "set",
+             "days": "day", "years": "year", "months": "month", "conditions": "conditions"}
+_ONE = re.compile(r"(?<![\w.])1 ((?:[\w/-]+ ){0,4}?)(" + "|".join(_SINGULAR) + r")\b")
+
+
+def _is_grade(unit: str | None) -> bool:
+    return (unit or "").lower().startswith("grade")
 
 
 def format_value(value, unit: str | None = None) -> str:
-    """A value as an officer should read it: whole counts, yes/no flags, 'unknown' for NaN."""
+    """A value as an officer should read it: whole days, years and counts, yes/no flags,
+    grades in words, 'unknown' for NaN (never "NaN")."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "unknown"
     value = float(value)
-    if (unit or "").lower() in _FLAG_UNITS:
+    u = (unit or "").lower()
+    if u in _FLAG_UNITS:
         return "yes" if value >= 0.5 else "no"
-    if value.is_integer():
-        return str(int(value))
+    if _is_grade(u) and round(value) in _GRADES:
+        return _GRADES[int(round(value))]
+    if u in _WHOLE_UNITS or "days" in u or value.is_integer():
+        whole = int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)  # 2.5 -> 3
+        return f"{whole:,}" if abs(whole) >= 10_000 else str(whole)
+    if u == "ratio":
+        return f"{value:.1f}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def singular_after_one(text: str) -> str:
+    """'1 risk assessments' -> '1 risk assessment' (the noun agrees with a count of one)."""
+    return _ONE.sub(lambda m: f"1 {m.group(1)}{_SINGULAR[m.group(2)]}", text)
+
+
+def readable_name(label: Label) -> str:
+    """A short readable name for tables and charts: flags named by their sentence ("Held in
+    custody at the scoring date"), others by the first clause of the description, in words."""
+    from riskcohort.display import plain_text, short_description
+
+    if (label.unit or "").lower() in _FLAG_UNITS and label.reason:
+        text = _FLAG_VALUE.sub("", label.reason).strip()
+    else:
+        text = short_description(label.description)
+    text = re.sub(r"[\s,;:/]+$", "", re.sub(r",\s*/", "", plain_text(text))).strip()
+    return (text[:1].upper() + text[1:]) if text else label.name.replace("_", " ")
+
+
+_FLAG_VALUE = re.compile(r"\s*\(\{value[^}]*\}\)")
 
 
 class _Value:
@@ -71,13 +119,23 @@ class _Keep(dict):
 
 
 def render_reason(label: Label, value) -> str:
-    """The catalogue's reason sentence with the value filled in (description: value otherwise)."""
+    """The catalogue's reason sentence with the value filled in, in plain English: flags as
+    sentences ("not held in custody ..."), grades in words, rounded numbers, nouns agreeing
+    with a count of one, the as-of date in words; "<name>: unknown" for a missing value."""
+    from riskcohort.display import plain_text
+
     shown = format_value(value, label.unit)
+    unit = (label.unit or "").lower()
     if not label.reason or shown == "unknown":
-        # Descriptions may add a sentence on how unknowns are coded ("NaN if never assessed."):
-        # keep only the first clause so the sentence reads "<what>: unknown".
-        what = label.description.split(";")[0].split(". ")[0].rstrip(". ")
-        return f"{what}: {shown}"
+        return f"{readable_name(label)}: {shown}"
+    if unit in _FLAG_UNITS:
+        sentence = _FLAG_VALUE.sub("", label.reason).strip()
+        if shown == "no":
+            sentence = (sentence.replace(" is ", " is not ", 1) if " is " in sentence
+                        else f"not {sentence}")
+        return plain_text(sentence)
+    if _is_grade(unit):
+        return f"{readable_name(label)}: {shown}"
     fields = _Keep(
         value=_Value(value, label.unit),
         unit=label.unit or "",
@@ -86,9 +144,10 @@ def render_reason(label: Label, value) -> str:
         name=label.name,
     )
     try:
-        return string.Formatter().vformat(label.reason, (), fields)
+        text = string.Formatter().vformat(label.reason, (), fields)
     except (ValueError, IndexError):
-        return f"{label.description}: {shown}"
+        text = f"{readable_name(label)}: {shown}"
+    return singular_after_one(plain_text(text))
 
 
 def _from_catalogue() -> dict[str, Label]:

@@ -41,8 +41,9 @@ class WhatIf:
     score: float
     rank: int
     score_change_pp: float
-    rank_change: int
+    rank_change: int  # places moved, + = up the list (a smaller rank number), as everywhere
     text: str = ""  # the catalogue's reason sentence at the typical value
+    change_text: str = ""  # "no change", "up 3 places", "down 1 place"
 
 
 @dataclass
@@ -63,10 +64,57 @@ class PersonExplanation:
     evidence: dict[str, list[dict]]
     sensitivity: list[WhatIf]
     notes: list[str] = field(default_factory=list)
+    score_lo: float | None = None  # the model's 90% interval (scores.csv)
+    score_hi: float | None = None
+    tied: bool | None = None  # someone else has exactly this score (scores.csv)
+    in_custody: bool | None = None  # held on the scoring date (scores.csv, else model input)
+    days_since_custody_release: int | None = None
+    custody_text: str | None = None  # plain words when custody matters
+
+    @property
+    def rank_text(self) -> str:
+        """'12' or '=12' (a tie: others share this rank; nothing in the model separates them)."""
+        return f"={self.rank}" if self.tied else str(self.rank)
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready data (dates as ISO strings)."""
-        return asdict(self)
+        """Plain JSON-ready data (dates as ISO strings). ``reasons`` lists every reason, up and
+        down, by size of effect, each with its signed contribution (log-odds and points)."""
+        out = asdict(self)
+        out["rank_text"] = self.rank_text
+        out["reasons"] = sorted(out["reasons_up"] + out["reasons_down"],
+                                key=lambda r: -abs(r["effect_pp"]))
+        return out
+
+
+def change_text(places: int) -> str:
+    """'no change', 'up 1 place', 'down 3 places' (+ = up the list).
+
+    >>> change_text(0), change_text(1), change_text(-3)
+    ('no change', 'up 1 place', 'down 3 places')
+    """
+    if places == 0:
+        return "no change"
+    return f"{'up' if places > 0 else 'down'} {abs(places)} place{'s' if abs(places) != 1 else ''}"
+
+
+def custody_text(in_custody, days_since_release, as_of) -> str | None:
+    """Custody in plain words when it decides what a team can do: held on the scoring date, or
+    released within the last year (with the release date). None otherwise or when unknown.
+
+    >>> custody_text(True, None, "2025-07-01")[:50]
+    'In custody on the scoring date: the score estimate'
+    >>> custody_text(False, 60, "2025-07-01")
+    'Released from custody 60 days before the scoring date (on 2025-05-02): a time of raised risk.'
+    """
+    if in_custody:
+        return ("In custody on the scoring date: the score estimates risk as if free; what the "
+                "team can do while he or she is held differs.")
+    if days_since_release is not None and 0 <= days_since_release <= 365:
+        day = (pd.Timestamp(as_of) - pd.Timedelta(days=int(days_since_release))).date()
+        unit = "day" if days_since_release == 1 else "days"
+        return (f"Released from custody {days_since_release} {unit} before the scoring date "
+                f"(on {day.isoformat()}): a time of raised risk.")
+    return None
 
 
 def _select(run: ScoredRun, person_id: str, as_of) -> tuple[int, list[str]]:
@@ -98,6 +146,37 @@ def _select(run: ScoredRun, person_id: str, as_of) -> tuple[int, list[str]]:
     return int(rows[0]), notes
 
 
+_CAL_WORDS = {"platt": "Platt (logistic)", "isotonic": "interpolated isotonic",
+              "isotonic_interp": "interpolated isotonic", "sigmoid": "plain logistic"}
+
+
+def _number(v) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def _flag(v) -> bool | None:
+    """True/False from a bool, 0/1 or 'True'/'False' cell; None when missing."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, str):
+        return {"true": True, "1": True, "false": False, "0": False}.get(v.strip().lower())
+    return bool(v)
+
+
+def _custody(run: ScoredRun, idx: int) -> tuple[bool | None, int | None]:
+    """``in_custody`` and ``days_since_custody_release`` of one row: scores.csv first (the
+    published flag), else the model's inputs; None when neither holds them."""
+    out = []
+    for col in ("in_custody", "days_since_custody_release"):
+        v = run.scores.at[idx, col] if col in run.scores.columns else None
+        if (v is None or (not isinstance(v, str) and pd.isna(v))) and col in run.features.columns:
+            v = run.features.at[idx, col]
+        out.append(v)
+    held = _flag(out[0])
+    days = _number(out[1])
+    return held, None if days is None else int(round(days))
+
+
 def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
     """Recompute score and rank with each reason's indicator at the snapshot median."""
     medians = run.medians(run.features.at[idx, "as_of"])
@@ -112,11 +191,15 @@ def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
     out = []
     for k, r in enumerate(reasons):
         typical, p = float(medians[r.indicator]), float(new[k])
-        new_rank = int(1 + np.sum(others > p))
+        if abs(p - score) <= 1e-12:  # the model cannot tell the difference: same score, same rank
+            p, new_rank = score, rank
+        else:
+            new_rank = int(1 + np.sum(others > p))
         lab = labels[r.indicator]
+        moved = rank - new_rank
         out.append(WhatIf(r.indicator, r.description, r.value_text, typical,
                           format_value(typical, lab.unit), p, new_rank, 100.0 * (p - score),
-                          new_rank - rank, f"if {render_reason(lab, typical)}"))
+                          moved, f"if {render_reason(lab, typical)}", change_text(moved)))
     return out
 
 
@@ -142,13 +225,14 @@ def explain_person(
     base, vals = contributions(run.booster, x, engine="lightgbm")  # same Tree SHAP, no set-up
     margin = float(raw_margin(run.booster, x)[0])
     labels = indicator_labels(run.feature_names)
-    up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,
-                            [labels[n] for n in run.feature_names])
     stored = run.scores.loc[idx]
     if pd.isna(stored.get("score")) or pd.isna(stored.get("rank")):
         raise UserError(f"run {run.root}: person {person_id!r} is in features.parquet but has no "
                         "score or rank in scores.csv; rule: both files list the same people")
     score, rank = float(stored["score"]), int(stored["rank"])
+    # effects share out exactly score - base probability, so they end at the stored score
+    up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,
+                            [labels[n] for n in run.feature_names], score=score)
     recomputed = float(run.calibration.probability(margin))
     if abs(recomputed - score) > 1e-6:
         notes.append(f"The model and calibrator give {100 * recomputed:.2f}% but scores.csv says "
@@ -160,8 +244,8 @@ def explain_person(
                                           [r.indicator for r in up + down], evidence_fn)
         notes += ev_notes
     band = stored.get("band")
-    cal_note = run.calibration.note
     cohort = stored.get("in_cohort")
+    held, released = _custody(run, idx)
     return PersonExplanation(
         person_id=str(person_id),
         as_of=when.date().isoformat(),
@@ -170,11 +254,20 @@ def explain_person(
         band=None if pd.isna(band) else str(band),
         in_cohort=None if pd.isna(cohort) else bool(cohort),
         n_scored=int(snap.sum()),
+        score_lo=_number(stored.get("score_lo")),
+        score_hi=_number(stored.get("score_hi")),
+        tied=_flag(stored.get("tied")),
+        in_custody=held,
+        days_since_custody_release=released,
+        custody_text=custody_text(held, released, when),
         base_probability=float(run.calibration.probability(base)),
         average_probability=float(run.scores.loc[snap, "score"].mean()),
         reasons_up=up,
         reasons_down=down,
         evidence=evidence,
         sensitivity=_what_ifs(run, idx, up + down, snap, x, score, rank, labels),
-        notes=[*notes, APPROX_NOTE, WHAT_IF_NOTE, f"Margin to probability: {cal_note}."],
+        notes=[*notes, APPROX_NOTE, WHAT_IF_NOTE,
+               f"The risk estimate is the model's output put on a probability scale by the "
+               f"run's {_CAL_WORDS.get(run.calibration.kind, 'own')} calibration, fitted on "
+               "later data than the model."],
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort import interrupts, runfolder
-from riskcohort.explain.labels import indicator_labels
+from riskcohort.explain.labels import indicator_labels, readable_name
 from riskcohort.explain.reasons import APPROX_NOTE
 from riskcohort.explain.scored import ScoredRun, load_scored
 from riskcohort.explain.shap_adapter import METHOD, contributions, raw_margin
@@ -85,7 +85,7 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
     if plots_dir is not None and len(values):
         from riskcohort.explain.plots import plot_all
 
-        descriptions = [labels[n].description for n in run.feature_names]
+        descriptions = [readable_name(labels[n]) for n in run.feature_names]
         written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
                            Path(plots_dir), seed=seed)
     summary = runfolder.ExplanationSummary(

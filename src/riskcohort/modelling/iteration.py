@@ -105,10 +105,23 @@ def score_frame(model: CohortModel, feats: pd.DataFrame, k: int, bands) -> pd.Da
         "person_id": feats["person_id"].astype(str).to_numpy(),
         "as_of": pd.to_datetime(feats["as_of"]).dt.date.astype(str).to_numpy(),
         "score": p, "rank": rank, "in_cohort": in_cohort, "band": assign_bands(p, bands),
-        "tied": tied, "score_lo": lo, "score_hi": hi, "_margin": margin,
+        "tied": tied, "score_lo": lo, "score_hi": hi, **_custody_columns(feats),
+        "_margin": margin,
     })
     frame.attrs["cohort"] = cohort_record(rank, tied, k)
     return frame
+
+
+def _custody_columns(feats: pd.DataFrame) -> dict:
+    """``in_custody`` (nullable bool) and ``days_since_custody_release`` (nullable whole days)
+    from the features' custody indicators, so scores.csv says who was held at T."""
+    nan = pd.Series(np.nan, index=feats.index)
+    held = feats.get("in_custody", nan)
+    days = feats.get("days_since_custody_release", nan)
+    return {"in_custody": pd.array([None if pd.isna(v) else bool(v >= 0.5) for v in held],
+                                   dtype="boolean"),
+            "days_since_custody_release": pd.array(
+                np.round(days.to_numpy(dtype=float)), dtype="Float64").astype("Int64")}
 
 
 def cohort_record(rank: np.ndarray, tied: np.ndarray, k: int) -> dict:

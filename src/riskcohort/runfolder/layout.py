@@ -46,8 +46,10 @@ KEY_COLUMNS = ("person_id", "as_of")
 SCORE_COLUMNS = ("person_id", "as_of", "score", "rank", "in_cohort", "band")
 #: Written by modelling beside SCORE_COLUMNS: ``tied`` (true when someone else has exactly the
 #: same margin; tied people share the best rank of the tie and a tie at the cut-off is taken
-#: whole), ``score_lo``/``score_hi`` (the model's 90% interval, ``CohortModel.predict_interval``).
-SCORE_DETAIL_COLUMNS = ("tied", "score_lo", "score_hi")
+#: whole), ``score_lo``/``score_hi`` (the model's 90% interval, ``CohortModel.predict_interval``),
+#: ``in_custody`` (the features' flag: a custody period known at T started and not ended before
+#: T; empty when custody is unknown) and ``days_since_custody_release`` (empty if never released).
+SCORE_DETAIL_COLUMNS = ("tied", "score_lo", "score_hi", "in_custody", "days_since_custody_release")
 OUTCOME_COLUMNS = ("serious_harm", "homicide", "harm_weight")
 EVALUATION_KEYS = (*KEY_COLUMNS, *OUTCOME_COLUMNS)  #: then ``model``, baselines, ``oracle``
 EXPLANATION_COLUMNS = ("person_id", "as_of", "indicator", "value", "contribution")
