@@ -53,3 +53,18 @@ def test_gx_passes_typed_rows_and_fails_bad_ones(tmp_path):
     assert bad["custody"]["success"] is False
     failed = " ".join(bad["custody"]["failed"])
     assert "in_set(kind)" in failed and "greater_than_b" in failed
+
+
+def test_interventions_suite_from_the_schema():
+    """v1.1 interventions get GX expectations like every table (generated, never hand-written)."""
+    from riskcohort.contract.expectations import expectation_specs
+    from riskcohort.contract.schema import INTERVENTION_KINDS, TABLES
+
+    table = TABLES["interventions"]
+    specs = expectation_specs(table, list(table.names))
+    assert ("ExpectColumnValuesToBeUnique", {"column": "intervention_id"}) in specs
+    assert ("ExpectColumnValuesToBeInSet",
+            {"column": "kind", "value_set": list(INTERVENTION_KINDS)}) in specs
+    pairs = {(kw["column_A"], kw["column_B"]) for name, kw in specs
+             if name == "ExpectColumnPairValuesAToBeGreaterThanB"}
+    assert pairs == {("end_date", "start_date"), ("end_recorded_at", "recorded_at")}
