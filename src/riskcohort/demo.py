@@ -177,8 +177,18 @@ def register(app: typer.Typer) -> None:
                             ("governance report", res.report),
                             ("MLflow store", res.work / "mlflow.db")):
             console.print(f"  {label:34s} {path}")
-        run = res.retrain_run
-        console.print(f"\nNext: [bold]riskcohort serve --run {run}[/] (review app) · "
-                      f"[bold]riskcohort ui --work {res.work}[/] (MLflow) · "
+        run = res.retrain_run if res.promoted else res.first_run  # the champion's folder
+        if res.promoted:
+            console.print("\nThe retrained model (iteration 2) passed the promotion rule and "
+                          "is now the champion (auto-approved: demo only; a force signs off "
+                          "with riskcohort approve).", highlight=False)
+        else:
+            console.print("\nThe promotion rule kept the champion (iteration 1): the retrained "
+                          "model (iteration 2) did not pass it (reasons above), so it is "
+                          "recorded but not served; the governance pack of iteration 2 "
+                          "describes a model that is not in use.", highlight=False)
+        console.print(f"Champion's run folder: {run}", highlight=False)
+        console.print(f"Next: [bold]riskcohort serve --work {res.work}[/] (review app, serves "
+                      f"the champion) · [bold]riskcohort ui --work {res.work}[/] (MLflow) · "
                       f"[bold]riskcohort explain PERSON_ID --run {run}[/]")
         console.print("Timings (s): " + ", ".join(f"{k} {v}" for k, v in res.timings.items()))

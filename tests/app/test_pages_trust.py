@@ -76,3 +76,24 @@ def test_bands_have_distinct_classes_and_a_legend(client_for, runs):
     assert 'id="band-legend"' in html
     for b in legend:
         assert f'<span class="{b["css"]}">{b["name"]}</span>' in html
+
+
+def test_model_page_says_which_model_this_is(client_for, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("RISKCOHORT_WORK", raising=False)
+    from riskcohort.app import standing
+
+    standing._cache.clear()
+    html = client_for("analyst").get("/model").text
+    assert 'id="standing"' in html and "Registry: not registered" in html
+    assert "no promotion decision recorded" in html and "No sign-off recorded" in html
+    standing._cache.clear()
+    monkeypatch.setattr(standing, "model_standing", lambda it: {
+        "text": "version 2: champion", "serving_champion": False,
+        "champion": {"version": "1", "name": "iteration-1", "this": False},
+        "challenger": {"version": "2", "name": "iteration-2", "this": True},
+        "promotion": {"decision": "keep the champion", "reasons": ["calibration slope 1.46"],
+                      "dry_run": False}, "approval": None})
+    html = client_for("analyst").get("/model").text
+    assert "This is not the champion." in html and "this run is the challenger" in html
+    assert "keep the champion" in html and "calibration slope 1.46" in html

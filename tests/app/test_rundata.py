@@ -89,8 +89,11 @@ def test_waterfall_bars_add_up():
 def test_serve_needs_exactly_one_source_and_explains_model_alias(run_root, tmp_path):
     from riskcohort.cli import app
 
-    r = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "a.db")])
-    assert r.exit_code == 2 and "exactly one" in r.output
+    r = CliRunner().invoke(app, ["serve", "--run", str(run_root), "--model", "champion",
+                                 "--db", str(tmp_path / "a.db")])
+    assert r.exit_code == 2 and "not both" in r.output
+    r = CliRunner().invoke(app, ["serve", "--work", str(tmp_path), "--db", str(tmp_path / "a.db")])
+    assert r.exit_code != 0 and "champion" in r.output  # no --run: the registry's champion
     r = CliRunner().invoke(app, ["serve", "--model", "champion", "--work", str(tmp_path),
                                  "--db", str(tmp_path / "a.db")])
     assert r.exit_code != 0 and "champion" in r.output

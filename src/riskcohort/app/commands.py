@@ -105,7 +105,18 @@ def resolve_model(alias: str, work: Path, tracking_uri: str | None = None) -> Pa
         return Path(fn(alias))
     from riskcohort.tracking import registry, store
 
-    version = registry.resolve_version(store.client(tracking_uri, work), alias)
+    try:
+        c = store.client(tracking_uri, work, readonly=True)
+        version = registry.resolve_version(c, alias)
+    except UserError as exc:
+        raise UserError(f"serving the registered {alias}: {exc}; or serve a run folder with "
+                        "--run OUT_DIR") from None
+    try:  # the folder the version was logged from (its riskcohort.run_dir tag), if still there
+        tagged = c.get_run(version.run_id).data.tags.get("riskcohort.run_dir")
+    except Exception:  # noqa: BLE001 - fall back to searching the work folder
+        tagged = None
+    if tagged and (Path(tagged) / "run.json").is_file():
+        return Path(tagged)
     folder = find_run_folder(Path(work), version.run_id)
     if folder is None:
         raise UserError(f"--model {alias}: registered version {version.version} comes from MLflow "
@@ -125,7 +136,8 @@ def register(app: typer.Typer) -> None:
     def serve(
         run: list[Path] = typer.Option(None, "--run", help="Run folder, or a folder of run "
                                        "folders (one per iteration); repeatable."),
-        model: str = typer.Option(None, "--model", help="Registered alias, e.g. champion."),
+        model: str = typer.Option(None, "--model", help="Registered alias or version; without "
+                                  "--run or --model: the registry's champion."),
         host: str = typer.Option("127.0.0.1", help="Listen address (loopback by default)."),
         port: int = typer.Option(8000, help="Listen port."),
         db: str = typer.Option(None, "--db", help=DB_HELP + " Serve default: <run parent>/app.db"),
@@ -152,9 +164,17 @@ def register(app: typer.Typer) -> None:
         from riskcohort.app.users import list_users
         from riskcohort.app.web import Settings, create_app
 
-        if bool(run) == bool(model):
-            raise UserError("give exactly one of --run OUT_DIR or --model ALIAS")
-        paths = list(run) if run else [resolve_model(model, work, tracking_uri)]
+        if run and model:
+            raise UserError("give one of --run OUT_DIR or --model ALIAS, not both (without "
+                            "either, the registry's champion is served)")
+        paths = list(run) if run else [resolve_model(model or "champion", work, tracking_uri)]
+        if not run:
+            typer.echo(f"serving the registry's {model or 'champion'}: {paths[0]}")
+        # the model page reads the registry's champion/challenger from the same store
+        if tracking_uri:
+            os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri)
+        elif (Path(work) / "mlflow.db").is_file():
+            os.environ.setdefault("RISKCOHORT_WORK", str(Path(work).resolve()))
         runs = load_runs(paths)
         check_runs(runs)
         db = db or os.environ.get("RISKCOHORT_DB") or f"sqlite:///{paths[0].resolve().parent}/app.db"

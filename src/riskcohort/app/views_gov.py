@@ -83,7 +83,10 @@ def model(request: Request):
     iterations = [{"name": i.name, "as_of": i.as_of, "n": len(i.scores),
                    "cohort": int(i.scores["in_cohort"].sum()),
                    "created": i.manifest.get("created_at", "")} for i in web.runs.iterations]
+    from riskcohort.app.standing import model_standing
+
     return web.render(request, "model.html", it=it, importance=bars(list(imp.items())),
+                      standing=model_standing(it),
                       iterations=iterations, **metrics_context(it.metrics),
                       manifest=json.dumps(it.manifest, indent=2, sort_keys=True, default=str))
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def _not_listed(console, n: int, limit: int, who: str) -> None:
+    """Say how many people a table left out ('... and 12 more who left, not listed')."""
+    if n > limit:
+        console.print(f"... and {n - limit} more {who}, not listed (raise --limit to see them)")
+
+
 def print_diff(d, console, limit: int = 20) -> None:
     """Entered (with reasons), left (with current rank) and biggest rank moves among stayers."""
     from rich.table import Table
@@ -17,6 +23,7 @@ def print_diff(d, console, limit: int = 20) -> None:
     for pid, r in d.entered.head(limit).iterrows():
         t.add_row(str(pid), str(r["rank"]), f"{r['score']:.3f}", str(r["band"]), r["reasons"])
     console.print(t)
+    _not_listed(console, len(d.entered), limit, "who entered")
     t = Table(title="Left the cohort")
     for col in ("person", "rank before", "rank now", "score before"):
         t.add_column(col)
@@ -24,6 +31,7 @@ def print_diff(d, console, limit: int = 20) -> None:
         now = "not scored" if r["rank_now"] != r["rank_now"] else str(int(r["rank_now"]))
         t.add_row(str(pid), str(r["rank"]), now, f"{r['score']:.3f}")
     console.print(t)
+    _not_listed(console, len(d.left), limit, "who left")
     moved = d.stayed.reindex(d.stayed["change"].abs().sort_values(ascending=False).index)
     t = Table(title="Stayed: largest rank changes (+ = moved up)")
     for col in ("person", "rank before", "rank now", "change"):
@@ -31,3 +39,4 @@ def print_diff(d, console, limit: int = 20) -> None:
     for pid, r in moved.head(limit).iterrows():
         t.add_row(str(pid), str(r["rank_a"]), str(r["rank_b"]), f"{int(r['change']):+d}")
     console.print(t)
+    _not_listed(console, len(d.stayed), limit, "who stayed")
