@@ -69,7 +69,7 @@ SCENARIOS: dict[str, Scenario] = {
                  sh_base=2.0e-4, suicidal_coef=1.3),
         Scenario("latent-trait", "Stable traits dominate: dangerousness matters more, recent "
                  "abuse barely raises serious harm and repeat incidents excite each other "
-                 "less.", d_coef=0.95, kappa=0.05, beta_scale=0.6, sh_base=1.5e-4,
+                 "less.", d_coef=0.95, kappa=0.1, beta_scale=0.6, sh_base=1.5e-4,
                  strangler_coef=1.1, suicidal_coef=0.4),
         Scenario("biased", "The default world recorded with measurement bias: once known, "
                  "black perpetrators' non-serious incidents are recorded more often (true risk "
