@@ -62,7 +62,7 @@ def test_person_page_shows_scores_reasons_chart_history_evidence(client_for, run
     html = c.get(f"/person/{pid}").text
     assert query(engine, action="view_person", target=pid)[0]["actor"] == "dapst"
     score = it.scores.loc[pid, "score"]
-    assert f"{score:.3f}" in html and it.scores.loc[pid, "band"] in html
+    assert f"score {score:.3g} in scores.csv" in html and it.scores.loc[pid, "band"] in html
     assert f'id="score">{percent(score)}<' in html
     assert "band boundary" in html
     svg = re.search(r"<svg[^>]*class=\"waterfall\".*?</svg>", html, re.S).group(0)

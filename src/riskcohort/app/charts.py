@@ -17,6 +17,15 @@ def points(pp: float) -> str:
     return fmt(pp)
 
 
+def _short(label: str, n: int = 60) -> str:
+    """A label that fits the chart's label column (the full text is in the bar's title).
+
+    >>> _short("a" * 70)[-1], len(_short("a" * 70))
+    ('…', 60)
+    """
+    return label if len(label) <= n else label[: n - 1].rstrip() + "…"
+
+
 def _pct(p: float) -> str:
     """A probability as the score card shows it (``display.percent``)."""
     from riskcohort.display import percent
@@ -25,7 +34,7 @@ def _pct(p: float) -> str:
 
 
 def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
-              width: int = 760, *, final: float | None = None) -> Markup:
+              width: int = 900, *, final: float | None = None) -> Markup:
     """Waterfall on the calibrated probability scale: from the base estimate ``base`` (a
     probability) through each indicator's effect (``items``: label, percentage points) to the
     person's risk estimate.
@@ -43,7 +52,7 @@ def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
     shown, rest = items[:top], items[top:]
     if rest:
         shown.append((f"{len(rest)} other indicators", sum(c for _, c in rest)))
-    label_w, row_h, pad = 330, 24, 30
+    label_w, row_h, pad = 420, 24, 30
     height = pad * 2 + row_h * (len(shown) + 2)
     start = 100.0 * base
     pos, xs = start, [start]
@@ -53,7 +62,7 @@ def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
     lo, hi = min(xs), max(xs)
     span = (hi - lo) or 1.0
     lo, hi = lo - 0.12 * span, hi + 0.12 * span
-    x = lambda v: label_w + (v - lo) / (hi - lo) * (width - label_w - 20)  # noqa: E731
+    x = lambda v: label_w + 70 + (v - lo) / (hi - lo) * (width - label_w - 150)  # noqa: E731
     end = xs[-1] / 100.0 if final is None else final
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" role="img" '
            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
@@ -71,7 +80,7 @@ def waterfall(base: float, items: list[tuple[str, float]], top: int = 10,
         cls = "up" if c > 0 else "down"
         value = f"{points(c)} pp"
         out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">'
-                   f"{escape(str(label)[:52])}</text>")
+                   f"{escape(_short(str(label)))}</text>")
         out.append(f'<rect x="{a:.1f}" y="{y + 4}" width="{max(b - a, 1.0):.1f}" height="16" '
                    f'class="{cls}"><title>{escape(str(label))}: {value}</title></rect>')
         tx, anchor = (b + 4, "start") if c > 0 else (a - 4, "end")

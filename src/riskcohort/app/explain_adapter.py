@@ -90,12 +90,12 @@ def shares(it: Iteration, pid: str) -> tuple[float | None, list[tuple[str, float
 
 
 def chart_items(it: Iteration, terms) -> list[tuple[str, float]]:
-    """Waterfall bars: the catalogue's readable name and the value, with the effect in points."""
-    from riskcohort.explain.labels import format_value, readable_name
+    """Waterfall bars: the catalogue's reason sentence with the value ("separated 161 days
+    ago"), the effect in points."""
+    from riskcohort.explain.labels import render_reason
 
     labels = _labels(tuple(sorted({t[0] for t in terms})))
-    return [(f"{readable_name(labels[i])}: {format_value(v, labels[i].unit)}", e)
-            for i, v, _, e in terms]
+    return [(render_reason(labels[i], None if v != v else v), e) for i, v, _, e in terms]
 
 
 def from_run_folder(it: Iteration, pid: str, n_up: int = 5, n_down: int = 3) -> PersonView:
@@ -165,6 +165,9 @@ def _from_explain(it: Iteration, pid: str) -> PersonView:
             evidence, ev_notes = evidence_for(run, data, pid, pe.as_of, list(it.features.columns))
             notes += ev_notes
 
+    from riskcohort.display import percent
+    from riskcohort.explain.reasons import points
+
     def reason(r) -> dict:
         return {"indicator": r.indicator, "text": r.text, "value_text": r.value_text,
                 "contribution": float(r.contribution_logodds),
@@ -172,7 +175,8 @@ def _from_explain(it: Iteration, pid: str) -> PersonView:
 
     sens = [{"text": w.description, "value": w.value_text, "typical": w.typical_text,
              "score": w.score, "rank": w.rank, "rank_change": w.rank_change,
-             "change_text": w.change_text, "score_change_pp": w.score_change_pp}
+             "change_text": w.change_text, "score_change_pp": w.score_change_pp,
+             "score_text": percent(w.score), "change_pp": points(w.score_change_pp)}
             for w in pe.sensitivity]
     _, terms = shares(it, pid)
     base = pe.base_probability

@@ -59,6 +59,9 @@ def model_standing(it) -> dict:
                    approval=st.get("approval"))
         aliases = _aliases(run.manifest.get("mlflow_run_id"))
         out["champion"], out["challenger"] = aliases.get("champion"), aliases.get("challenger")
+        if out["challenger"] and out["champion"] and (
+                out["challenger"]["version"] == out["champion"]["version"]):
+            out["challenger"] = None  # the first model is both: no challenger to speak of
         if out["champion"] is not None:
             out["serving_champion"] = bool(out["champion"]["this"])
     except Exception as exc:  # noqa: BLE001 - the registry is context, never fatal

@@ -74,10 +74,15 @@ async def person(request: Request, pid: str):
     chart = (waterfall(view.base_probability, view.chart_items, final=float(row["score"]))
              if view.chart_items and view.base_probability is not None else None)
     past = await run_in_threadpool(decisions.for_person, web.engine, pid)
+    from riskcohort.display import percent
+
+    first = first_screen(it, pid, row)
+    first["base"] = percent(view.base_probability, missing="not recorded")
+    history = [{**h, "score_text": percent(h["score"])} for h in web.runs.history(pid)]
     return web.render(
         request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
-        values=indicator_rows(it, pid, view), history=web.runs.history(pid), n=len(it.scores),
-        decisions=past, can_decide=user.role == DAPST, first=first_screen(it, pid, row),
+        values=indicator_rows(it, pid, view), history=history, n=len(it.scores),
+        decisions=past, can_decide=user.role == DAPST, first=first,
         choices=decisions.CHOICES, refer_to=decisions.REFER_TO)
 
 
@@ -121,7 +126,14 @@ def first_screen(it, pid: str, row) -> dict:
     c = custody_frame(it, [pid]).iloc[0]
     days = None if c["days"] != c["days"] else int(round(c["days"]))
     held = None if c["held"] is None or c["held"] != c["held"] else bool(c["held"])
+    lo, hi = (row.get(c) for c in ("score_lo", "score_hi"))
+    interval = (f"{percent(lo)} to {percent(hi)}" if lo is not None and hi is not None
+                and lo == lo and hi == hi else None)
+    floors = [f for f in it.band_floor.values() if f == f and f > 0]
+    crosses = bool(interval) and any(float(lo) < f <= float(hi) for f in floors)
     return {"score": percent(row["score"]), "rank": rank_text(rank, tied), "tied": tied,
+            "band_may_change": crosses,
+            "interval": interval, "raw": f"{float(row['score']):.3g}",
             "sharing": sharing, "band_css": band_classes(it).get(str(row["band"]), "band"),
             "custody": custody_text(held, days, it.as_of), "held": held,
             "custody_words": c["custody"]}
