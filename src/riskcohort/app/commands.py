@@ -131,6 +131,9 @@ def register(app: typer.Typer) -> None:
     audit_app = typer.Typer(help="The review app's audit trail.", no_args_is_help=True)
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
+    from riskcohort.app.casework_commands import register as register_casework
+
+    register_casework(app)  # riskcohort interventions export
 
     @app.command()
     def serve(

@@ -23,7 +23,10 @@ from riskcohort.app.web import error_page, int_param
 router = APIRouter()
 DATE_RULE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ACTIONS = ("login", "login_failed", "login_throttled", "logout", "view_person", "view_cohort",
-           "export", "decision", "user_add", "user_disable", "audit_keyed", "seal_existing")
+           "export", "decision", "user_add", "user_disable", "audit_keyed", "seal_existing",
+           # casework (views_casework, plans, interventions_export)
+           "view_plan", "view_overdue", "plan_create", "tactic_add", "tactic_update",
+           "plan_review", "plan_update", "plan_close", "interventions_export")
 
 
 def metric_table(metrics: dict) -> tuple[list[str], list[dict]]:

@@ -272,7 +272,7 @@ class ReviewApp(FastAPI):
 
 def create_app(runs: RunSet, engine: Engine, settings: Settings | None = None) -> FastAPI:
     """Build the app over loaded runs and a migrated database."""
-    from riskcohort.app import views_admin, views_cohort, views_gov, views_person
+    from riskcohort.app import views_admin, views_casework, views_cohort, views_gov, views_person
 
     app = ReviewApp(title="riskcohort review", docs_url=None, redoc_url=None, openapi_url=None,
                     dependencies=[Depends(enforce)])
@@ -310,7 +310,7 @@ def create_app(runs: RunSet, engine: Engine, settings: Settings | None = None) -
 
         warm(runs.current)
     app.include_router(auth_router())
-    for module in (views_cohort, views_person, views_gov, views_admin):
+    for module in (views_cohort, views_person, views_gov, views_admin, views_casework):
         app.include_router(module.router)
     return app
 
