@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from riskcohort.explain.calibration import sigmoid_calibration
-from riskcohort.explain.labels import Label, indicator_labels, render_reason
+from riskcohort.explain.labels import Label, indicator_labels, readable_name, render_reason
 from riskcohort.explain.person import change_text, custody_text, explain_person
 from riskcohort.explain.reasons import attribute_pp, reason_codes, share_pp
 from riskcohort.runfolder import layout as L
@@ -66,6 +66,8 @@ def test_every_catalogue_reason_reads_plainly():
     labels = indicator_labels(list(_catalogue_names()))
     bad = re.compile(r"\bNaN\b|(?<![\w-])T(?![\w-])|\b[a-z]+_[a-z_]+\b|\b1 \w* ?\w*(ments|ences)\b")
     for name, lab in labels.items():
+        shown = readable_name(lab)
+        assert not bad.search(shown) and "(e.g" not in shown and name not in shown, shown
         for value in (0.0, 1.0, 2.0, 437.621, float("nan")):
             text = render_reason(lab, value)
             assert not bad.search(text), (name, value, text)

@@ -89,7 +89,16 @@ def readable_name(label: Label) -> str:
     else:
         text = short_description(label.description)
     text = re.sub(r"[\s,;:/]+$", "", re.sub(r",\s*/", "", plain_text(text))).strip()
+    head, colon, _ = text.partition(": ")
+    if colon and len(head) >= 20:  # a name, not its definition
+        text = head
+    if text.count("(") > text.count(")"):  # a clause cut inside brackets ("(e.g")
+        text = text[:text.rindex("(")].rstrip(" ,;:")
+    text = _SNAKE.sub(lambda m: m.group(0).replace("_", " "), text)  # no column names
     return (text[:1].upper() + text[1:]) if text else label.name.replace("_", " ")
+
+
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 
 
 _FLAG_VALUE = re.compile(r"\s*\(\{value[^}]*\}\)")
