@@ -31,6 +31,7 @@ EXPECTED = {
     ("POST", "/person/{pid}/plan/tactic-status"): {R},
     ("POST", "/person/{pid}/plan/review"): {R},
     ("GET", "/plans/overdue"): {R, A, G},
+    ("POST", "/alerts/ack"): {R},
     ("GET", "/model"): {A, G},
     ("GET", "/governance"): {A, G},
     ("GET", "/governance/report"): {A, G},

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
-import riskcohort.app.plans  # noqa: F401  (registers the sealed casework tables for audit verify)
+import riskcohort.app.alerts  # noqa: F401  (registers the sealed casework tables for audit verify)
+from riskcohort.errors import UserError
+
+DB_HELP = ("Database: sqlite:///path.db, postgresql+psycopg://user@host:port/db, or a file path "
+           "(SQLite). Default: $RISKCOHORT_DB.")
+KEY_HELP = ("Audit key file (kept outside the database). Default: $RISKCOHORT_AUDIT_KEY (the "
+            "secret) or $RISKCOHORT_AUDIT_KEY_FILE, else <database file>.audit-key for SQLite.")
+
+
+def _db(db: str | None) -> str:
+    db = db or os.environ.get("RISKCOHORT_DB")
+    if not db:
+        raise UserError("--db: rule required (or set RISKCOHORT_DB), e.g. --db sqlite:///work/app.db")
+    return db
 
 
 def register(app: typer.Typer) -> None:
     """Add ``interventions export`` to the main app."""
-    from riskcohort.app.commands import DB_HELP, KEY_HELP, _db
-
     group = typer.Typer(help="Interventions recorded in the review app (contract v1.1).",
                         no_args_is_help=True)
     app.add_typer(group, name="interventions")

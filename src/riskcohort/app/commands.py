@@ -158,6 +158,9 @@ def register(app: typer.Typer) -> None:
                                                "name to answer to (repeatable); loopback names "
                                                "and the --host address always are."),
         audit_key: Path = typer.Option(None, "--audit-key", help=KEY_HELP),
+        data: Path = typer.Option(None, "--data", help="Data folder the casework alerts are "
+                                  "computed from (default: the current run's data folder); "
+                                  "re-read when its files change."),
     ) -> None:
         """Serve the DAPST review app (cohort, person pages, decisions, governance, audit)."""
         import uvicorn
@@ -180,6 +183,13 @@ def register(app: typer.Typer) -> None:
             os.environ.setdefault("RISKCOHORT_WORK", str(Path(work).resolve()))
         runs = load_runs(paths)
         check_runs(runs)
+        if data is not None:
+            from riskcohort.app.alerts import DATA_ENV
+
+            if not data.is_dir():
+                raise UserError(f"--data {data}: rule an existing data folder (the contract's "
+                                "tables, e.g. incidents.parquet)")
+            os.environ[DATA_ENV] = str(data.resolve())  # inherited by --workers processes
         db = db or os.environ.get("RISKCOHORT_DB") or f"sqlite:///{paths[0].resolve().parent}/app.db"
         engine = open_db(db, audit_key)
         typer.echo(f"iterations: {', '.join(i.name for i in runs.iterations)}; "

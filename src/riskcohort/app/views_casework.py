@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from riskcohort.app import alerts as _alerts  # noqa: F401  (registers alert_acks)
 from riskcohort.app import audit as audit_log
 from riskcohort.app import plans
 from riskcohort.app.policy import DAPST, READERS, allow
@@ -157,3 +158,18 @@ async def overdue(request: Request):
         return error_page(request, 503)
     return web.render(request, "overdue.html", rows=rows, teams=teams, team=team,
                       today=dt.date.today().isoformat())
+
+
+@router.post("/alerts/ack")
+@allow(DAPST)
+def acknowledge(request: Request, key: str = Form("")):
+    """Acknowledge one alert (sealed in the audit chain); back to the landing page."""
+    from riskcohort.app.alerts import acknowledge as ack
+
+    web = request.app.state.web
+    if not ack(web.engine, web.runs.current, key[:300], user=request.state.principal.name,
+               ip=client_ip(request)):
+        return web.render(request, "error.html", 400, status=400, back="/cohort",
+                          message="That alert is no longer current (acknowledged already, or "
+                                  "the data changed).")
+    return RedirectResponse("/cohort?ack=1#alerts", status_code=303)

@@ -200,7 +200,11 @@ async def cohort(request: Request):
                                      "custody")}})
     except Exception:
         return error_page(request, 503)
+    from riskcohort.app.alerts import landing_alerts  # casework alerts (issue 19.4)
+
+    alerts = await run_in_threadpool(landing_alerts, web, request.state.principal)
     return web.render(request, "cohort.html", it=it, rows=rows, p=p, total=len(df), pages=pages,
+                      alerts=alerts,
                       statuses=decisions.STATUSES, sorts=list(SORTS),
                       previous=web.runs.previous, custody_choices=CUSTODY,
                       legend=band_legend(it))
