@@ -24,7 +24,7 @@ import pandas as pd
 from riskcohort import interrupts
 from riskcohort.errors import UserError
 from riskcohort.modelling import baselines as bl
-from riskcohort.modelling import training
+from riskcohort.modelling import training, trainset
 from riskcohort.modelling.manifest import manifest, monotone_for, summarise
 from riskcohort.modelling.metrics import evaluate
 from riskcohort.modelling.model import CohortModel
@@ -179,14 +179,19 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
                         f"start at {start.date()}")
     snaps = training_snapshots(cfg, tables, as_of)
     logger.info("as-of %s: building features for %d training snapshots", as_of, len(snaps))
-    train = _build(dataset, cfg, snaps, labels=True, known_by=as_of)
+    # a batch of snapshots at a time, negatives sampled as built (bounded memory: trainset.py)
+    tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of)
+    train = tset.frame
     feats_cols = training.feature_columns(train, cfg.exclude_features)
     monotone = monotone_for(feats_cols, cfg.model_spec)
     interrupts.checkpoint("training")
     model, info = training.fit(
         train, feats_cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
         negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds, block=cfg.cv_block_months,
-        min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone)
+        min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone,
+        sample_weight=tset.weights)
+    info, train_attrs = {**info, "training_set": tset.record()}, {"notes": tset.notes}
+    del train, tset  # the scoring below needs none of it (national: several GB)
     backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= end
     logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
     now = _build(dataset, cfg, [as_of], labels=backtest)
@@ -214,7 +219,7 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
         metrics.update(res)
         metrics.update(summarise(res, cfg.k))
     feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
-    man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train.attrs)
+    man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train_attrs)
     man.update({key: scores.attrs["cohort"][key] for key in ("cohort_size", "cohort_note")})
     return IterationResult(as_of, bool(backtest), model, scores[SCORE_COLUMNS], feats, metrics,
                            man, ev, info)

@@ -363,22 +363,29 @@ def interval_scale(share: float) -> float:
 def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: int,
         seed: int = 0, negative_sample: float = 1.0, n_folds: int = 3, block: int = 2,
         min_train: int = 2, calibration: str = "auto", monotone: list[int] | None = None,
-        log=None):
+        log=None, sample_weight: np.ndarray | None = None):
     """Fit a :class:`CohortModel` on snapshot rows; returns it and its record of every choice.
 
     ``frame`` holds the training snapshots only (already leakage-guarded by the caller), with
     ``as_of`` (the snapshot date: rolling-origin folds) and ``person_id`` (interval subsamples
     keep a person's rows together). ``log`` is accepted for older callers; progress goes to
-    ``logging``.
+    ``logging``. ``sample_weight``: the frame was already sampled (``modelling.trainset``: rows
+    sorted by as_of and person_id, these are their weights); the estimator then samples nothing
+    more and its record keeps the configured ``negative_sample``.
     """
     from riskcohort.modelling.model import CohortModel
 
-    frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
+    presampled = sample_weight is not None
+    if not presampled:
+        frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
     model = CohortModel(spec=spec, monotone=monotone, horizon_days=horizon_days,
-                        negative_sample=negative_sample, n_folds=n_folds, block=block,
-                        min_train=min_train, calibration=calibration, seed=seed)
+                        negative_sample=1.0 if presampled else negative_sample, n_folds=n_folds,
+                        block=block, min_train=min_train, calibration=calibration, seed=seed)
     model.fit(frame[features], frame[LABEL], groups=frame["as_of"],
-              clusters=frame["person_id"].astype(str))
+              clusters=frame["person_id"].astype(str), sample_weight=sample_weight)
+    if presampled:
+        model.selection_["negative_sample"] = negative_sample
+        model.selection_["sampled_before_fit"] = True
     if log is not None:
         log(f"chose {model.selection_['hyperparameters']} in "
             f"{model.selection_['seconds']} s")
