@@ -128,3 +128,21 @@ def test_managed_csv_passes_the_contract_validator_strictly(tmp_path):
     assert header == COLUMNS
     ds = load_dataset(tmp_path, strict=True)  # raises if any row is quarantined
     assert len(ds.tables.get("interventions", [])) > 15
+
+
+def test_cli_scenario_and_team_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from riskcohort.cli import app
+
+    out = tmp_path / "d"
+    res = CliRunner().invoke(app, ["simulate", "--out", str(out), "--preset", "tiny",
+                                   "--scenario", "self-exciting", "--managed", "10",
+                                   "--intervention-effect", "0.5", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    scen = json.loads((out / "_truth" / "scenario.json").read_text())
+    assert scen["scenario"]["name"] == "self-exciting"
+    assert scen["management"]["hazard_multiplier_while_managed"] == 0.5
+    assert (out / "interventions.parquet").exists()
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(out), "--scenario", "utopia"])
+    assert bad.exit_code == 2 and "known_scenario" in bad.output
