@@ -59,9 +59,9 @@ def data_dir(it) -> Path | None:
     return d if d and Path(d).is_dir() else None
 
 
-def _files(d: Path) -> dict[str, Path]:
+def _files(d: Path, spec: dict) -> dict[str, Path]:
     out = {}
-    for name in TABLES:
+    for name in spec:
         for ext in (".parquet", ".csv"):
             if (d / f"{name}{ext}").is_file():
                 out[name] = d / f"{name}{ext}"
@@ -69,12 +69,15 @@ def _files(d: Path) -> dict[str, Path]:
     return out
 
 
-def load_tables(d: Path) -> dict[str, pd.DataFrame]:
-    """The few columns alerts need, re-read when a file changes (cached by mtime and size)."""
-    files = _files(d)
+def load_tables(d: Path, spec: dict[str, list[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """The few columns needed (``spec``: table -> columns; default: the alerts'), re-read when a
+    file changes (cached by modification time and size). Also used by ``victims``."""
+    spec = spec or TABLES
+    files = _files(d, spec)
     stamp = tuple((n, p.stat().st_mtime_ns, p.stat().st_size) for n, p in sorted(files.items()))
+    ckey = (str(d), tuple(sorted((k, tuple(v)) for k, v in spec.items())))
     with _lock:
-        hit = _cache.get(str(d))
+        hit = _cache.get(ckey)
         if hit and hit[0] == stamp:
             return hit[1]
     tables = {}
@@ -85,16 +88,16 @@ def load_tables(d: Path) -> dict[str, pd.DataFrame]:
         except Exception as exc:  # an unreadable extract shows no alerts from it, and says so
             logger.warning("alerts: cannot read %s: %s", path, exc)
             continue
-        cols = [c for c in TABLES[name] if c in frame.columns]
+        cols = [c for c in spec[name] if c in frame.columns]
         frame = frame[cols].copy()
         for c in cols:
-            if c.endswith(("_at", "_date")):
+            if c.endswith(("_at", "_date")) or c == "birth_date":
                 frame[c] = pd.to_datetime(frame[c], errors="coerce")
-            else:
+            elif c != "children_present":
                 frame[c] = frame[c].astype("string")
         tables[name] = frame
     with _lock:
-        _cache[str(d)] = (stamp, tables)
+        _cache[ckey] = (stamp, tables)
     return tables
 
 

@@ -74,6 +74,9 @@ async def person(request: Request, pid: str):
     chart = (waterfall(view.base_probability, view.chart_items, final=float(row["score"]))
              if view.chart_items and view.base_probability is not None else None)
     past = await run_in_threadpool(decisions.for_person, web.engine, pid)
+    from riskcohort.app.victims import victims_for  # casework: victims at risk (issue 19.1)
+
+    victims = await run_in_threadpool(victims_for, it, pid)
     from riskcohort.display import percent
 
     first = first_screen(it, pid, row)
@@ -82,7 +85,7 @@ async def person(request: Request, pid: str):
     return web.render(
         request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
         values=indicator_rows(it, pid, view), history=history, n=len(it.scores),
-        decisions=past, can_decide=user.role == DAPST, first=first,
+        decisions=past, can_decide=user.role == DAPST, first=first, victims=victims,
         choices=decisions.CHOICES, refer_to=decisions.REFER_TO)
 
 
