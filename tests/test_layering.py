@@ -22,7 +22,7 @@ LAYERS = {
     "": 0, "_offline": 0, "errors": 0, "io": 0, "runfolder": 0, "interrupts": 0,
     "contract": 1,
     "features": 2, "simulate": 2, "display": 2,  # display names indicators from the catalogue
-    "modelling": 3,
+    "modelling": 3, "impact": 3,  # impact estimates read contract/features/modelling only
     "explain": 4,
     "tracking": 5,
     "governance": 6, "app": 6, "datasets": 6,

@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "riskcohort.simulate.commands",
     "riskcohort.features.commands",
     "riskcohort.modelling.commands",
+    "riskcohort.impact.commands",
     "riskcohort.explain.commands",
     "riskcohort.datasets.commands",
     "riskcohort.tracking.commands",

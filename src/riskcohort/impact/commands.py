@@ -1,0 +1,56 @@
+"""CLI: ``riskcohort impact DATA_DIR --from DATE --to DATE [--kind dapst_managed] --out FILE``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from riskcohort.errors import UserError
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"option {option}: rule date_format: {value!r} is not a date "
+                        "YYYY-MM-DD") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``riskcohort impact`` to the main app."""
+
+    @app.command("impact")
+    def impact(
+        data_dir: Path = typer.Argument(..., help="Dataset folder (contract v1.1, with an "
+                                        "interventions table)."),
+        date_from: str = typer.Option(..., "--from", help="First management start date "
+                                      "included (YYYY-MM-DD)."),
+        date_to: str = typer.Option(..., "--to", help="Last management start date included "
+                                    "(YYYY-MM-DD)."),
+        kind: str = typer.Option("dapst_managed", "--kind", help="Intervention kind."),
+        out: Path = typer.Option(..., "--out", help="JSON file to write the estimate to."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the propensity folds and the "
+                                 "bootstrap."),
+    ) -> None:
+        """Estimate what an intervention kind changed: relative risk of serious harm during
+        management and 12 months after, against comparable unmanaged people (observational)."""
+        from riskcohort.impact.estimate import estimate_impact
+        from riskcohort.io import write_json
+
+        if out.suffix.lower() != ".json":
+            raise UserError(f"option --out: rule json_file: {out} must end in .json")
+        result = estimate_impact(data_dir, _date(date_from, "--from"), _date(date_to, "--to"),
+                                 kind=kind, seed=seed)
+        write_json(out, result)
+
+        def f(x):
+            return "n/a" if x is None else f"{x:.2f}"
+
+        typer.echo(f"{kind}: relative risk of serious harm {f(result['relative_risk'])} (95% "
+                   f"interval {f(result['lo'])}-{f(result['hi'])}); {result['n_managed']} "
+                   f"managed vs {result['n_comparison']} comparable unmanaged people; "
+                   f"observational - see assumptions in {out}")
+        for w in result["warnings"][1:]:
+            typer.echo(f"warning: {w}")
