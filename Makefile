@@ -31,10 +31,12 @@ system-deps:
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
+# mypy checks src with the settings in pyproject.toml [tool.mypy].
 # The dependency audit checks the pins in constraints.txt; offline it says SKIPPED, never passes
 # silently (scripts/dep_audit.py).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python scripts/dep_audit.py
 
 bench: $(STAMP)

@@ -2,9 +2,16 @@
 
 Public API (imported lazily so ``riskcohort --help`` does not pay for pandas):
 ``load_dataset``, ``Dataset``, ``ValidationReport``, ``TableReport``, ``default_report_dir``.
+The names resolve to the real objects (real signatures); ``TYPE_CHECKING`` gives them to mypy.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from riskcohort.contract.loader import Dataset, default_report_dir, load_dataset
+    from riskcohort.contract.report import TableReport, ValidationReport
 
 _EXPORTS = {
     "load_dataset": "riskcohort.contract.loader",
@@ -13,10 +20,10 @@ _EXPORTS = {
     "ValidationReport": "riskcohort.contract.report",
     "TableReport": "riskcohort.contract.report",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["Dataset", "TableReport", "ValidationReport", "default_report_dir", "load_dataset"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         import importlib
 

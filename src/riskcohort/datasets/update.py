@@ -19,8 +19,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -174,7 +176,9 @@ def build_tables(base_dir: Path, extract_dir: Path, tmp: Path,
     return info
 
 
-def update_dataset(base_dir, extract_dir, out_dir, *, experiment=None, log=None) -> UpdateResult:
+def update_dataset(base_dir: str | Path, extract_dir: str | Path, out_dir: str | Path, *,
+                   experiment: str | Path | None = None,
+                   log: Callable[[str], Any] | None = None) -> UpdateResult:
     """Build, describe and publish a new dataset version (see the module docstring)."""
     from riskcohort.contract import load_dataset
     from riskcohort.datasets import changes

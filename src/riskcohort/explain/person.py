@@ -9,8 +9,10 @@ statement about cause: changing a record would not change the person.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -206,11 +208,11 @@ def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
 def explain_person(
     run_dir: str | Path | ScoredRun,
     person_id: str,
-    dataset=None,
+    dataset: Any = None,
     *,
-    as_of=None,
+    as_of: Any = None,
     with_evidence: bool = True,
-    evidence_fn=None,
+    evidence_fn: Callable[..., Any] | None = None,
 ) -> PersonExplanation:
     """Explain one scored person from a run folder (or an already loaded :class:`ScoredRun`).
 

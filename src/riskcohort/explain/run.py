@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,8 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
     return long_frame(run, values), summary
 
 
-def explain_run(run_dir: str | Path, dataset=None, *, plots: bool = True, seed: int = 0) -> dict:
+def explain_run(run_dir: str | Path, dataset: Any = None, *, plots: bool = True,
+                seed: int = 0) -> dict:
     """Re-explain a published run folder: ``explanations.parquet``, ``explanations.json`` and
     ``plots/`` are replaced and the folder is published again whole (``riskcohort explain-run``).
 

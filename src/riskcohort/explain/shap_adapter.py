@@ -19,6 +19,7 @@ rounding; :func:`lightgbm_contributions` is the cross-check used by the tests.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,8 @@ def _shap_values(booster, arr: np.ndarray) -> tuple[float, np.ndarray]:
     return normalise(values, explainer.expected_value, n=arr.shape[0], p=arr.shape[1])
 
 
-def contributions(booster, X, *, engine: str = "shap", dedupe: bool = True):
+def contributions(booster: Any, X: Any, *, engine: str = "shap",
+                  dedupe: bool = True) -> tuple[float, np.ndarray]:
     """SHAP contributions in log-odds: ``base + values.sum(1)`` equals the raw margin.
 
     ``X`` is a DataFrame (columns picked in the booster's order) or an array in that order.

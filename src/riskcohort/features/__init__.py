@@ -1,25 +1,33 @@
 """riskcohort.features: point-in-time indicators, labels and their evidence.
 
-Public API (architecture section 3): :func:`build`, :func:`evidence`,
-``catalogue.load_catalogue`` and ``harm.HARM_WEIGHTS``. The heavy engine (Ibis, DuckDB) is
-imported on first call so ``import riskcohort.features`` stays light.
+Public API (architecture section 3): :func:`build`, :func:`evidence`, :func:`load_catalogue`
+(with :class:`Indicator`) and :func:`indicator_names`. The heavy engine (Ibis, DuckDB) is
+imported on first use so ``import riskcohort.features`` stays light; the names resolve to the
+real functions (real signatures), and ``TYPE_CHECKING`` gives them to mypy.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
-def build(data, as_of, **kwargs):
-    """Indicators for many as-of dates; see :func:`riskcohort.features.engine.build`."""
-    from riskcohort.features.engine import build as _build
+if TYPE_CHECKING:
+    from riskcohort.features.catalogue import Indicator, load_catalogue
+    from riskcohort.features.engine import build, indicator_names
+    from riskcohort.features.evidence_rows import evidence
 
-    return _build(data, as_of, **kwargs)
+_EXPORTS = {
+    "build": "riskcohort.features.engine",
+    "indicator_names": "riskcohort.features.engine",
+    "evidence": "riskcohort.features.evidence_rows",
+    "load_catalogue": "riskcohort.features.catalogue",
+    "Indicator": "riskcohort.features.catalogue",
+}
+__all__ = ["Indicator", "build", "evidence", "indicator_names", "load_catalogue"]
 
 
-def evidence(data, person_id, as_of, indicators=None):
-    """Records behind each indicator; see :func:`riskcohort.features.evidence_rows.evidence`."""
-    from riskcohort.features.evidence_rows import evidence as _evidence
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
 
-    return _evidence(data, person_id, as_of, indicators)
-
-
-__all__ = ["build", "evidence"]
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'riskcohort.features' has no attribute {name!r}")

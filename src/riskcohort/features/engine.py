@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -120,15 +122,15 @@ def _relationship(con, plan, popdf, out: dict[str, np.ndarray]) -> None:
 
 
 def build(
-    data,
-    as_of,
+    data: Any,
+    as_of: Any,
     *,
     labels: bool = False,
     horizon_days: int = 365,
-    serious_offences=SERIOUS_HARM_OFFENCES,
+    serious_offences: Iterable[str] = SERIOUS_HARM_OFFENCES,
     domestic_only: bool = True,
     lookback_days: int = 1825,
-    labels_known_by=None,
+    labels_known_by: Any = None,
 ) -> pd.DataFrame:
     """One row per (person_id, as_of) of the scored population; float indicator columns.
 

@@ -17,7 +17,9 @@ twice): DuckDB's per-query set-up, not the data, is most of a call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import ibis
 import numpy as np
@@ -174,7 +176,8 @@ def _relationship_rows(con, plan, wanted) -> list[pd.DataFrame]:
     return parts
 
 
-def evidence(data, person_id, as_of, indicators=None) -> pd.DataFrame:
+def evidence(data: Any, person_id: str, as_of: Any,
+             indicators: Iterable[str] | None = None) -> pd.DataFrame:
     """Rows ``indicator, table, record_id, recorded_at, kind, victim_id`` for one person at T.
 
     ``recorded_at`` is when the record became usable (its ``known_at``). A person with no record

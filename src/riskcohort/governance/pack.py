@@ -149,9 +149,10 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
     }
 
 
-def report(run_dir, out=None, pdf: bool = False, previous=None, n_boot: int = N_BOOT,
-           seed: int = 0, governance=None, n_persons: int = persons.N_PERSONS,
-           tracking_uri: str | None = None, work=None) -> Path:
+def report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = False,
+           previous: str | Path | None = None, n_boot: int = N_BOOT, seed: int = 0,
+           governance: str | Path | None = None, n_persons: int = persons.N_PERSONS,
+           tracking_uri: str | None = None, work: str | Path | None = None) -> Path:
     """Write the governance pack for ``run_dir``; return the HTML path.
 
     Also writes ``<out stem>.atrs.md`` beside the HTML, ``<out stem>.pseudonyms.csv`` (the key

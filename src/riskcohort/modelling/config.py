@@ -35,7 +35,7 @@ EXPERIMENT_KEYS: dict[str, tuple[str, ...]] = {
     "outcome": ("horizon_days", "family", "serious_offences", "domestic_only", "lookback_days"),
     "training": ("snapshots", "snapshot_every_months", "min_history_days", "max_snapshots",
                  "negative_sample", "cv_folds", "cv_block_months", "min_train_snapshots",
-                 "exclude_features"),
+                 "exclude_features", "interventions"),
     "model": ("spec", "calibration", "n_trials"),
     "cohort": ("k", "bands"),
     "evaluation": ("ks", "n_boot", "seed", "incumbent_window_days"),
@@ -75,6 +75,7 @@ class ExperimentConfig:
     max_snapshots: int = 36
     negative_sample: float = 1.0
     exclude_features: tuple[str, ...] = ()
+    interventions: str = "censor"  # modelling.treatment.METHODS (issue 17.3)
     cv_folds: int = 3
     cv_block_months: int = 2
     min_train_snapshots: int = 2
@@ -215,7 +216,9 @@ def selection(spec: dict, where: str = "model spec") -> tuple[str, float]:
     return str(metric), float(share)
 
 
-def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
+def load_experiment(path: str | Path, data: str | Path | None = None,
+                    as_of: str | dt.date | None = None,
+                    out: str | Path | None = None) -> ExperimentConfig:
     """Read an experiment TOML; ``data``/``as_of``/``out`` (command line) override the file."""
     path = Path(path).resolve()
     raw = _read_toml(path, "experiment")
@@ -249,6 +252,12 @@ def load_experiment(path, data=None, as_of=None, out=None) -> ExperimentConfig:
     if not 0 < kw["negative_sample"] <= 1:
         raise UserError(f"{where}, key training.negative_sample: rule '0 < value <= 1'")
     kw["exclude_features"] = tuple(tr.get("exclude_features", ()))
+    from riskcohort.modelling.treatment import METHODS
+
+    kw["interventions"] = str(tr.get("interventions", d.interventions))
+    if kw["interventions"] not in METHODS:
+        raise UserError(f"{where}, key training.interventions: rule '{'|'.join(METHODS)}', "
+                        f"got {examples([kw['interventions']])}")
     spec = mod.get("spec")
     if spec:
         kw["model_spec_path"] = _resolve(base, spec)

@@ -23,6 +23,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
+from typing import TypeAlias
 
 import lightgbm as lgb
 import numpy as np
@@ -41,6 +42,9 @@ from riskcohort.errors import UserError
 from riskcohort.io import write_json, write_text
 from riskcohort.modelling import calibration as cal_mod
 from riskcohort.modelling import training
+
+# X: a DataFrame (columns in feature_names_in_ order) or an array; y, weights: array-likes.
+ArrayLike: TypeAlias = "pd.DataFrame | np.ndarray | pd.Series | list"
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +144,8 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         if not 0 < self.interval_share < 1 or not 0 < self.interval_level < 1:
             raise ValueError("interval_share and interval_level must lie strictly in (0, 1)")
 
-    def fit(self, X, y, sample_weight=None, groups=None, clusters=None) -> CohortModel:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            groups: ArrayLike | None = None, clusters: ArrayLike | None = None) -> CohortModel:
         """Select trial and rounds on time-ordered folds, calibrate out of fold, refit on all.
 
         ``groups``: the snapshot date of each row (``validation="rolling_origin"``, required) or
@@ -240,31 +245,31 @@ class CohortModel(ClassifierMixin, BaseEstimator):
                              f"expecting {self.n_features_in_} features as input")
         return arr
 
-    def raw_margin(self, X) -> np.ndarray:
+    def raw_margin(self, X: ArrayLike) -> np.ndarray:
         """LightGBM raw score (log-odds before calibration), one per row: what SHAP explains."""
         X_arr = self._matrix(X)
         return self.booster_.predict(X_arr, raw_score=True)
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """scikit-learn name for :meth:`raw_margin` (same order as the probability)."""
         return self.raw_margin(X)
 
-    def predict_risk(self, X) -> np.ndarray:
+    def predict_risk(self, X: ArrayLike) -> np.ndarray:
         """Calibrated probability of the outcome, one per row (strictly increasing in margin)."""
         margin = self.raw_margin(X)
         return cal_mod.apply(self.calibrator_, margin)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """scikit-learn convention: column 1 = calibrated probability of ``classes_[1]``."""
         p = self.predict_risk(X)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The more likely class (rarely the positive one here: rank by :meth:`predict_risk`)."""
         p = self.predict_risk(X)
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """``(lo, hi)``: an ``interval_level`` interval for each calibrated probability.
 
         Method: ``interval_members`` boosters refitted with the chosen trial and rounds on
@@ -288,7 +293,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
                 cal_mod.apply(self.calibrator_, margin + half))
 
     # ---- persistence ---------------------------------------------------------------------
-    def save(self, directory) -> Path:
+    def save(self, directory: str | Path) -> Path:
         """Write ``model.txt``, ``calibrator.json``, ``feature_names.json``, ``estimator.json``
         and ``members/member_NN.txt`` (text only, no pickle)."""
         check_is_fitted(self, ("booster_", "calibrator_"))
@@ -308,7 +313,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         return d
 
     @classmethod
-    def load(cls, directory) -> CohortModel:
+    def load(cls, directory: str | Path) -> CohortModel:
         """Read a model written by :meth:`save` (a missing calibrator is an error)."""
         d = Path(directory)
         calibrator = load_calibrator(d)

@@ -23,12 +23,15 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskcohort import interrupts, io
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
 from riskcohort.runfolder.records import BacktestSummary, ExplanationSummary, Manifest, Metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +208,7 @@ class RunWriter(_Staged):
     #: The manifest of the folder being amended (:meth:`amend`); None for a new run.
     manifest: Manifest | None = None
 
-    def write_frame(self, name: str, frame) -> Path:
+    def write_frame(self, name: str, frame: pd.DataFrame) -> Path:
         """A DataFrame as Parquet or CSV (by the name's suffix)."""
         return io.write_frame(self.path(name), frame)
 
@@ -222,7 +225,7 @@ class RunWriter(_Staged):
         """``metrics.json``."""
         return self.write_json(L.METRICS, metrics)
 
-    def write_explanations(self, frame, summary: ExplanationSummary) -> Path:
+    def write_explanations(self, frame: pd.DataFrame, summary: ExplanationSummary) -> Path:
         """``explanations.parquet`` (long format) and ``explanations.json``."""
         missing = [c for c in L.EXPLANATION_COLUMNS if c not in frame.columns]
         if missing:

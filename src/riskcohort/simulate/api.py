@@ -69,7 +69,7 @@ def _check_args(fmt, bias_group, bias_rate, managed, effect, tail):
         raise UserError(f"option --intervention-tail: rule not_negative: {tail!r}")
 
 
-def simulate(out_dir, preset: str = "small", seed: int = 0, fmt: str = "parquet",
+def simulate(out_dir: str | Path, preset: str = "small", seed: int = 0, fmt: str = "parquet",
              clean: bool = False, bias_group: str | None = None,
              bias_rate: float | None = None, max_blocks: int | None = None,
              scenario: str = "default", managed: int = 0, intervention_effect: float = 0.0,

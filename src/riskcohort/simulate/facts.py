@@ -11,6 +11,8 @@ and sources: ``docs/synthetic-force.md``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -101,7 +103,7 @@ def _separation(data: pn.Data) -> tuple[float, tuple]:
     return rr, ratio_ci(rr, [a, b])
 
 
-def check(data_dir, preset=None) -> pd.DataFrame:
+def check(data_dir: str | Path, preset: str | None = None) -> pd.DataFrame:
     """The stylized-fact table (fact, source, target, measured, interval, detail, pass)."""
     data = pn.Data(data_dir)
     rng = np.random.default_rng(0)

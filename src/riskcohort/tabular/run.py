@@ -8,8 +8,10 @@ Baselines and the model are then evaluated on the very same test rows.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,9 +85,10 @@ def _baseline_scores(frame: pd.DataFrame, roles: Roles, source: str) -> dict[str
     return scores
 
 
-def run_tabular(path, roles: Roles, out_dir, test_fraction: float = 0.3, seed: int = 0,
+def run_tabular(path: str | Path, roles: Roles, out_dir: str | Path, test_fraction: float = 0.3,
+                seed: int = 0,
                 k: int = 100, n_boot: int = 500, tracking_uri: str | None = None,
-                log=None) -> TabularResult:
+                log: Callable[[str], Any] | None = None) -> TabularResult:
     """Fit, choose, evaluate and explain on a person-level table; write the outputs.
 
     Progress goes to ``logging`` (``log``, a callable taking one message, overrides it)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from riskcohort import interrupts, runfolder
 from riskcohort.runfolder import layout as L
@@ -101,7 +102,8 @@ def _log_baselines(c, exp_id: str, parent: str, base_tags: dict, per_system: dic
         c.set_terminated(run.info.run_id, "FINISHED")
 
 
-def log_iteration(run_dir, config=None, tracking_uri: str | None = None, *, work=None,
+def log_iteration(run_dir: str | Path, config: Any = None, tracking_uri: str | None = None,
+                  *, work: str | Path | None = None,
                   register: bool = True, alias: str | None = registry.CHALLENGER,
                   first_is_champion: bool = True) -> str:
     """Log a run folder as one model run plus baseline runs; register it; return the run id.

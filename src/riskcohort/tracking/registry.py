@@ -124,7 +124,7 @@ def ensure_first_champion(c) -> int | None:
 
 
 def register_model(run_id: str, alias: str | None = CHALLENGER, tracking_uri: str | None = None,
-                   work=None, first_is_champion: bool = True) -> int:
+                   work: str | Path | None = None, first_is_champion: bool = True) -> int:
     """Register the model of a complete run (once) and point ``alias`` at it; the version.
 
     With ``first_is_champion``, when no champion exists yet this model also becomes champion.
@@ -202,8 +202,9 @@ def resolve_version(c, alias_or_version):
                         "`riskcohort run` or `riskcohort retrain` first") from None
 
 
-def load_registered(alias_or_version="champion", tracking_uri: str | None = None,
-                    dst: str | Path | None = None, work=None) -> RegisteredModel:
+def load_registered(alias_or_version: str | int = "champion", tracking_uri: str | None = None,
+                    dst: str | Path | None = None,
+                    work: str | Path | None = None) -> RegisteredModel:
     """Download a registered model into ``dst/model`` laid out as a run folder's ``model/``."""
     import mlflow
 

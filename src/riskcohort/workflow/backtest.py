@@ -9,11 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskcohort import runfolder
 from riskcohort.errors import UserError
 from riskcohort.runfolder import layout as L
 from riskcohort.workflow.run import check_quarantine, load_config, run_into
+
+if TYPE_CHECKING:
+    from riskcohort.modelling.config import ExperimentConfig
+    from riskcohort.modelling.iteration import IterationResult
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +53,10 @@ def _row(res, name: str) -> dict:
     return row
 
 
-def backtest(config, start, end, every_months=None, data_dir=None, out_dir=None,
-             max_quarantine=None, *, overwrite: bool = False):
+def backtest(config: ExperimentConfig | str | Path, start: str | dt.date, end: str | dt.date,
+             every_months: int | None = None, data_dir: str | Path | None = None,
+             out_dir: str | Path | None = None, max_quarantine: float | None = None, *,
+             overwrite: bool = False) -> list[IterationResult]:
     """Run and publish a backtest folder; returns the IterationResults (``out_dir`` set).
 
     ``backtest.json`` holds headline metrics per date and, with two or more backtest dates,

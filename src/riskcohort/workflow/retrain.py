@@ -48,8 +48,9 @@ def _metric(m: dict, key: str) -> float:
     return m.get(key, {}).get("value", float("nan"))
 
 
-def retrain(experiment, data_dir, *, out_dir=None, as_of=None, dry_run: bool = False,
-            tracking_uri: str | None = None, work=None,
+def retrain(experiment: str | Path, data_dir: str | Path, *, out_dir: str | Path | None = None,
+            as_of: str | dt.date | None = None, dry_run: bool = False,
+            tracking_uri: str | None = None, work: str | Path | None = None,
             ece_max: float = promotion.DEFAULT_ECE_MAX,
             slope_range: tuple[float, float] = promotion.DEFAULT_SLOPE_RANGE,
             max_quarantine: float | None = None, overwrite: bool = False,

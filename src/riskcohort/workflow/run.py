@@ -8,13 +8,21 @@ MLflow sees it only after that, and logs only the files its manifest lists.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from riskcohort import runfolder
 from riskcohort.runfolder import layout as L
+
+if TYPE_CHECKING:
+    from riskcohort.contract.loader import Dataset
+    from riskcohort.modelling.config import ExperimentConfig
+    from riskcohort.modelling.iteration import IterationResult
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +65,8 @@ def manifest_record(fields: dict, out: Path, **extra) -> runfolder.Manifest:
     return runfolder.Manifest.from_dict(data, f"{out / L.MANIFEST} (being written)")
 
 
-def check_quarantine(dataset, cfg=None, max_quarantine=None,
+def check_quarantine(dataset: Dataset, cfg: ExperimentConfig | None = None,
+                     max_quarantine: float | None = None,
                      writer: runfolder.RunWriter | None = None) -> dict:
     """Log per-table accepted/quarantined counts; stop (exit 2) above the bound, before any
     training (``contract.gate``). Returns the counts.
@@ -141,9 +150,11 @@ def run_into(writer: runfolder.RunWriter, cfg, dataset, as_of=None, *, explain: 
     return result, manifest
 
 
-def run_experiment(config, data_dir=None, as_of=None, out_dir=None, dataset=None,
-                   max_quarantine=None, *, overwrite: bool = False, guard=None,
-                   previous_run: str | None = None):
+def run_experiment(config: ExperimentConfig | str | Path, data_dir: str | Path | None = None,
+                   as_of: str | dt.date | None = None, out_dir: str | Path | None = None,
+                   dataset: Dataset | None = None, max_quarantine: float | None = None, *,
+                   overwrite: bool = False, guard: Callable[..., Any] | None = None,
+                   previous_run: str | None = None) -> IterationResult:
     """Load the dataset named by ``config`` (or ``data_dir``), run one iteration, explain it and
     publish the run folder whole. Returns the IterationResult (``out_dir`` = the folder).
 
@@ -186,8 +197,11 @@ def previous_iteration(tracking_uri=None, work=None) -> str | None:
     return None if mv is None else str(mv.run_id)
 
 
-def run_and_track(config, data_dir=None, as_of=None, out_dir=None, tracking_uri=None, work=None,
-                  max_quarantine=None, *, overwrite: bool = False):
+def run_and_track(config: ExperimentConfig | str | Path, data_dir: str | Path | None = None,
+                  as_of: str | dt.date | None = None, out_dir: str | Path | None = None,
+                  tracking_uri: str | None = None, work: str | Path | None = None,
+                  max_quarantine: float | None = None, *,
+                  overwrite: bool = False) -> tuple[IterationResult, str | None]:
     """``riskcohort run``: one iteration (validate, train, score, explain), then its MLflow record.
 
     The model version is registered as ``challenger``; the very first model registered becomes

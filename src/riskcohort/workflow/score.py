@@ -33,8 +33,10 @@ def _date(as_of) -> dt.date:
         raise UserError(f"option --as-of: rule 'a date YYYY-MM-DD', got {as_of!r}") from None
 
 
-def score_registered(model_ref, data_dir, as_of, out_dir, *, tracking_uri: str | None = None,
-                     work=None, k: int | None = None, max_quarantine: float | None = None,
+def score_registered(model_ref: str | int, data_dir: str | Path, as_of: str | dt.date,
+                     out_dir: str | Path, *, tracking_uri: str | None = None,
+                     work: str | Path | None = None, k: int | None = None,
+                     max_quarantine: float | None = None,
                      overwrite: bool = False) -> Path:
     """Publish a run folder scoring ``data_dir`` at ``as_of`` with a registered model."""
     from riskcohort import features
