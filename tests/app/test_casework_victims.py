@@ -91,3 +91,11 @@ def test_person_page_without_data_says_so(reader, runs, monkeypatch):
     monkeypatch.delenv(DATA_ENV)
     pid = runs.current.scores.sort_values("rank").index[0]
     assert "victims cannot be listed" in reader.get(f"/person/{pid}").text
+
+
+def test_a_table_without_the_needed_columns_reads_as_not_recorded():
+    as_of = pd.Timestamp("2026-03-01")
+    t = _tables("P1", as_of)
+    t["risk_assessments"] = t["risk_assessments"].drop(columns=["victim_id"])
+    v1 = next(v for v in build(t, "P1", as_of)["victims"] if v["victim_id"] == "V1")
+    assert v1["assessment"] is None and v1["incidents_12m"] == ["I1", "I2"]

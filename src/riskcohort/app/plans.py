@@ -121,19 +121,25 @@ def parse_date(value: str, field: str) -> str:
     try:
         return dt.date.fromisoformat(value).isoformat() if len(value) == 10 else _bad()
     except ValueError:
-        raise FormError(field, f"{field.replace('_', ' ')}: rule a date as YYYY-MM-DD, "
-                        f"e.g. 2026-03-01 (got {value[:20]!r})") from None
+        name = FIELD_WORDS.get(field, field.replace("_", " ").capitalize())
+        raise FormError(field, f"{name}: a date as YYYY-MM-DD is needed, e.g. 2026-03-01 "
+                        f"(got {value[:20]!r})") from None
 
 
 def _bad():
     raise ValueError
 
 
+FIELD_WORDS = {"other_text": "If other: what", "next_review": "Review date",
+               "start_date": "Start date", "review_date": "Review date"}
+
+
 def _text(value: str, field: str, lo: int, hi: int) -> str:
     value = (value or "").strip()
     if not lo <= len(value) <= hi:
-        raise FormError(field, f"{field.replace('_', ' ')}: rule {lo} to {hi} characters "
-                        f"(got {len(value)})")
+        name = FIELD_WORDS.get(field, field.replace("_", " ").capitalize())
+        raise FormError(field, f"{name}: {lo} to {hi} characters needed "
+                        f"(you typed {len(value)})")
     return value
 
 

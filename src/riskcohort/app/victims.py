@@ -52,6 +52,13 @@ def victims_for(it, pid: str) -> dict | None:
 
 def build(t: dict[str, pd.DataFrame], pid: str, as_of: pd.Timestamp) -> dict:
     """Victims of ``pid`` from the tables (see module docstring)."""
+    need = {"relationships": ["relationship_id", "person_a_id", "person_b_id", "kind"],
+            "incidents": ["incident_id", "occurred_at", "perpetrator_id"],
+            "risk_assessments": ["assessment_id", "assessed_at", "victim_id", "grade"],
+            "referrals": ["referral_id", "person_id", "kind", "referred_at"],
+            "persons": ["person_id", "birth_date"]}
+    # a table without the columns a fact needs is treated as absent (that fact: not recorded)
+    t = {k: v for k, v in t.items() if set(need.get(k, [])) <= set(v.columns)}
     rows: dict[str, dict] = {}
 
     def victim(vid: str) -> dict:
@@ -78,7 +85,8 @@ def build(t: dict[str, pd.DataFrame], pid: str, as_of: pd.Timestamp) -> dict:
         start = as_of - pd.DateOffset(months=12)
         for r in mine.itertuples(index=False):
             vid = getattr(r, "victim_id", None)
-            if vid is not None and vid == vid and vid != pid:
+            vid = None if vid is None or vid != vid or str(vid) in ("", "<NA>") else vid
+            if vid is not None and vid != pid:
                 v = victim(vid)
                 if not v["links"]:  # no relationship record: the incident is the only link
                     v["links"].append("named as victim in an incident")
