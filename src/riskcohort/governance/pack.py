@@ -17,7 +17,16 @@ import pandas as pd
 
 from riskcohort import display
 from riskcohort.errors import UserError
-from riskcohort.governance import equal_risk, fairness, legal, persons, sections, status, texts
+from riskcohort.governance import (
+    ablation,
+    equal_risk,
+    fairness,
+    legal,
+    persons,
+    sections,
+    status,
+    texts,
+)
 from riskcohort.governance.protected import source_summary
 from riskcohort.io import atomic_path, write_json, write_text
 from riskcohort.runfolder import attach, open_run, previous_run_dir
@@ -145,6 +154,7 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
         "validation_rows": sections.validation_rows(run.validation),
         "algo_care": texts.algo_care(facts), "texts": texts, "thresholds": fairness,
         "er": equal_risk,
+        "ablation": ablation.section(run, n_boot=min(n_boot, ablation.N_BOOT), seed=seed),
         "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
     }
 
