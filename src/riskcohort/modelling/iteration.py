@@ -24,7 +24,7 @@ import pandas as pd
 from riskcohort import interrupts
 from riskcohort.errors import UserError
 from riskcohort.modelling import baselines as bl
-from riskcohort.modelling import training, trainset
+from riskcohort.modelling import training, trainset, treatment
 from riskcohort.modelling.manifest import manifest, monotone_for, summarise
 from riskcohort.modelling.metrics import evaluate
 from riskcohort.modelling.model import CohortModel
@@ -185,18 +185,25 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
     feats_cols = training.feature_columns(train, cfg.exclude_features)
     monotone = monotone_for(feats_cols, cfg.model_spec)
     interrupts.checkpoint("training")
+    # issue 17.3: outcomes WITH management are not the risk without it (modelling.treatment)
+    treat = treatment.adjust(train, tset.weights, cfg.interventions, tables, cfg.horizon_days,
+                             as_of, feats_cols)
+    feats_cols = feats_cols + treat.extra
     model, info = training.fit(
         train, feats_cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
         negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds, block=cfg.cv_block_months,
         min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone,
-        sample_weight=tset.weights)
-    info, train_attrs = {**info, "training_set": tset.record()}, {"notes": tset.notes}
+        sample_weight=treat.weights)
+    info, train_attrs = ({**info, "training_set": tset.record(), "interventions": treat.record},
+                         {"notes": tset.notes})
     del train, tset  # the scoring below needs none of it (national: several GB)
     backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= end
     logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
     now = _build(dataset, cfg, [as_of], labels=backtest)
     if len(now) == 0:
         raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
+    for col in treat.extra:  # feature_fixed: scored as "not managed"
+        now[col] = 0.0
                         "domestic incident known in the lookback window")
     scores = score_frame(model, now, cfg.k, cfg.bands)
     base = bl.compute(now, dataset, as_of, cfg.incumbent_window_days)
@@ -220,6 +227,8 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
         metrics.update(summarise(res, cfg.k))
     feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
     man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train_attrs)
+        metrics["by_management"] = treatment.by_management(
+            ev, tables, as_of, cfg.horizon_days, [c for c in score_map if c != "oracle"])
     man.update({key: scores.attrs["cohort"][key] for key in ("cohort_size", "cohort_note")})
     return IterationResult(as_of, bool(backtest), model, scores[SCORE_COLUMNS], feats, metrics,
                            man, ev, info)

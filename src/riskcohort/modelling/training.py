@@ -91,9 +91,14 @@ def folds(snapshots, horizon_days: int, n_folds: int = 3, block: int = 2, min_tr
 
 
 def feature_columns(frame: pd.DataFrame, exclude=()) -> list[str]:
-    """Indicator columns used as model inputs (never labels, keys or protected attributes)."""
+    """Indicator columns used as model inputs (never labels, keys, protected attributes or
+    intervention-role indicators: what the force did is not risk, issue 17; a method that
+    needs management adds its own column, ``modelling.treatment``)."""
+    from riskcohort.features.catalogue import names_with_role
+
+    drop = set(exclude) | set(names_with_role("intervention"))
     return [c for c in frame.columns if c not in NON_FEATURES and c not in PROTECTED
-            and c not in set(exclude) and pd.api.types.is_numeric_dtype(frame[c])]
+            and c not in drop and pd.api.types.is_numeric_dtype(frame[c])]
 
 
 def trials(spec: dict, seed: int) -> list[dict]:

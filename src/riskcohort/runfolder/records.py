@@ -149,6 +149,8 @@ class Metrics(_Record):
     cautions: list[str] = field(default_factory=list)
     targets: dict | None = None
     share_of_oracle: dict | None = None
+    #: managed and unmanaged people evaluated separately (``modelling.treatment``, issue 17.3)
+    by_management: dict | None = None
 
 
 @dataclass(frozen=True)
