@@ -281,3 +281,14 @@ def test_upgrade_from_0002_with_data_keeps_everything(db_url):
     assert audit.verify(eng).ok
     assert migrate  # the real migrate is what open_db used the second time
     eng.dispose()
+
+
+def test_forbidden_page_keeps_navigation_and_pages_have_a_favicon(runs, db_engine):
+    app = create_app(runs, db_engine, Settings(use_explain=False))
+    with _client(app, "ann") as c:
+        r = c.get("/audit")
+        assert r.status_code == 403
+        assert 'href="/cohort"' in r.text and "Log out" in r.text and 'href="/audit"' not in r.text
+        assert 'rel="icon" href="/static/favicon.svg"' in r.text
+        icon = c.get("/static/favicon.svg")
+        assert icon.status_code == 200 and "svg" in icon.headers["content-type"]

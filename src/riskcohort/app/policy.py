@@ -60,9 +60,9 @@ async def enforce(request: Request) -> None:
     principal = await run_in_threadpool(web.principal, request)
     if principal is None:
         raise LoginRequired()
+    request.state.principal = principal  # the 403 page keeps the user's own navigation
     if principal.role not in roles:
         raise Forbidden()
-    request.state.principal = principal
     if request.method not in ("GET", "HEAD"):
         form = await request.form()
         token = form.get("csrf")
