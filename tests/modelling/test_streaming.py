@@ -111,14 +111,30 @@ def test_float32_only_where_exact():
 
 def test_job_that_cannot_fit_stops_before_building(monkeypatch, tables):
     cfg = load_experiment(EXPERIMENT, data=None)
-    monkeypatch.setenv("RISKCOHORT_MEMORY_LIMIT", "1M")
     snaps = [d.date() for d in pd.date_range("2021-01-01", "2022-12-01", freq="MS")]
+    sizes = trainset.population_sizes(tables, snaps, cfg.lookback_days, cfg.domestic_only)
+    from riskcohort.features.engine import indicator_names
+
+    full = trainset.estimate(sizes, snaps, trainset.whole_snapshots(cfg, snaps),
+                             cfg.negative_sample, len(indicator_names()),
+                             600, None).peak_bytes
 
     def build(*_args):
         raise AssertionError("built before the memory check")
 
-    with pytest.raises(UserError) as err:
-        trainset.build_training_set(tables, cfg, snaps, known_by=pd.Timestamp("2023-12-31"),
-                                    build=build)
-    msg = str(err.value)
-    assert "fits in memory" in msg and "GB" in msg and "negative_sample" in msg
+    def stopped() -> str:
+        with pytest.raises(UserError) as err:
+            trainset.build_training_set(tables, cfg, snaps, known_by=pd.Timestamp("2023-12-31"),
+                                        build=build, batch_rows=600)
+        return str(err.value)
+
+    monkeypatch.setattr(trainset, "available_bytes", lambda: int(full * 0.8))
+    msg = stopped()  # a milder setting fits: named with its own estimate
+    assert "fits in memory" in msg and trainset.size_text(full) in msg
+    assert "set [training] " in msg and " MB) " in msg and "iteration-3.toml" in msg, msg
+    monkeypatch.setattr(trainset, "available_bytes", lambda: 1000)
+    assert "more memory" in stopped()
+    monkeypatch.undo()
+    monkeypatch.setenv("RISKCOHORT_MEMORY_LIMIT", "lots")
+    with pytest.raises(UserError, match="RISKCOHORT_MEMORY_LIMIT"):
+        trainset.available_bytes()

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 #: Rows built per batch (DuckDB's peak grows with it; a national snapshot is ~2.3 M rows).
 DEFAULT_BATCH_ROWS = 2_500_000
 #: Bytes per indicator value the estimator holds while fitting (it works on float64).
-_FIT_COPIES = 2.5  # the float64 matrix, a fold's training copy and LightGBM's bins (measured)
+_FIT_COPIES = 2.5  # the float64 matrix, a fold's training copy, LightGBM's bins (estimated)
 _BUILD_BYTES_PER_VALUE = 8 * 3  # a batch's float block, the query results and the frame
 _POSITIVE_ALLOWANCE = 0.02  # positives are kept whole; ~1% of rows, doubled for safety
 GIB = 1024 ** 3
@@ -93,11 +93,11 @@ class MemoryPlan:
 
     def line(self) -> str:
         avail = ("unknown" if self.available_bytes is None
-                 else f"{self.available_bytes / GIB:.1f} GB available")
+                 else f"{size_text(self.available_bytes)} available")
         return (f"training set: {self.snapshots} snapshots x ~{self.people_per_snapshot:,} "
                 f"people -> ~{self.rows_estimated:,} rows after sampling, {self.columns} "
                 f"indicators, built in {len(self.batches)} batches; estimated peak "
-                f"{self.peak_bytes / GIB:.1f} GB ({avail})")
+                f"{size_text(self.peak_bytes)} ({avail})")
 
 
 # ---- sampling ------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def row_uniform(person_id, as_of, seed: int) -> np.ndarray:
     which order it was built, so streaming and the all-at-once path keep the same rows.
 
     >>> u = row_uniform(["a", "b"], ["2024-01-01", "2024-01-01"], 0)
-    >>> bool(((u >= 0) & (u < 1)).all()), u[0] == row_uniform(["a"], ["2024-01-01"], 0)[0]
+    >>> bool(((u >= 0) & (u < 1)).all()), bool(u[0] == row_uniform(["a"], ["2024-01-01"], 0)[0])
     (True, True)
     """
     keys = pd.DataFrame({"p": pd.Series(np.asarray(person_id), dtype=object).astype(str),
@@ -232,34 +232,61 @@ def estimate(sizes, snaps, whole, rate: float, n_columns: int, batch_rows: int,
                       int(build), int(fit), available)
 
 
-def check_fits(plan: MemoryPlan, cfg, sizes, snaps, whole, n_columns: int) -> None:
+def _candidates(cfg, n_snaps: int):
+    """Settings that shrink the job, mildest first: fewer validation snapshots kept whole,
+    fewer negatives, fewer snapshots (never so few that no validation fold is left)."""
+    for folds in (2, 1):
+        if folds < cfg.cv_folds:
+            yield f"[training] cv_folds = {folds}", {"cv_folds": folds}
+    for rate in (0.1, 0.05, 0.02, 0.01):
+        if rate < cfg.negative_sample:
+            yield f"[training] negative_sample = {rate}", {"negative_sample": rate}
+    for keep in (30, 24):
+        if keep < n_snaps:
+            yield f"[training] max_snapshots = {keep}", {"max_snapshots": keep}
+    yield ("[training] negative_sample = 0.02 and cv_folds = 1",
+           {"negative_sample": 0.02, "cv_folds": 1})
+
+
+def size_text(n: int | float) -> str:
+    """Bytes in words people read: ``'12.3 GB'``, ``'45 MB'``.
+
+    >>> size_text(3 * GIB), size_text(5 * 1024 ** 2)
+    ('3.0 GB', '5 MB')
+    """
+    return f"{n / GIB:.1f} GB" if n >= 0.1 * GIB else f"{n / 1024 ** 2:.0f} MB"
+
+
+def check_fits(plan: MemoryPlan, cfg, sizes, snaps, whole, n_columns: int,
+               batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
     """A UserError before any work when the estimated peak exceeds what is available, naming
-    the figures and the settings that would bring it under."""
+    the figures and the settings that would bring it under (each re-estimated)."""
+    import dataclasses
+
     if plan.available_bytes is None or plan.peak_bytes <= plan.available_bytes:
         return
     where = f"experiment {cfg.path}" if getattr(cfg, "path", None) else "the experiment"
+    size_of = dict(zip(snaps, sizes, strict=True))
     hints = []
-    for rate in (0.1, 0.05, 0.02, 0.01):
-        if rate < cfg.negative_sample:
-            p = estimate(sizes, snaps, whole, rate, n_columns, DEFAULT_BATCH_ROWS, None)
-            if p.peak_bytes <= plan.available_bytes:
-                hints.append(f"[training] negative_sample = {rate} (~{p.peak_bytes / GIB:.1f} GB)")
+    for text, change in _candidates(cfg, len(snaps)):
+        alt = dataclasses.replace(cfg, **change)
+        tail = list(snaps)[-alt.max_snapshots:] if alt.max_snapshots else list(snaps)
+        alt_whole = whole_snapshots(alt, tail)
+        if not alt_whole:
+            continue
+        p = estimate([size_of[s] for s in tail], tail, alt_whole, alt.negative_sample, n_columns,
+                     batch_rows, None)
+        if p.peak_bytes <= plan.available_bytes:
+            hints.append(f"{text} (~{size_text(p.peak_bytes)})")
+            if len(hints) == 2:
                 break
-    for keep in (24, 18, 12, 9):
-        if keep < len(snaps):
-            tail = list(snaps)[-keep:]
-            sz = dict(zip(snaps, sizes, strict=True))
-            p = estimate([sz[s] for s in tail], tail, [s for s in whole if s in tail],
-                         cfg.negative_sample, n_columns, DEFAULT_BATCH_ROWS, None)
-            if p.peak_bytes <= plan.available_bytes:
-                hints.append(f"[training] max_snapshots = {keep} (~{p.peak_bytes / GIB:.1f} GB)")
-                break
-    advice = " or ".join(hints) if hints else (
-        "a lower [training] negative_sample and max_snapshots, or a machine with more memory")
+    advice = ("set " + " or ".join(hints) + f" in {where}") if hints else (
+        f"no single setting in {where} brings it under (validation snapshots are kept whole); "
+        "use a machine with more memory")
     raise UserError(
         f"memory: rule 'the training job fits in memory': {plan.line()}; it needs about "
-        f"{plan.peak_bytes / GIB:.1f} GB but {plan.available_bytes / GIB:.1f} GB is available; "
-        f"set {advice} in {where}")
+        f"{size_text(plan.peak_bytes)} but {size_text(plan.available_bytes)} is available; "
+        f"{advice}")
 
 
 # ---- building ------------------------------------------------------------------------------
@@ -279,10 +306,11 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
     whole = whole_snapshots(cfg, snaps)
     sizes = population_sizes(tables, snaps, cfg.lookback_days, cfg.domestic_only)
     n_columns = len(indicator_names())
-    plan = estimate(sizes, snaps, whole, cfg.negative_sample, n_columns,
-                    int(batch_rows or DEFAULT_BATCH_ROWS), available_bytes())
+    batch_rows = int(batch_rows or DEFAULT_BATCH_ROWS)
+    plan = estimate(sizes, snaps, whole, cfg.negative_sample, n_columns, batch_rows,
+                    available_bytes())
     logger.info(plan.line())
-    check_fits(plan, cfg, sizes, snaps, whole, n_columns)
+    check_fits(plan, cfg, sizes, snaps, whole, n_columns, batch_rows)
     parts, notes, before = [], [], 0
     for i, batch in enumerate(plan.batches):
         frame = build(dataset, cfg, batch, True, known_by)
