@@ -100,7 +100,10 @@ def governance(request: Request):
     web = request.app.state.web
     it = web.runs.current
     tables = [(p.relative_to(it.root).as_posix(), read_table(p)) for p in it.fairness]
+    from riskcohort.app.decision_audit import decision_audit  # issue 19.6
+
     return web.render(request, "governance.html", it=it, fairness=tables,
+                      decision_audit=decision_audit(web.engine, it),
                       has_report=it.report is not None, **metrics_context(it.metrics))
 
 

@@ -1,0 +1,128 @@
+"""Decision audit for the board (issue 19.6): who the team adopts, refuses, refers and acts on.
+
+Rates by sex, ethnicity and age band come from the app's database (decisions, plan tactics) and
+the persons table of the data folder (``alerts.data_dir``); protected characteristics are used
+here only to audit the team's decisions, never by the model. Denominator: people with at least
+one decision; a person counts once per outcome (ever adopted, ever refused, ever referred, ever
+given a tactic). 95% Wilson intervals; groups of fewer than :data:`SMALL` people are marked
+(their rates are too uncertain to read). Override rates compare decisions in the current
+iteration with the cohort (top k): adopted outside it, not adopted inside it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from riskcohort.app.alerts import data_dir, load_tables
+from riskcohort.app.db import decisions
+from riskcohort.app.plans import plans, tactics
+
+SMALL = 10
+AGE_BANDS = ((0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"),
+             (55, 200, "55 and over"))
+OUTCOMES = {"adopt": "adopted", "not_adopt": "not adopted", "refer": "referred",
+            "tactic": "given a tactic"}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of k/n.
+
+    >>> [round(x, 3) for x in wilson(5, 10)]
+    [0.237, 0.763]
+    """
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def age_band(born, as_of: pd.Timestamp) -> str:
+    if born is None or born != born:
+        return "unknown"
+    age = (as_of - pd.Timestamp(born)).days / 365.25
+    return next((name for lo, hi, name in AGE_BANDS if lo <= age < hi), "unknown")
+
+
+def people_outcomes(engine: Engine) -> pd.DataFrame:
+    """One row per decided person: which outcomes they ever had (booleans)."""
+    with engine.connect() as conn:
+        d = pd.DataFrame(conn.execute(select(decisions.c.person_id, decisions.c.decision)).all(),
+                         columns=["person_id", "decision"])
+        t = {r[0] for r in conn.execute(select(plans.c.person_id).join(
+            tactics, tactics.c.plan_id == plans.c.id)).all()}
+    if d.empty:
+        return pd.DataFrame(columns=["person_id", *OUTCOMES])
+    out = (d.assign(v=True).pivot_table(index="person_id", columns="decision", values="v",
+                                        aggfunc="any", fill_value=False))
+    for k in ("adopt", "not_adopt", "refer"):
+        if k not in out:
+            out[k] = False
+    out["tactic"] = out.index.isin(t)
+    return out[list(OUTCOMES)].astype(bool).reset_index()
+
+
+def rates(engine: Engine, persons: pd.DataFrame | None, as_of: pd.Timestamp) -> dict:
+    """Rates by sex, ethnicity and age band: rows of (group, n, per outcome k/rate/lo/hi)."""
+    people = people_outcomes(engine)
+    if persons is not None and len(persons):
+        people = people.merge(persons, on="person_id", how="left")
+    for c in ("sex", "ethnicity"):
+        people[c] = people[c].fillna("unknown") if c in people else "unknown"
+    people["age band"] = [age_band(b, as_of) for b in people.get("birth_date",
+                                                                 [None] * len(people))]
+    tables = {}
+    for by in ("sex", "ethnicity", "age band"):
+        rows = []
+        for group, g in [("all", people), *sorted(people.groupby(by))]:
+            n = len(g)
+            row = {"group": str(group), "n": n, "small": n < SMALL, "cells": []}
+            for k, words in OUTCOMES.items():
+                hits = int(g[k].sum()) if n else 0
+                lo, hi = wilson(hits, n)
+                row["cells"].append({"outcome": words, "k": hits,
+                                     "text": "–" if not n else
+                                     f"{hits / n:.0%} ({lo:.0%} to {hi:.0%})"})
+            rows.append(row)
+        tables[by] = rows
+    return {"tables": tables, "outcomes": list(OUTCOMES.values()), "n": len(people),
+            "small": SMALL}
+
+
+def overrides(engine: Engine, it) -> dict:
+    """Adopted outside the cohort, not adopted inside it (current iteration's latest decisions)."""
+    from riskcohort.app.decisions import status_map
+
+    latest = status_map(engine, it.name)
+    cohort = set(it.scores.index[it.scores["in_cohort"].astype(bool)])
+    adopted = [p for p, s in latest.items() if s == "adopted"]
+    refused = [p for p, s in latest.items() if s == "not adopted"]
+    out_adopt = [p for p in adopted if p not in cohort]
+    in_refuse = [p for p in refused if p in cohort]
+    reviewed_in = sum(p in cohort for p in latest)
+
+    def share(k, n):
+        lo, hi = wilson(k, n)
+        return f"{k} of {n}" + (f" ({k / n:.0%}; {lo:.0%} to {hi:.0%})" if n else "")
+    return {"adopted_outside": share(len(out_adopt), len(adopted)),
+            "refused_inside": share(len(in_refuse), reviewed_in),
+            "outside_ids": sorted(out_adopt)[:20], "inside_ids": sorted(in_refuse)[:20]}
+
+
+def decision_audit(engine: Engine, it) -> dict:
+    """Everything the governance page's decision audit shows."""
+    d = data_dir(it)
+    persons = None
+    if d is not None:
+        persons = load_tables(d, {"persons": ["person_id", "sex", "ethnicity", "birth_date"]}
+                              ).get("persons")
+    out = rates(engine, persons, pd.Timestamp(it.as_of))
+    out["overrides"] = overrides(engine, it)
+    out["has_persons"] = persons is not None
+    return out
