@@ -115,14 +115,11 @@ def resolve_model(alias: str, work: Path, tracking_uri: str | None = None) -> Pa
         tagged = c.get_run(version.run_id).data.tags.get("riskcohort.run_dir")
     except Exception:  # noqa: BLE001 - fall back to searching the work folder
         tagged = None
-    if tagged and (Path(tagged) / "run.json").is_file():
-        return Path(tagged)
-    folder = find_run_folder(Path(work), version.run_id)
-    if folder is None:
-        raise UserError(f"--model {alias}: registered version {version.version} comes from MLflow "
-                        f"run {version.run_id}, but no run folder under {work} has that "
-                        "mlflow_run_id in its run.json; pass the folder with --run OUT_DIR")
-    return folder
+    from riskcohort.workflow.champion import served_run_dir
+
+    # a verified folder of that run, else a copy rebuilt from the registry alone (issue 15.2)
+    return served_run_dir(version, c.tracking_uri, work, candidates=[
+        tagged, lambda: find_run_folder(Path(work), version.run_id)])
 
 
 def register(app: typer.Typer) -> None:

@@ -24,10 +24,15 @@ from riskcohort.runfolder import layout as L
 from riskcohort.tracking import metricnames, naming, params, registry, store
 
 #: Top-level entries of a run folder logged as artifacts when the manifest lists them (same
-#: relative paths). features.parquet and evaluation.parquet hold person-level inputs and
-#: outcomes and stay in the folder; the model files go with the registered model.
+#: relative paths); the model files go with the registered model.
 ARTIFACTS = (L.MANIFEST, L.METRICS, L.SCORES, L.EXPLANATIONS, L.EXPLANATION_SUMMARY, L.PLOTS_DIR,
              L.VALIDATION_DIR, L.REPORT_HTML, L.REPORT_PDF, L.PROMOTION_MD, L.PROMOTION_JSON)
+#: The run's other published files (features.parquet, evaluation.parquet: person-level inputs
+#: and outcomes) are logged under this fixed path with their relative paths, so the registry
+#: alone can rebuild a verified copy of the folder it serves when the folder has vanished
+#: (``riskcohort.workflow.champion``, issue 15.2). The store is then as sensitive as the run
+#: folders (it already held scores and explanations): protect it the same way.
+RUN_FOLDER_PATH = "run_folder"
 KEY_TAG = "riskcohort.iteration_key"
 
 
@@ -70,12 +75,23 @@ def logged_files(run: runfolder.RunFolder) -> list[str]:
     return sorted({L.MANIFEST, *keep})
 
 
+def folder_only_files(run: runfolder.RunFolder) -> list[str]:
+    """Published files neither in :func:`logged_files` nor the model's: logged under
+    :data:`RUN_FOLDER_PATH`."""
+    logged = set(logged_files(run))
+    return sorted(rel for rel in run.manifest.files
+                  if rel not in logged and not rel.startswith(L.MODEL_DIR + "/"))
+
+
 def _log_artifacts(run: runfolder.RunFolder) -> None:
     import mlflow
 
     for rel in logged_files(run):
         parent = str(Path(rel).parent)
         mlflow.log_artifact(str(run.root / rel), artifact_path=None if parent == "." else parent)
+    for rel in folder_only_files(run):
+        mlflow.log_artifact(str(run.root / rel),
+                            artifact_path=str(Path(RUN_FOLDER_PATH, rel).parent))
     for rel in sorted(run.manifest.files):
         if rel.startswith(L.MODEL_DIR + "/"):
             mlflow.log_artifact(str(run.root / rel), artifact_path="model_files")
