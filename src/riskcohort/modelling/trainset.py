@@ -285,8 +285,14 @@ def check_fits(plan: MemoryPlan, cfg, sizes, snaps, whole, n_columns: int,
         "use a machine with more memory")
     raise UserError(
         f"memory: rule 'the training job fits in memory': {plan.line()}; it needs about "
-        f"{size_text(plan.peak_bytes)} but {size_text(plan.available_bytes)} is available; "
-        f"{advice}")
+        f"{size_text(plan.peak_bytes)} but {size_text(plan.available_bytes)} is available"
+        f"{_limit_text()}; {advice}")
+
+
+def _limit_text() -> str:
+    limit = os.environ.get("RISKCOHORT_MEMORY_LIMIT")
+    return (f" (RISKCOHORT_MEMORY_LIMIT={limit} less what the process already holds)"
+            if limit else "")
 
 
 # ---- building ------------------------------------------------------------------------------
