@@ -85,7 +85,7 @@ def configure_logging(level: str | int | None = None) -> logging.Handler | None:
         console = Console(stderr=True, width=160)
     handler = RichHandler(console=console, show_path=False, markup=False,
                           rich_tracebacks=False, log_time_format="[%X]")
-    handler.riskcohort_cli = True
+    handler.riskcohort_cli = True  # type: ignore[attr-defined]  # marks our own handler
     logger.addHandler(handler)
     return handler
 
@@ -150,7 +150,8 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
         if command.callback is not None and not getattr(command.callback, "friendly", False):
             command.callback = _friendly(command.callback)
     for group in typer_app.registered_groups:
-        _wrap_commands(group.typer_instance)
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
 
 
 for _name in COMMAND_MODULES:

@@ -46,7 +46,7 @@ ENVIRONMENT_TEXTS = {
 }
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException | None):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -21,7 +21,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 #: Exit codes by signal: 128 + the signal number (the shell convention).
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
 #: Test hook: ``RISKCOHORT_FAULT_AT=<stage>[:<signal>]`` makes the process signal itself when
 #: it reaches the named stage (see :func:`checkpoint`); the signal defaults to KILL.
 FAULT_ENV = "RISKCOHORT_FAULT_AT"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,7 @@ def load_iteration(root: str | Path) -> Iteration:
         feats = feats.set_index("person_id")
     contrib = _contributions(run)
     pids = contrib["person_id"].to_numpy()
-    bounds = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1], True]) if len(pids) else []
+    bounds: Any = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1], True]) if len(pids) else []
     spans = {pids[a]: (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=False)}
     render, descriptions = _labels(sorted(set(contrib["indicator"]) | set(feats.columns)))
     scores = scores.join(_top_reasons(contrib, render)) if len(contrib) else scores.assign(

@@ -83,7 +83,7 @@ def validate(
         raise typer.Exit(exc.exit_code) from None
     report = dataset.report
     print_summary(report)
-    if strict and report.quarantined:
+    if strict and report is not None and report.quarantined:
         Console(stderr=True).print(
             f"[bold red]strict:[/] {report.quarantined} rows quarantined", highlight=False
         )

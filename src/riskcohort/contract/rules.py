@@ -251,5 +251,5 @@ def dominant(result: TableResult) -> tuple[str, int] | None:
     """The rule that quarantined most rows of a table (None if none was quarantined)."""
     if not result.counts:
         return None
-    rule = max(result.counts, key=result.counts.get)
+    rule = max(result.counts, key=result.counts.__getitem__)
     return rule, result.counts[rule]

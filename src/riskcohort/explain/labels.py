@@ -166,7 +166,7 @@ def _from_catalogue() -> dict[str, Label]:
         return {}
     out: dict[str, Label] = {}
     for ind in load_catalogue():
-        name = getattr(ind, "name", None) or ind["name"]
+        name = getattr(ind, "name", None) or ind["name"]  # type: ignore[index]  # dict entries
         get = (lambda k, ind=ind: ind.get(k)) if isinstance(ind, dict) else (
             lambda k, ind=ind: getattr(ind, k, None)
         )

@@ -81,7 +81,8 @@ def _matrix(booster, X) -> np.ndarray:
 def split_thresholds(booster) -> dict[int, np.ndarray] | None:
     """Sorted numerical split thresholds per feature index; None if any split is categorical."""
     by_feature: dict[int, list[float]] = {}
-    feats = thrs = None
+    feats: np.ndarray | None = None
+    thrs: np.ndarray | None = None
     for line in booster.model_to_string().splitlines():
         key, _, rest = line.partition("=")
         if key == "split_feature":
@@ -91,7 +92,7 @@ def split_thresholds(booster) -> dict[int, np.ndarray] | None:
         elif key == "decision_type":
             if np.any(np.array(rest.split(), dtype=int) & 1):
                 return None
-            for f, t in zip(feats, thrs, strict=True):
+            for f, t in zip(feats, thrs, strict=True):  # type: ignore[arg-type]
                 by_feature.setdefault(int(f), []).append(float(t))
     return {f: np.unique(np.array(v)) for f, v in by_feature.items()}
 

@@ -13,6 +13,8 @@ thumb: < 0.1 stable, 0.1-0.25 some shift, > 0.25 major shift.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +32,7 @@ def shares(previous: pd.Series, current: pd.Series, bins: int = 10) -> tuple[lis
     """Bin both series on the previous series' quantile edges; NaN is one more bin."""
     prev, cur = previous.astype(float), current.astype(float)
     known = prev.dropna()
-    edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))) if len(known) else []
+    edges: Any = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))) if len(known) else []
     if len(edges) > 2:
         cuts = np.concatenate([[-np.inf], edges[1:-1], [np.inf]])
     else:  # constant or empty: one bin per distinct side of the value

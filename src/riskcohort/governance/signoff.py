@@ -32,6 +32,7 @@ import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from riskcohort.errors import UserError
 from riskcohort.io import read_json, write_json
@@ -82,7 +83,7 @@ def _check(decision: str, name: str, role: str, date: str) -> None:
 
 def _record(raw: dict) -> SignOff:
     fields = SignOff.__dataclass_fields__
-    d = {k: raw.get(k) for k in fields if k in raw}
+    d: dict[str, Any] = {k: raw.get(k) for k in fields if k in raw}
     d["auto_approved"] = str(d.get("auto_approved", False)).lower() in ("true", "1", "yes")
     for k in ("decision", "name", "role", "date", "note"):
         d[k] = "" if d.get(k) is None else str(d[k])

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from riskcohort.governance import signoff
 from riskcohort.io import read_json
@@ -34,7 +35,8 @@ def _store_uri(tracking_uri: str | None, work) -> str | None:
 
 def registry(run_id: str | None, tracking_uri: str | None = None, work=None) -> dict:
     """{"registered", "version", "aliases", "champion_version", "tags", "promotion", "text"}."""
-    out = {"registered": False, "version": None, "aliases": [], "champion_version": None,
+    out: dict[str, Any] = {"registered": False, "version": None, "aliases": [],
+                           "champion_version": None,
            "tags": {}, "promotion": None, "text": NOT_REGISTERED}
     uri = _store_uri(tracking_uri, work)
     if not run_id or not uri:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,8 @@ def incumbent_scores(
     last); the coverage is reported.
     """
     n = len(frame)
-    info = {"system": None, "coverage": 0.0, "scored": 0, "window_days": window_days}
+    info: dict[str, Any] = {"system": None, "coverage": 0.0, "scored": 0,
+                            "window_days": window_days}
     if baseline_scores is None or len(baseline_scores) == 0:
         return np.full(n, np.nan), info
     t = pd.Timestamp(as_of)

@@ -129,7 +129,7 @@ def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray)
     if y[early].sum() > 0 and y[late].sum() > 0:
         for m in METHODS:
             losses[m] = log_loss(y[late], apply(fit(m, margin[early], y[early]), margin[late]))
-        best = min(losses, key=losses.get)
+        best = min(losses, key=losses.__getitem__)
     else:
         best = "platt"  # too few positives to compare: the 2-parameter form is the safe choice
     cal = fit(best, margin, y)

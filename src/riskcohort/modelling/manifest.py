@@ -37,7 +37,7 @@ def monotone_for(features: list[str], spec: dict) -> list[int] | None:
 
 
 def _versions() -> dict:
-    out = {}
+    out: dict[str, str | None] = {}
     for pkg in ("riskcohort", "lightgbm", "scikit-learn", "pandas", "numpy"):
         try:
             out[pkg] = metadata.version(pkg)

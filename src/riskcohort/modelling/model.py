@@ -248,7 +248,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
     def raw_margin(self, X: ArrayLike) -> np.ndarray:
         """LightGBM raw score (log-odds before calibration), one per row: what SHAP explains."""
         X_arr = self._matrix(X)
-        return self.booster_.predict(X_arr, raw_score=True)
+        return np.asarray(self.booster_.predict(X_arr, raw_score=True), dtype=np.float64)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """scikit-learn name for :meth:`raw_margin` (same order as the probability)."""

@@ -10,6 +10,7 @@ with the same draws for every score (paired).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def pooled_topk(frames: Sequence, names: Sequence[str], ks=(50, 100, 200), n_boo
     bss = {n: metric(boot[n], pos_b, harm_b) for n in names}
     scores = {n: {key: {"value": float(pts[n][key]), "lo": _interval(bss[n][key])[0],
                         "hi": _interval(bss[n][key])[1]} for key in pts[n]} for n in names}
-    diffs = {}
+    diffs: dict[str, dict[str, Any]] = {}
     for n in names:
         if n == reference or reference not in names:
             continue

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,7 @@ def _baseline_scores(frame: pd.DataFrame, roles: Roles, source: str) -> dict[str
 
 def run_tabular(path: str | Path, roles: Roles, out_dir: str | Path, test_fraction: float = 0.3,
                 seed: int = 0,
-                k: int = 100, n_boot: int = 500, tracking_uri: str | None = None,
+                k: int = 100, n_boot: int = 500, tracking_uri: str | Literal[False] | None = None,
                 log: Callable[[str], Any] | None = None) -> TabularResult:
     """Fit, choose, evaluate and explain on a person-level table; write the outputs.
 

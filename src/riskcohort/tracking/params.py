@@ -33,7 +33,7 @@ def as_dict(config) -> dict:
         return dict(config)
     if callable(getattr(config, "as_dict", None)):
         return config.as_dict()
-    if dataclasses.is_dataclass(config):
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)
     if hasattr(config, "model_dump"):
         return config.model_dump()

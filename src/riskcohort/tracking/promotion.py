@@ -122,7 +122,8 @@ def decide_promotion(recall_diff: tuple[float, float, float] | None, ece: float,
     'recall@100 worse than the champion: difference -0.080 [-0.120, -0.040] lies below 0'
     """
     d, lo, hi = recall_diff if recall_diff is not None else (math.nan,) * 3
-    out = PromotionDecision(False, [], k, d, lo, hi, ece, slope, ece_max, tuple(slope_range))
+    out = PromotionDecision(False, [], k, d, lo, hi, ece, slope, ece_max,
+                            (slope_range[0], slope_range[1]))
     out.psi_max = psi_max
     calibration_ok = _stricter(out, k, topk, fairness, psi_max_value, psi_max)
     if not (ece < ece_max):  # NaN fails too

@@ -32,7 +32,7 @@ ARTIFACT = "cohort_model"
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 
 
-class CohortPyfunc(mlflow.pyfunc.PythonModel):
+class CohortPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]  # mlflow: no stubs
     """``predict(features_df)`` -> calibrated probability per row (``CohortModel.predict_risk``)."""
 
     def load_context(self, context) -> None:

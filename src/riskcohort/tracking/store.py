@@ -271,8 +271,8 @@ def fail_own_runs(reason: str = "interrupted") -> list[str]:
 
     marked = []
     with contextlib.suppress(Exception):  # the interruption message matters more
-        while mlflow.active_run() is not None:
-            marked.append(mlflow.active_run().info.run_id)
+        while (active := mlflow.active_run()) is not None:
+            marked.append(active.info.run_id)
             mlflow.end_run("FAILED")
     me = owner_tags()
     for uri in sorted(_opened):

@@ -33,7 +33,8 @@ def backtest_dates(start: dt.date, end: dt.date, every_months: int) -> list[dt.d
         raise UserError("option --every: rule 'at least 1 month'")
     if end < start:
         raise UserError(f"options --from/--to: rule 'from <= to', got {start} > {end}")
-    out, i = [], 0
+    out: list[dt.date] = []
+    i = 0
     while True:
         m = start.month - 1 + i * every_months
         d = dt.date(start.year + m // 12, m % 12 + 1, min(start.day, 28))
@@ -53,7 +54,7 @@ def _row(res, name: str) -> dict:
     return row
 
 
-def backtest(config: ExperimentConfig | str | Path, start: str | dt.date, end: str | dt.date,
+def backtest(config: ExperimentConfig | str | Path, start: dt.date, end: dt.date,
              every_months: int | None = None, data_dir: str | Path | None = None,
              out_dir: str | Path | None = None, max_quarantine: float | None = None, *,
              overwrite: bool = False) -> list[IterationResult]:

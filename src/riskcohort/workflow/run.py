@@ -81,7 +81,7 @@ def check_quarantine(dataset: Dataset, cfg: ExperimentConfig | None = None,
         counts = gate.enforce(dataset.report, gate.configured_bound(cfg, max_quarantine))
     except UserError as exc:
         staged = writer.staging / L.VALIDATION_DIR if writer is not None else None
-        if staged is None or not staged.is_dir():
+        if writer is None or staged is None or not staged.is_dir():
             raise
         kept = writer.target.parent / f"{writer.target.name}.validation"
         if kept.exists():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 from riskcohort import runfolder
 from riskcohort.errors import UserError
@@ -56,9 +57,9 @@ def score_registered(model_ref: str | int, data_dir: str | Path, as_of: str | dt
         cfg = scoring.settings(src)
         dataset = load_dataset(data_dir, report_dir=writer.path(L.VALIDATION_DIR))
         counts = check_quarantine(dataset, None, max_quarantine, writer)
-        kwargs = {"horizon_days": int(cfg["horizon_days"]),
-                  "lookback_days": int(cfg["lookback_days"]),
-                  "domestic_only": bool(cfg["domestic_only"])}
+        kwargs: dict[str, Any] = {"horizon_days": int(cfg["horizon_days"]),
+                                  "lookback_days": int(cfg["lookback_days"]),
+                                  "domestic_only": bool(cfg["domestic_only"])}
         if cfg["serious_offences"]:
             kwargs["serious_offences"] = tuple(cfg["serious_offences"])
         feats = features.build(dataset, [when], labels=False, **kwargs)
