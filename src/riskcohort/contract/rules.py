@@ -26,6 +26,7 @@ plus one column in flight, not its text, its typed copy and a filtered copy at o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ class TableResult:
     """Outcome of the row rules for one table."""
 
     name: str
-    path: object
+    path: Path
     n_read: int
     accepted: pd.DataFrame
     quarantine: pd.DataFrame
