@@ -32,6 +32,7 @@ EXPECTED = {
     ("POST", "/person/{pid}/plan/review"): {R},
     ("GET", "/plans/overdue"): {R, A, G},
     ("POST", "/alerts/ack"): {R},
+    ("POST", "/person/{pid}/manual"): {R},
     ("GET", "/model"): {A, G},
     ("GET", "/governance"): {A, G},
     ("GET", "/governance/report"): {A, G},

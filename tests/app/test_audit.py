@@ -105,7 +105,7 @@ def test_migrations_are_idempotent_and_at_head(db_url):
     eng = open_db(db_url)
     eng2 = open_db(db_url)  # second start: upgrade is a no-op
     with eng2.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
         assert conn.execute(text("SELECT last_id FROM audit_head")).scalar_one() == 0
     eng.dispose()
     eng2.dispose()

@@ -270,7 +270,7 @@ def test_upgrade_from_0001_keeps_data_and_keys_the_chain(db_url):
     _db_at_0001(db_url)
     eng = open_db(db_url)
     with eng.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
         assert conn.execute(text("SELECT name FROM users")).scalar_one() == "dee"
         assert conn.execute(text("SELECT failures FROM login_throttle")).scalar_one() == 1
         dec = conn.execute(select(decisions_table)).mappings().one()

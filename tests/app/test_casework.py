@@ -268,7 +268,7 @@ def test_upgrade_from_0002_with_data_keeps_everything(db_url):
     eng = open_db(db_url)
     with eng.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() \
-            == "0003"
+            == "0004"
         assert conn.execute(text("SELECT rationale FROM decisions")).scalar_one() \
             == "kept across the upgrade"
         assert conn.execute(text("SELECT name FROM users")).scalar_one() == "dee"

@@ -46,6 +46,7 @@ def test_rates_by_group_and_overrides(runs, engine, tmp_path, monkeypatch):
     lo, hi = wilson(9, 11)
     assert adopted["k"] == 9 and adopted["text"] == f"{9 / 11:.0%} ({lo:.0%} to {hi:.0%})"
     assert sex["all"]["cells"][3]["k"] == 1  # one person given a tactic
+    assert sex["all"]["cells"][4]["k"] == 0  # nobody added manually
     assert [r["group"] for r in out["tables"]["age band"]] == ["all", "25-34"]
     assert out["overrides"]["adopted_outside"].startswith("1 of 10")
     assert out["overrides"]["refused_inside"].startswith("3 of 12")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 import riskcohort.app.alerts  # noqa: F401  (registers the sealed casework tables for audit verify)
+import riskcohort.app.manual  # noqa: F401
 from riskcohort.errors import UserError
 
 DB_HELP = ("Database: sqlite:///path.db, postgresql+psycopg://user@host:port/db, or a file path "

@@ -3,10 +3,11 @@
 Rates by sex, ethnicity and age band come from the app's database (decisions, plan tactics) and
 the persons table of the data folder (``alerts.data_dir``); protected characteristics are used
 here only to audit the team's decisions, never by the model. Denominator: people with at least
-one decision; a person counts once per outcome (ever adopted, ever refused, ever referred, ever
-given a tactic). 95% Wilson intervals; groups of fewer than :data:`SMALL` people are marked
-(their rates are too uncertain to read). Override rates compare decisions in the current
-iteration with the cohort (top k): adopted outside it, not adopted inside it.
+one decision or a manual addition; a person counts once per outcome (ever adopted, refused,
+referred, given a tactic, added manually). 95% Wilson intervals; groups of fewer than
+:data:`SMALL` people are marked (their rates are too uncertain to read). Override rates
+compare decisions in the current iteration with the cohort (top k): adopted outside it, not
+adopted inside it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ SMALL = 10
 AGE_BANDS = ((0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"),
              (55, 200, "55 and over"))
 OUTCOMES = {"adopt": "adopted", "not_adopt": "not adopted", "refer": "referred",
-            "tactic": "given a tactic"}
+            "tactic": "given a tactic", "manual": "added manually"}
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -57,11 +58,15 @@ def people_outcomes(engine: Engine) -> pd.DataFrame:
                          columns=["person_id", "decision"])
         t = {r[0] for r in conn.execute(select(plans.c.person_id).join(
             tactics, tactics.c.plan_id == plans.c.id)).all()}
+    from riskcohort.app.manual import ids as manual_ids
+
+    added = manual_ids(engine)
+    d = pd.concat([d, pd.DataFrame({"person_id": sorted(added), "decision": "manual"})])
     if d.empty:
         return pd.DataFrame(columns=["person_id", *OUTCOMES])
     out = (d.assign(v=True).pivot_table(index="person_id", columns="decision", values="v",
                                         aggfunc="any", fill_value=False))
-    for k in ("adopt", "not_adopt", "refer"):
+    for k in ("adopt", "not_adopt", "refer", "manual"):
         if k not in out:
             out[k] = False
     out["tactic"] = out.index.isin(t)

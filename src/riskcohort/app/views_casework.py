@@ -22,7 +22,8 @@ from riskcohort.app.web import client_ip, error_page
 
 router = APIRouter()
 DONE = {"plan": "Plan created.", "tactic": "Tactic added.", "status": "Tactic status changed.",
-        "review": "Review recorded.", "closed": "Review recorded and the plan closed."}
+        "review": "Review recorded.", "closed": "Review recorded and the plan closed.",
+        "manual": "Added to the cohort manually; the person now shows in the cohort list."}
 
 
 def _known(request: Request, pid: str) -> bool:
@@ -38,12 +39,17 @@ def _page(request: Request, pid: str, code: int = 200, form: str = "", values=No
     current = next((p for p in history if p["status"] == "open"), None)
     today = dt.date.today().isoformat()
     done = DONE.get(request.query_params.get("done", ""))
+    from riskcohort.app import manual
+
+    it = web.runs.current
     return web.render(
         request, "plan.html", code, pid=pid, plans=history, current=current,
         adopted=plans.is_adopted(engine, pid), can_edit=request.state.principal.role == DAPST,
         tactics=plans.TACTICS, statuses=plans.TACTIC_STATUS, exits=plans.EXIT_REASONS,
         outcomes=plans.OUTCOMES, today=today, done=done, form=form, v=values or {},
-        error=error, in_two_weeks=(dt.date.today() + dt.timedelta(days=14)).isoformat())
+        error=error, manual=manual.for_person(engine, pid),
+        in_cohort=bool(it.scores.loc[pid, "in_cohort"]),
+        in_two_weeks=(dt.date.today() + dt.timedelta(days=14)).isoformat())
 
 
 @router.get("/person/{pid}/plan")
@@ -173,3 +179,21 @@ def acknowledge(request: Request, key: str = Form("")):
                           message="That alert is no longer current (acknowledged already, or "
                                   "the data changed).")
     return RedirectResponse("/cohort?ack=1#alerts", status_code=303)
+
+
+@router.post("/person/{pid}/manual")
+@allow(DAPST)
+def manual_add(request: Request, pid: str, reason: str = Form("")):
+    """Add a person outside the cohort to it, with a reason (issue 19.5)."""
+    from riskcohort.app import manual
+
+    web = request.app.state.web
+    if not _known(request, pid):
+        return error_page(request, 404)
+    try:
+        manual.add(web.engine, web.runs.current, person_id=pid, reason=reason,
+                   user=request.state.principal.name, ip=client_ip(request))
+    except plans.FormError as exc:
+        return _page(request, pid, 400, "manual", {"reason": reason},
+                     {"field": exc.field, "text": str(exc)})
+    return RedirectResponse(f"/person/{pid}/plan?done=manual", status_code=303)

@@ -90,6 +90,10 @@ def cohort_frame(request: Request, p: dict, *, with_status: bool = False) -> pd.
     web = request.app.state.web
     it = web.runs.current
     df = it.cohort_table if p["scope"] == "cohort" else it.table
+    if p["scope"] == "cohort":  # people added manually stay in the cohort list (issue 19.5)
+        from riskcohort.app.manual import with_manual
+
+        df = with_manual(it, df, getattr(request.state, "manual_ids", set()))
     if p["band"] in it.bands:
         df = df[df["band"] == p["band"]]
     if p["q"]:
@@ -176,6 +180,9 @@ async def cohort(request: Request):
     # Database work off the event loop (a held write lock must not stall other requests).
     request.state.status_map = await run_in_threadpool(
         decisions.status_map, web.engine, web.runs.current.name)
+    from riskcohort.app import manual
+
+    request.state.manual_ids = await run_in_threadpool(manual.ids, web.engine)
     df = cohort_frame(request, p)
     size = web.settings.page_size
     pages = max(1, -(-len(df) // size))
@@ -191,6 +198,7 @@ async def cohort(request: Request):
         r["rank_text"] = rank_text(r["rank"], r["tied"])
         r["band_css"] = css.get(str(r["band"]), "band")
         r["score_text"] = percent(r["score"])
+        r["manual"] = r["person_id"] in request.state.manual_ids
     try:  # list views show rank, score and reasons of many people: audited like a person page
         await run_in_threadpool(
             audit_log.append, web.engine, request.state.principal.name, "view_cohort", "cohort",
@@ -221,6 +229,9 @@ def _safe(v) -> str:
 def export(request: Request):
     web = request.app.state.web
     p = _params(request)
+    from riskcohort.app import manual
+
+    request.state.manual_ids = manual.ids(web.engine)
     df = with_display(web.runs.current, cohort_frame(request, p, with_status=True))[COLUMNS]
     user = request.state.principal
     filters = {k: p[k] for k in ("band", "status", "q", "sort", "order", "scope", "custody")}

@@ -26,7 +26,8 @@ ACTIONS = ("login", "login_failed", "login_throttled", "logout", "view_person", 
            "export", "decision", "user_add", "user_disable", "audit_keyed", "seal_existing",
            # casework (views_casework, plans, interventions_export)
            "view_plan", "view_overdue", "plan_create", "tactic_add", "tactic_update",
-           "plan_review", "plan_update", "plan_close", "interventions_export", "alert_ack")
+           "plan_review", "plan_update", "plan_close", "interventions_export", "alert_ack",
+           "manual_add")
 
 
 def metric_table(metrics: dict) -> tuple[list[str], list[dict]]:
