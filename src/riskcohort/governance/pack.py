@@ -21,6 +21,7 @@ from riskcohort.governance import (
     ablation,
     equal_risk,
     fairness,
+    interventions,
     legal,
     persons,
     sections,
@@ -155,6 +156,7 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
         "algo_care": texts.algo_care(facts), "texts": texts, "thresholds": fairness,
         "er": equal_risk,
         "ablation": ablation.section(run, n_boot=min(n_boot, ablation.N_BOOT), seed=seed),
+        "interventions": interventions.section(run),
         "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
     }
 
