@@ -3,6 +3,11 @@
 Police networks are air-gapped: if any step (Great Expectations, MLflow, SHAP, the report) tried
 to reach the internet, it would fail or hang here. The same run is the integration test of the
 stages' interfaces: every artefact a user is told about must exist and be coherent.
+
+Cost: the test runs the demo on the ``small`` preset (the suite's time budget); ``make demo``
+runs the ``demo`` preset. What only the larger force shows (>= 90 distinct scores in the top 100,
+the model's AUC interval above the best rule's) is the manual check in README.md ("Is the model
+real?"): the demo prints both figures (``riskcohort.demo.describe_checks``).
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ def test_namespace_really_has_no_network():
 def demo(tmp_path_factory):
     work = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GX_"))}
-    cmd = _offline([sys.executable, "-m", "riskcohort.cli", "demo", "--work", str(work)])
+    cmd = _offline([sys.executable, "-m", "riskcohort.cli", "demo", "--work", str(work),
+                    "--preset", "small"])
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1500, env=env)
     return work, result
 
@@ -63,7 +69,7 @@ def test_demo_leaves_every_artefact_it_announces(demo):
         manifest = json.loads((run / "run.json").read_text())
         assert manifest.get("mlflow_run_id"), "every run is recorded in MLflow"
         scores = pd.read_csv(run / "scores.csv", dtype={"person_id": str})
-        assert scores["in_cohort"].sum() == manifest.get("k", 100)
+        assert scores["in_cohort"].sum() == manifest.get("cohort_size", manifest.get("k", 100))
     assert (runs / "iteration-2" / "report.html").exists()
     assert (runs / "iteration-2" / "promotion.md").exists()
     assert (work / "mlflow.db").exists()
@@ -79,3 +85,4 @@ def test_demo_registry_has_a_champion(demo):
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("da-threat-to-life", "champion")
     assert champion.status == "READY"
+
