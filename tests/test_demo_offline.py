@@ -86,3 +86,35 @@ def test_demo_registry_has_a_champion(demo):
     champion = client.get_model_version_by_alias("da-threat-to-life", "champion")
     assert champion.status == "READY"
 
+
+def test_demo_compares_with_the_incumbent_everywhere(demo):
+    """The ILAS file covers both as-of dates: the comparison is in metrics.json, printed by the
+    demo, logged to MLflow as a baseline run and shown by ``compare`` (issue 14.6)."""
+    work, result = demo
+    from mlflow import MlflowClient
+
+    from riskcohort.demo import describe_checks, model_checks
+
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for name in ("iteration-1", "iteration-2"):
+        run = work / "runs" / name
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["incumbent"]["system"] == "ILAS" and metrics["incumbent"]["coverage"] > 0
+        assert "roc_auc" in metrics["differences"]["incumbent"], name
+        checks = model_checks(run)
+        scores = pd.read_csv(run / "scores.csv").nsmallest(100, "rank")
+        assert checks["distinct_top"] == scores["score"].nunique()
+        assert checks["auc_vs_incumbent"] is not None
+        for line in describe_checks(checks):  # what the demo printed is what the run says
+            assert " ".join(line.split()) in " ".join(result.stdout.split()), line
+        model_run = json.loads((run / "run.json").read_text())["mlflow_run_id"]
+        exp = client.get_run(model_run).info.experiment_id
+        found = client.search_runs([exp], filter_string="tags.baseline = 'incumbent' and "
+                                   f"tags.`riskcohort.model_run_id` = '{model_run}'")
+        assert len(found) == 1 and "roc_auc" in found[0].data.metrics, name
+    shown = subprocess.run([sys.executable, "-m", "riskcohort.cli", "compare", "--work",
+                            str(work)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "COLUMNS": "250"})
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "Incumbent" in shown.stdout
