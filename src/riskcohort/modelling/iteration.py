@@ -109,6 +109,8 @@ def score_frame(model: CohortModel, feats: pd.DataFrame, k: int, bands) -> pd.Da
         "_margin": margin,
     })
     frame.attrs["cohort"] = cohort_record(rank, tied, k)
+    if frame.attrs["cohort"]["cohort_note"]:
+        logger.info(frame.attrs["cohort"]["cohort_note"])
     return frame
 
 
@@ -183,12 +185,12 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
     tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of)
     train = tset.frame
     feats_cols = training.feature_columns(train, cfg.exclude_features)
-    monotone = monotone_for(feats_cols, cfg.model_spec)
-    interrupts.checkpoint("training")
     # issue 17.3: outcomes WITH management are not the risk without it (modelling.treatment)
     treat = treatment.adjust(train, tset.weights, cfg.interventions, tables, cfg.horizon_days,
                              as_of, feats_cols)
     feats_cols = feats_cols + treat.extra
+    monotone = monotone_for(feats_cols, cfg.model_spec)
+    interrupts.checkpoint("training")
     model, info = training.fit(
         train, feats_cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
         negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds, block=cfg.cv_block_months,
@@ -200,10 +202,10 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
     backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= end
     logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
     now = _build(dataset, cfg, [as_of], labels=backtest)
-    if len(now) == 0:
-        raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
     for col in treat.extra:  # feature_fixed: scored as "not managed"
         now[col] = 0.0
+    if len(now) == 0:
+        raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
                         "domestic incident known in the lookback window")
     scores = score_frame(model, now, cfg.k, cfg.bands)
     base = bl.compute(now, dataset, as_of, cfg.incumbent_window_days)
@@ -225,10 +227,10 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
                        tiebreak={"model": scores["_margin"].to_numpy()})
         metrics.update(res)
         metrics.update(summarise(res, cfg.k))
-    feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
-    man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train_attrs)
         metrics["by_management"] = treatment.by_management(
             ev, tables, as_of, cfg.horizon_days, [c for c in score_map if c != "oracle"])
+    feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
+    man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train_attrs)
     man.update({key: scores.attrs["cohort"][key] for key in ("cohort_size", "cohort_note")})
     return IterationResult(as_of, bool(backtest), model, scores[SCORE_COLUMNS], feats, metrics,
                            man, ev, info)

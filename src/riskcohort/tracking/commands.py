@@ -58,6 +58,11 @@ def register(app: typer.Typer) -> None:
         ece_max: float = typer.Option(0.01, "--ece-max", help="Promotion: ECE must be below."),
         slope_min: float = typer.Option(0.8, "--slope-min", help="Promotion: slope at least."),
         slope_max: float = typer.Option(1.2, "--slope-max", help="Promotion: slope at most."),
+        max_quarantine: float | None = typer.Option(
+            None, "--max-quarantine", help="Stop when more than this share of a required "
+            "table is quarantined (default: [data] max_quarantine, else 0.01 = 1%)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out "
+                                       "whole (never the champion's run folder)."),
         psi_max: float = typer.Option(0.25, "--psi-max", help="Promotion: largest input PSI "
                                       "(champion's snapshot vs the challenger's) must be below."),
         auto_approve: bool = typer.Option(False, "--auto-approve", help="DEMO ONLY: approve "
@@ -67,14 +72,19 @@ def register(app: typer.Typer) -> None:
         work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
     ) -> None:
         """Train a challenger on new data; it becomes champion only when approved."""
+        from riskcohort import preflight
         from riskcohort.tracking.promotion import markdown
+        from riskcohort.tracking.store import work_dir
         from riskcohort.workflow import retrain as run_retrain
 
         console = _console()
+        preflight.check_job(out or work_dir(work) / "runs" / "retrain", data,
+                            tracking_uri=tracking_uri, work=work)  # before heavy work
         with _guard(tracking_uri):
             res = run_retrain(experiment, data, out_dir=out, as_of=as_of, dry_run=dry_run,
                               tracking_uri=tracking_uri, work=work, ece_max=ece_max,
                               slope_range=(slope_min, slope_max),
+                              max_quarantine=max_quarantine, overwrite=overwrite,
                               auto_approve=auto_approve, psi_max=psi_max)
         console.print(markdown(res.decision, dry_run), markup=False)
         state = ("promoted to champion" if res.promoted else
@@ -90,18 +100,25 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(..., "--data", help="Dataset folder to score."),
         as_of: str = typer.Option(..., "--as-of", help="Score as of YYYY-MM-DD."),
         out: Path = typer.Option(..., "--out", help="Run folder to write."),
+        max_quarantine: float | None = typer.Option(
+            None, "--max-quarantine", help="Stop when more than this share of a required "
+            "table is quarantined (default: 0.01 = 1%)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out "
+                                       "whole (never the champion's run folder)."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
         work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
     ) -> None:
         """Score a dataset with a registered model, without training (writes a run folder)."""
-        import pandas as pd
-
+        from riskcohort import preflight
+        from riskcohort.runfolder import open_run
         from riskcohort.workflow import score_registered
 
+        preflight.check_job(out, data, tracking_uri=tracking_uri, work=work, track=False)
         with _guard(tracking_uri):
             folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri,
-                                      work=work)
-        scores = pd.read_csv(folder / "scores.csv")
+                                      work=work, max_quarantine=max_quarantine,
+                                      overwrite=overwrite)
+        scores = open_run(folder).scores
         _console().print(f"scored {len(scores)} people with {model}; cohort of "
                          f"{int(scores['in_cohort'].sum())} -> {folder}")
 
@@ -158,3 +175,4 @@ def register(app: typer.Typer) -> None:
         from riskcohort.tracking.ui import serve
 
         raise typer.Exit(serve(cmd, env=os.environ.copy()))  # own process group, always stopped
+
