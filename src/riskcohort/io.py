@@ -106,3 +106,20 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists on this machine (this process counts as alive).
+
+    One answer for every "was its owner killed?" question (staging folders left by a kill -9,
+    MLflow runs left RUNNING): a pid we may not signal belongs to a live process of someone else.
+    """
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

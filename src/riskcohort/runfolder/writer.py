@@ -50,18 +50,6 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _sibling(target: Path, prefix: str) -> Path:
     return target.parent / f".{target.name}{prefix}{os.getpid()}-{secrets.token_hex(4)}"
 
@@ -74,7 +62,7 @@ def _leftovers(target: Path, prefix: str) -> Iterator[Path]:
     for p in sorted(target.parent.iterdir()):
         if p.name.startswith(start):
             pid = p.name[len(start):].split("-")[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not io.pid_alive(int(pid)):
                 yield p
 
 

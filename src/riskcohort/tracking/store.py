@@ -20,6 +20,7 @@ from pathlib import Path
 
 from riskcohort import _offline  # noqa: F401
 from riskcohort.errors import UserError
+from riskcohort.io import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -221,12 +222,8 @@ def _owner_alive(tags: dict) -> bool:
         return True  # not ours to judge
     if pid == os.getpid():
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     started = tags.get(START_TAG)
     return not started or _process_start(pid) in (None, started)
 
