@@ -139,8 +139,13 @@ def run_demo(work: Path, preset: str = DEFAULT_PRESET, seed: int = 7, fresh: boo
     print_diff(cohort_diff(str(first), str(second), uri, work), console, 10)
 
     step("governance pack")
+    # iteration 2's pack is what a board reads to approve it; when it was not promoted, the
+    # champion still in use (iteration 1) gets its own pack, and that is the one announced.
     report = governance.report(second, previous=first)
-    log(f"governance report: {report}")
+    log(f"governance report (iteration 2, the challenger): {report}")
+    if not result.promoted:
+        report = governance.report(first)
+        log(f"governance report (iteration 1, the champion in use): {report}")
     ends = [t for _, t in starts[1:]] + [time.perf_counter()]
     timings = {name: round(end - start, 1) for (name, start), end in zip(starts, ends, strict=True)}
     return DemoResult(work, data, earlier, first, second, report, result.promoted, timings)
@@ -235,7 +240,7 @@ def register(app: typer.Typer) -> None:
                             ("dataset (6 months earlier)", res.earlier),
                             ("iteration 1 run folder", res.first_run),
                             ("iteration 2 (retrain) run folder", res.retrain_run),
-                            ("governance report", res.report),
+                            ("governance report (champion)", res.report),
                             ("MLflow store", res.work / "mlflow.db")):
             console.print(f"  {label:34s} {path}")
         run = res.retrain_run if res.promoted else res.first_run  # the champion's folder
@@ -246,8 +251,9 @@ def register(app: typer.Typer) -> None:
         else:
             console.print("\nThe promotion rule kept the champion (iteration 1): the retrained "
                           "model (iteration 2) did not pass it (reasons above), so it is "
-                          "recorded but not served; the governance pack of iteration 2 "
-                          "describes a model that is not in use.", highlight=False)
+                          "recorded but not served. The governance report listed above is "
+                          "the champion's; iteration 2's pack is beside its run folder for "
+                          "the board.", highlight=False)
         console.print(f"Champion's run folder: {run}", highlight=False)
         console.print(f"Next: [bold]riskcohort serve --work {res.work}[/] (review app, serves "
                       f"the champion) · [bold]riskcohort ui --work {res.work}[/] (MLflow) · "

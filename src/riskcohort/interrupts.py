@@ -55,8 +55,10 @@ def _handler(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
 
 def install() -> dict:
     """Route SIGINT and SIGTERM to exceptions in the main thread; the previous handlers (for
-    :func:`restore`). Outside the main thread nothing changes."""
+    :func:`restore`). Outside the main thread nothing changes. A new command starts with an
+    empty ledger: what an earlier command in the same process published is not this one's."""
     _stopping.clear()
+    _published.clear()
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

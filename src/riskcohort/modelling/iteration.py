@@ -131,7 +131,7 @@ def cohort_record(rank: np.ndarray, tied: np.ndarray, k: int) -> dict:
 
     >>> r = cohort_record(np.array([1, 2, 2, 2, 5]), np.array([0, 1, 1, 1, 0], bool), 2)
     >>> r["cohort_size"], r["cohort_note"][:48]
-    (4, 'The cohort has 4 people, not 2: 3 people share ')
+    (4, 'The cohort has 4 people, not 2: 3 people share r')
     """
     size = int((rank <= k).sum())
     note = ""
