@@ -229,8 +229,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, "--seed", help="Generator seed."),
         fresh: bool = typer.Option(False, "--fresh", help="Re-simulate even if the data exists."),
     ) -> None:
-        """Run the whole job on a synthetic force: simulate, validate, train, explain, track,
-        retrain, diff and write the governance pack."""
+        """Run the whole job on a synthetic force, from simulation to the governance pack.
+
+        Simulate, validate, train, explain, track, retrain, diff and write the pack."""
         from rich.console import Console
 
         console = Console()

@@ -27,9 +27,10 @@ def register(app: typer.Typer) -> None:
         governance_template: Path | None = typer.Option(
             None, "--governance-template", help="Write the governance.toml template to this file and stop."),
     ) -> None:
-        """Write the governance pack: model card, data, performance, individual cases, fairness
-        audit, bias check, drift, legal basis, ALGO-CARE, an ATRS record and the sign-off, as
-        one self-contained HTML file (and a printable PDF)."""
+        """Write the governance pack as one self-contained HTML file (and a printable PDF).
+
+        Model card, data, performance, individual cases, fairness audit, bias check, drift,
+        legal basis, ALGO-CARE, an ATRS record and the sign-off."""
         from riskcohort.errors import UserError
 
         if governance_template is not None:

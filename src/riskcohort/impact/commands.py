@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the propensity folds and the "
                                  "bootstrap."),
     ) -> None:
-        """Estimate what an intervention kind changed: relative risk of serious harm during
-        management and 12 months after, against comparable unmanaged people (observational)."""
+        """Estimate an intervention's effect on serious harm (observational relative risk).
+
+        Serious harm during management and the 12 months after, against comparable unmanaged
+        people."""
         from riskcohort.impact.estimate import estimate_impact
         from riskcohort.io import write_json
 
