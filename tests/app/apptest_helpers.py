@@ -37,3 +37,22 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"port {port} did not open")
+
+
+def engine_at_revision(db_url: str, revision: str):
+    """A database migrated only up to ``revision`` (to test upgrades from an older schema)."""
+    import os
+
+    from alembic import command
+    from alembic.config import Config
+
+    from riskcohort.app import db as dbmod
+
+    eng = dbmod.make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.join(os.path.dirname(dbmod.__file__),
+                                                        "migrations"))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return eng

@@ -234,18 +234,9 @@ def test_seal_row_api_for_another_table(tmp_path, sealed_plans):
 # --- upgrade from revision 0001 with data -------------------------------------------------------
 
 def _db_at_0001(db_url):
-    from alembic import command
-    from alembic.config import Config
+    from tests.app.apptest_helpers import engine_at_revision
 
-    from riskcohort.app import db as dbmod
-
-    eng = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", os.path.join(os.path.dirname(dbmod.__file__),
-                                                        "migrations"))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    eng = engine_at_revision(db_url, "0001")
     prev = GENESIS
     with eng.begin() as conn:
         conn.execute(text("INSERT INTO users (name, role, pw_hash, active, created_at) VALUES "

@@ -6,7 +6,6 @@ Run on SQLite and a real PostgreSQL (``db_url``); every write must be sealed in 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import pytest
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from riskcohort.app import audit
-from riskcohort.app.db import make_engine, open_db
+from riskcohort.app.db import open_db
 from riskcohort.app.interventions_export import export, interventions
 from riskcohort.app.plans import TACTIC_KIND, TACTICS, plans, tactics
 from riskcohort.app.users import add_user
@@ -234,19 +233,11 @@ def test_export_passes_the_contract_in_a_dataset_folder(tmp_path):
 
 
 def test_upgrade_from_0002_with_data_keeps_everything(db_url):
-    from alembic import command
-    from alembic.config import Config
-
     from riskcohort.app import db as dbmod
     from riskcohort.app import decisions
+    from tests.app.apptest_helpers import engine_at_revision
 
-    eng = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", os.path.join(os.path.dirname(dbmod.__file__),
-                                                        "migrations"))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+    eng = engine_at_revision(db_url, "0002")
     eng.dispose()
     # a 0002 database in use: keyed chain, a sealed decision, a user
     from riskcohort.app.db import migrate
