@@ -179,6 +179,86 @@ def _all_metrics(w, y, prepared, ks, point=None):
     return res
 
 
+def _prepare_scores(y, harm, hom, scores, tiebreak, probabilities) -> dict:
+    """Per score: the tie-group indicator sums and (for probabilities only) the calibration
+    matrices. Built once, because every resample reuses the same ordering of each score."""
+    n = len(y)
+    prepared = {}
+    for name, s in scores.items():
+        s = np.asarray(s, dtype=float)
+        if len(s) != n:
+            raise ValueError(f"score {name!r} has {len(s)} values for {n} people")
+        group = _order_and_groups(s, tiebreak.get(name))
+        sums = _indicator(group, [np.ones(n), y, harm, hom])
+        cal = None
+        if name in probabilities:
+            cal = _prepare_calibration(y, np.clip(np.nan_to_num(s, nan=0.0), 0, 1))
+        prepared[name] = (sums, cal)
+    return prepared
+
+
+def _bootstrap(y, prepared, ks, point, n_boot: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Every metric on ``n_boot`` resamples, drawn in chunks so the (resamples x people) weight
+    matrix stays within ``_CELLS_PER_CHUNK`` cells whatever the population size."""
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, _CELLS_PER_CHUNK // max(n, 1)))
+    boot: dict[str, dict[str, list]] = {name: {} for name in prepared}
+    done = 0
+    while done < n_boot:
+        b = min(chunk, n_boot - done)
+        res = _all_metrics(_weights(rng, n, b), y, prepared, ks, point)
+        for name, m in res.items():
+            for key, val in m.items():
+                boot[name].setdefault(key, []).append(val)
+        done += b
+    boot_arr = {nm: {k: np.concatenate(v) for k, v in m.items()} for nm, m in boot.items()}
+    for nm in prepared:  # n_boot == 0: point estimates only
+        for key in point[nm]:
+            boot_arr[nm].setdefault(key, np.zeros(0))
+    return boot_arr
+
+
+def _summaries(point, boot_arr, reference: str, n_boot: int) -> tuple[dict, dict]:
+    """Value and percentile interval of every metric, and of ``reference`` minus every other
+    score on the same resamples (paired, so the shared noise of the population cancels)."""
+
+    def summary(pt, bs):
+        lo, hi = _interval(bs) if n_boot else (float("nan"), float("nan"))
+        return {"value": float(pt[0]), "lo": lo, "hi": hi}
+
+    for m in (*point.values(), *boot_arr.values()):
+        m.pop("_a", None)
+    out_scores = {nm: {k: summary(point[nm][k], boot_arr[nm][k]) for k in point[nm]}
+                  for nm in point}
+    diffs = {}
+    if reference in point:
+        ref_pt, ref_bs = point[reference], boot_arr[reference]
+        for nm in point:
+            if nm == reference:
+                continue
+            common = [k for k in ref_pt if k in point[nm]]
+            diffs[nm] = {
+                k: summary(ref_pt[k] - point[nm][k], ref_bs[k] - boot_arr[nm][k]) for k in common
+            }
+    return out_scores, diffs
+
+
+def _cautions(y: np.ndarray, hom: np.ndarray) -> list[str]:
+    """Plain-English warnings shown beside the figures when the outcome counts are too few for
+    the intervals to carry evidence (a reader should not over-read a small backtest)."""
+    n_hom = int(hom.sum())
+    cautions = []
+    if n_hom < 20:
+        cautions.append(
+            f"only {n_hom} homicides in the outcome window: homicide counts are anecdotal, "
+            "their intervals are wide and no difference in them should be read as evidence"
+        )
+    if y.sum() < 30:
+        cautions.append(f"only {int(y.sum())} positives: all intervals are wide")
+    return cautions
+
+
 def evaluate(
     y,
     harm,
@@ -209,71 +289,15 @@ def evaluate(
     hom = np.nan_to_num(np.asarray(homicide, dtype=float))
     ks = tuple(int(k) for k in ks)
     n = len(y)
-    tiebreak = dict(tiebreak or {})
-    probabilities = set(probabilities)
-    prepared = {}
-    for name, s in scores.items():
-        s = np.asarray(s, dtype=float)
-        if len(s) != n:
-            raise ValueError(f"score {name!r} has {len(s)} values for {n} people")
-        group = _order_and_groups(s, tiebreak.get(name))
-        sums = _indicator(group, [np.ones(n), y, harm, hom])
-        cal = None
-        if name in probabilities:
-            cal = _prepare_calibration(y, np.clip(np.nan_to_num(s, nan=0.0), 0, 1))
-        prepared[name] = (sums, cal)
-
+    prepared = _prepare_scores(y, harm, hom, scores, dict(tiebreak or {}), set(probabilities))
     point = _all_metrics(np.ones((1, n)), y, prepared, ks)
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_boot, _CELLS_PER_CHUNK // max(n, 1)))
-    boot: dict[str, dict[str, list]] = {name: {} for name in prepared}
-    done = 0
-    while done < n_boot:
-        b = min(chunk, n_boot - done)
-        res = _all_metrics(_weights(rng, n, b), y, prepared, ks, point)
-        for name, m in res.items():
-            for key, val in m.items():
-                boot[name].setdefault(key, []).append(val)
-        done += b
-    boot_arr = {nm: {k: np.concatenate(v) for k, v in m.items()} for nm, m in boot.items()}
-
-    for nm in prepared:  # n_boot == 0: point estimates only
-        for key in point[nm]:
-            boot_arr[nm].setdefault(key, np.zeros(0))
-
-    def summary(pt, bs):
-        lo, hi = _interval(bs) if n_boot else (float("nan"), float("nan"))
-        return {"value": float(pt[0]), "lo": lo, "hi": hi}
-
-    for m in (*point.values(), *boot_arr.values()):
-        m.pop("_a", None)
-    out_scores = {
-        nm: {k: summary(point[nm][k], boot_arr[nm][k]) for k in point[nm]} for nm in prepared
-    }
-    diffs = {}
-    if reference in prepared:
-        for nm in prepared:
-            if nm == reference:
-                continue
-            common = [k for k in point[reference] if k in point[nm]]
-            ref_pt, ref_bs = point[reference], boot_arr[reference]
-            diffs[nm] = {
-                k: summary(ref_pt[k] - point[nm][k], ref_bs[k] - boot_arr[nm][k]) for k in common
-            }
-    n_hom = int(hom.sum())
-    cautions = []
-    if n_hom < 20:
-        cautions.append(
-            f"only {n_hom} homicides in the outcome window: homicide counts are anecdotal, "
-            "their intervals are wide and no difference in them should be read as evidence"
-        )
-    if y.sum() < 30:
-        cautions.append(f"only {int(y.sum())} positives: all intervals are wide")
+    boot_arr = _bootstrap(y, prepared, ks, point, n_boot, seed)
+    out_scores, diffs = _summaries(point, boot_arr, reference, n_boot)
     return {
         "n": n,
         "positives": int(y.sum()),
         "base_rate": float(y.mean()) if n else float("nan"),
-        "homicides": n_hom,
+        "homicides": int(hom.sum()),
         "total_harm": float(harm.sum()),
         "ks": list(ks),
         "n_boot": int(n_boot),
@@ -282,5 +306,5 @@ def evaluate(
         "calibration_bins": CALIBRATION_BINS,
         "scores": out_scores,
         "differences": diffs,
-        "cautions": cautions,
+        "cautions": _cautions(y, hom),
     }
