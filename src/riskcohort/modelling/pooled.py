@@ -39,6 +39,58 @@ def _add_topk(store: dict, w, sums, y, h, ks, part) -> None:
             store[f"harm@{k}"][part] += hk
 
 
+def _date_sums(f, names: Sequence[str], y: np.ndarray, h: np.ndarray) -> dict[str, Any]:
+    """Per-tie-group sums of one date for every score present there (a baseline missing on a
+    date - all NaN - is skipped for that date rather than ranking everybody tied)."""
+    n = len(y)
+    return {name: _indicator(_order_and_groups(f[name].to_numpy(float), None),
+                             [np.ones(n), y, h, np.zeros(n)])
+            for name in names
+            if name in f and np.isfinite(f[name].to_numpy(float)).any()}
+
+
+def _resample_date(rng: np.random.Generator, sums: dict[str, Any], y: np.ndarray, h: np.ndarray,
+                   ks: tuple[int, ...], boot: dict, pos_b: np.ndarray, harm_b: np.ndarray) -> None:
+    """Add one date's resampled totals to ``boot``/``pos_b``/``harm_b`` (a stratum: people are
+    drawn within the date). Chunked: a (resamples x people) weight matrix for 1,000 resamples of
+    130,000 people, times the per-group sums, would need tens of GB at once."""
+    n, n_boot = len(y), len(pos_b)
+    chunk = max(1, min(n_boot, _CELLS_PER_CHUNK // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        part = slice(start, min(n_boot, start + chunk))
+        w = _weights(rng, n, part.stop - part.start)
+        pos_b[part] += w @ y
+        harm_b[part] += w @ h
+        for name, s in sums.items():
+            _add_topk(boot[name], w, s, y, h, ks, part)
+
+
+def _rates(src: dict, pos, harm, ks: tuple[int, ...]) -> dict[str, Any]:
+    """Pooled counts to recall@k (share of positives caught) and harm@k (share of harm)."""
+    out = {}
+    for k in ks:
+        out[f"recall@{k}"] = src[f"tp@{k}"] / pos
+        out[f"harm@{k}"] = src[f"harm@{k}"] / harm
+    return out
+
+
+def _differences(pts: dict[str, dict[str, Any]], bss: dict[str, dict[str, Any]],
+                 names: Sequence[str], reference: str) -> dict[str, dict[str, Any]]:
+    """``reference`` minus every other score, on the same (paired) resamples."""
+    diffs: dict[str, dict[str, Any]] = {}
+    if reference not in names:
+        return diffs
+    for name in names:
+        if name == reference:
+            continue
+        diffs[name] = {}
+        for key in pts[name]:
+            lo, hi = _interval(bss[reference][key] - bss[name][key])
+            diffs[name][key] = {"value": float(pts[reference][key] - pts[name][key]), "lo": lo,
+                                "hi": hi}
+    return diffs
+
+
 def pooled_topk(frames: Sequence, names: Sequence[str], ks=(50, 100, 200), n_boot: int = 1000,
                 seed: int = 0, reference: str = "model") -> dict:
     """Pooled recall@k and harm@k over ``frames`` (one per date: ``serious_harm``,
@@ -54,51 +106,23 @@ def pooled_topk(frames: Sequence, names: Sequence[str], ks=(50, 100, 200), n_boo
     ks = tuple(int(k) for k in ks)
     rng = np.random.default_rng(seed)
     keys = [f"{m}@{k}" for k in ks for m in ("tp", "harm")]
-    point = {n: dict.fromkeys(keys, 0.0) for n in names}
-    boot = {n: {key: np.zeros(n_boot) for key in keys} for n in names}
+    point = {name: dict.fromkeys(keys, 0.0) for name in names}
+    boot = {name: {key: np.zeros(n_boot) for key in keys} for name in names}
     pos_pt, harm_pt = 0.0, 0.0
     pos_b, harm_b = np.zeros(n_boot), np.zeros(n_boot)
     for f in frames:
         y = f["serious_harm"].to_numpy(float)
         h = np.nan_to_num(f["harm_weight"].to_numpy(float))
-        n = len(y)
         pos_pt, harm_pt = pos_pt + y.sum(), harm_pt + h.sum()
-        sums = {name: _indicator(_order_and_groups(f[name].to_numpy(float), None),
-                                 [np.ones(n), y, h, np.zeros(n)])
-                for name in names
-                if name in f and np.isfinite(f[name].to_numpy(float)).any()}
+        sums = _date_sums(f, names, y, h)
         for name, s in sums.items():
-            _add_topk(point[name], np.ones((1, n)), s, y, h, ks, None)
-        # resamples in chunks: a (resamples x people) weight matrix for 1,000 resamples of
-        # 130,000 people, times the per-group sums, would need tens of GB at once
-        chunk = max(1, min(n_boot, _CELLS_PER_CHUNK // max(n, 1)))
-        for start in range(0, n_boot, chunk):
-            part = slice(start, min(n_boot, start + chunk))
-            w = _weights(rng, n, part.stop - part.start)
-            pos_b[part] += w @ y
-            harm_b[part] += w @ h
-            for name, s in sums.items():
-                _add_topk(boot[name], w, s, y, h, ks, part)
-
-    def metric(src, pos, harm):
-        out = {}
-        for k in ks:
-            out[f"recall@{k}"] = src[f"tp@{k}"] / pos
-            out[f"harm@{k}"] = src[f"harm@{k}"] / harm
-        return out
-
-    pts = {n: metric(point[n], pos_pt, harm_pt) for n in names}
-    bss = {n: metric(boot[n], pos_b, harm_b) for n in names}
-    scores = {n: {key: {"value": float(pts[n][key]), "lo": _interval(bss[n][key])[0],
-                        "hi": _interval(bss[n][key])[1]} for key in pts[n]} for n in names}
-    diffs: dict[str, dict[str, Any]] = {}
-    for n in names:
-        if n == reference or reference not in names:
-            continue
-        diffs[n] = {}
-        for key in pts[n]:
-            lo, hi = _interval(bss[reference][key] - bss[n][key])
-            diffs[n][key] = {"value": float(pts[reference][key] - pts[n][key]), "lo": lo,
-                             "hi": hi}
+            _add_topk(point[name], np.ones((1, len(y))), s, y, h, ks, None)
+        _resample_date(rng, sums, y, h, ks, boot, pos_b, harm_b)
+    pts = {name: _rates(point[name], pos_pt, harm_pt, ks) for name in names}
+    bss = {name: _rates(boot[name], pos_b, harm_b, ks) for name in names}
+    scores = {name: {key: {"value": float(pts[name][key]), "lo": _interval(bss[name][key])[0],
+                           "hi": _interval(bss[name][key])[1]} for key in pts[name]}
+              for name in names}
     return {"dates": len(frames), "positives": int(pos_pt), "n_boot": n_boot, "seed": seed,
-            "ks": list(ks), "scores": scores, "differences": diffs}
+            "ks": list(ks), "scores": scores, "differences": _differences(pts, bss, names,
+                                                                           reference)}
