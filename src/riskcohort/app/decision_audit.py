@@ -8,11 +8,17 @@ referred, given a tactic, added manually). 95% Wilson intervals; groups of fewer
 :data:`SMALL` people are marked (their rates are too uncertain to read). Override rates
 compare decisions in the current iteration with the cohort (top k): adopted outside it, not
 adopted inside it.
+
+One owner: :func:`decision_audit` is what the governance page shows, and :func:`for_run` hands
+the very same dict (plain JSON types) to the governance pack (``riskcohort report RUN --db URL``
+through ``riskcohort.workflow.report``), which only renders it: the governance stage may not
+import the app, and a second computation would drift from the page.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
@@ -21,6 +27,7 @@ from sqlalchemy.engine import Engine
 from riskcohort.app.alerts import data_dir, load_tables
 from riskcohort.app.db import decisions
 from riskcohort.app.plans import plans, tactics
+from riskcohort.errors import UserError
 
 SMALL = 10
 AGE_BANDS = ((0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"),
@@ -92,6 +99,8 @@ def rates(engine: Engine, persons: pd.DataFrame | None, as_of: pd.Timestamp) -> 
                 hits = int(g[k].sum()) if n else 0
                 lo, hi = wilson(hits, n)
                 row["cells"].append({"outcome": words, "k": hits,
+                                     "rate": hits / n if n else None,
+                                     "lo": lo if n else None, "hi": hi if n else None,
                                      "text": "–" if not n else
                                      f"{hits / n:.0%} ({lo:.0%} to {hi:.0%})"})
             rows.append(row)
@@ -120,9 +129,13 @@ def overrides(engine: Engine, it) -> dict:
             "outside_ids": sorted(out_adopt)[:20], "inside_ids": sorted(in_refuse)[:20]}
 
 
-def decision_audit(engine: Engine, it) -> dict:
-    """Everything the governance page's decision audit shows."""
-    d = data_dir(it)
+def decision_audit(engine: Engine, it, data: str | Path | None = None) -> dict:
+    """Everything the governance page's decision audit shows (``data``: the folder of the
+    persons table; default the app's data folder, else the run's)."""
+    d = Path(data) if data is not None else data_dir(it)
+    if d is not None and not d.is_dir():
+        raise UserError(f"--data {d}: rule an existing data folder (its persons table gives "
+                        "sex, ethnicity and birth date)")
     persons = None
     if d is not None:
         persons = load_tables(d, {"persons": ["person_id", "sex", "ethnicity", "birth_date"]}
@@ -130,4 +143,38 @@ def decision_audit(engine: Engine, it) -> dict:
     out = rates(engine, persons, pd.Timestamp(it.as_of))
     out["overrides"] = overrides(engine, it)
     out["has_persons"] = persons is not None
+    out["iteration"], out["as_of"] = it.name, str(it.as_of)
+    return out
+
+
+def for_run(db: str, run_dir: str | Path, data: str | Path | None = None) -> dict:
+    """The decision audit of ``run_dir``'s iteration from the review app's database ``db``,
+    read only (nothing is created or migrated: a wrong URL or path must not leave an empty
+    database behind). The dict the governance page shows, plus ``computed_at`` and the
+    database (password hidden), for the pack to say where its numbers come from."""
+    from sqlalchemy import inspect
+
+    from riskcohort.app.db import make_engine, normalise_url
+    from riskcohort.app.rundata import load_iteration
+
+    url = normalise_url(db)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise UserError(f"--db {db}: no such database file; rule: the database "
+                        "`riskcohort serve` uses (e.g. <run parent>/app.db)")
+    engine = make_engine(db)
+    try:
+        try:
+            present = set(inspect(engine).get_table_names())
+        except Exception as exc:  # connection refused, bad credentials
+            raise UserError(f"--db {db}: cannot open database: {type(exc).__name__}: "
+                            f"{exc}") from exc
+        missing = sorted({"decisions", "plans", "tactics", "manual_additions"} - present)
+        if missing:
+            raise UserError(f"--db {db}: no review-app tables ({', '.join(missing)} missing); "
+                            "rule: the database `riskcohort serve` uses, migrated by it")
+        out = decision_audit(engine, load_iteration(run_dir), data)
+        out["database"] = engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
+    out["computed_at"] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return out

@@ -24,13 +24,14 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and of the random sample of cases."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow store to read the model's registry status from."),
         work: Path | None = typer.Option(None, "--work", help="Work folder (its mlflow.db and governance.toml; default $RISKCOHORT_WORK)."),
+        db: str | None = typer.Option(None, "--db", help="The review app's database: adds the decision audit (the team's decisions by group, overrides)."),
+        data: Path | None = typer.Option(None, "--data", help="Data folder with the persons table for the decision audit (default: the run's)."),
         governance_template: Path | None = typer.Option(
             None, "--governance-template", help="Write the governance.toml template to this file and stop."),
     ) -> None:
         """Write the governance pack as one self-contained HTML file (and a printable PDF).
 
-        Model card, data, performance, individual cases, fairness audit, bias check, drift,
-        legal basis, ALGO-CARE, an ATRS record and the sign-off."""
+        Model card, data, performance, individual cases, fairness audit, bias check, the team's decision audit (with --db), drift, legal basis, ALGO-CARE, an ATRS record and the sign-off."""
         from riskcohort.errors import UserError
 
         if governance_template is not None:
@@ -46,11 +47,11 @@ def register(app: typer.Typer) -> None:
         if run_dir is None:
             raise UserError("riskcohort report: a RUN_DIR is required (the OUT_DIR of "
                             "`riskcohort run`)")
-        from riskcohort.governance import report
+        from riskcohort.workflow.report import governance_report
 
-        path = report(run_dir, out=out, pdf=pdf, previous=previous, n_boot=n_boot, seed=seed,
-                      governance=governance, n_persons=persons, tracking_uri=tracking_uri,
-                      work=work)
+        path = governance_report(run_dir, db=db, data=data, out=out, pdf=pdf, previous=previous,
+                                 n_boot=n_boot, seed=seed, governance=governance,
+                                 n_persons=persons, tracking_uri=tracking_uri, work=work)
         typer.echo(f"governance pack: {path}")
         typer.echo(f"transparency record: {path.with_suffix('.atrs.md')}")
         typer.echo(f"pseudonym key (keep with the person data): {path.with_suffix('.pseudonyms.csv')}")

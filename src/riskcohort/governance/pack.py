@@ -126,8 +126,11 @@ def _quarantine_text(validation: dict | None) -> str:
 
 def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
           governance=None, n_persons: int = persons.N_PERSONS, tracking_uri: str | None = None,
-          work=None) -> dict:
-    """Everything the pack shows, as a dict (also used by tests)."""
+          work=None, decision_audit: dict | None = None) -> dict:
+    """Everything the pack shows, as a dict (also used by tests). ``decision_audit`` is the
+    review app's audit of the team's decisions, given as data (``riskcohort.workflow.report``
+    computes it with the app's own function, so the pack and the governance page agree);
+    None: the section says how to include it."""
     run = open_run(run_dir)
     frame = sections.audit_frame(run)
     fair = sections.fairness_section(frame, n_boot, seed, k=int(run.manifest.get("k", 100)))
@@ -157,6 +160,7 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
         "er": equal_risk,
         "ablation": ablation.section(run, n_boot=min(n_boot, ablation.N_BOOT), seed=seed),
         "interventions": interventions.section(run),
+        "decision_audit": decision_audit,
         "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -164,7 +168,8 @@ def build(run_dir, previous=None, n_boot: int = N_BOOT, seed: int = 0,
 def report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = False,
            previous: str | Path | None = None, n_boot: int = N_BOOT, seed: int = 0,
            governance: str | Path | None = None, n_persons: int = persons.N_PERSONS,
-           tracking_uri: str | None = None, work: str | Path | None = None) -> Path:
+           tracking_uri: str | None = None, work: str | Path | None = None,
+           decision_audit: dict | None = None) -> Path:
     """Write the governance pack for ``run_dir``; return the HTML path.
 
     Also writes ``<out stem>.atrs.md`` beside the HTML, ``<out stem>.pseudonyms.csv`` (the key
@@ -174,7 +179,8 @@ def report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = False
     (default: looked up beside the run, then in the work folder).
     """
     ctx = build(run_dir, previous=previous, n_boot=n_boot, seed=seed, governance=governance,
-                n_persons=n_persons, tracking_uri=tracking_uri, work=work)
+                n_persons=n_persons, tracking_uri=tracking_uri, work=work,
+                decision_audit=decision_audit)
     run = ctx["run"]
     out = Path(out) if out else run.root / "report.html"
     env = _env()
