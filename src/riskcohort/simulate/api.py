@@ -69,6 +69,87 @@ def _check_args(fmt, bias_group, bias_rate, managed, effect, tail):
         raise UserError(f"option --intervention-tail: rule not_negative: {tail!r}")
 
 
+class _Sinks:
+    """Every file a simulation streams to, so they are closed - or aborted, leaving no partial
+    file behind - together."""
+
+    def __init__(self, out: Path, fmt: str, tables_out: dict) -> None:
+        self.records = {name: Sink(out / f"{name}.{fmt}", t, fmt) for name, t in tables_out.items()}
+        self.truth = Sink(out / "_truth" / "risk.parquet", None, "parquet")
+        self.ilas = Sink(out / "_truth" / ".ilas_blocks.parquet", None, "parquet")
+        self.interventions = Sink(out / "_truth" / "interventions.parquet", None, "parquet")
+
+    def all(self) -> list[Sink]:
+        return [*self.records.values(), self.truth, self.ilas, self.interventions]
+
+    def close(self) -> None:
+        for s in self.all():
+            s.close()
+
+    def abort(self) -> None:
+        for s in self.all():
+            s.abort()
+
+
+def _write_blocks(p, sizes: list[int], seed: int, sc, managed: int, effect: float, tail: float,
+                  clean: bool, tables_out: dict, sinks: _Sinks) -> tuple[dict, dict, list]:
+    """Simulate and write each block in turn (bounded memory): records, ILAS scores, defects and
+    truth. Returns defect counts, rows per table and each block's ILAS top per date (the global
+    cohort flag needs them all)."""
+    counts: dict = {}
+    rows: dict = {}
+    top = []
+    ilas_dates = baseline.as_of_dates(p.ilas_monthly, p.data_start)
+    for b, n in enumerate(sizes):
+        k = int(round(managed * n / p.n_perpetrators))  # blocks share the team's capacity
+        tables, risk = simulate_block(p, n, b, seed, sc, k, effect, tail)
+        if "_interventions_truth" in tables:
+            sinks.interventions.append(tables.pop("_interventions_truth"), _itruth_schema())
+        post = np.random.default_rng([seed, b, 3])
+        scores = baseline.ilas(tables, post, ilas_dates)
+        top.append(scores.sort_values("score", ascending=False).groupby("as_of").head(
+            baseline.COHORT))
+        if not clean:
+            defects.merge_counts(counts, defects.inject(tables, post, b))
+        for name, frame in tables.items():
+            sinks.records[name].append(frame[list(tables_out[name].names)])
+            rows[name] = rows.get(name, 0) + len(frame)
+        sinks.truth.append(risk, _truth_schema())
+        sinks.ilas.append(scores, _ilas_schema(False))
+    return counts, rows, top
+
+
+def _remove_stale(out: Path, fmt: str, managed: int) -> None:
+    """Delete what an earlier simulation into the same folder left that this one did not
+    write, so the folder never holds two versions of a table."""
+    for other in ("csv", "parquet"):
+        if other != fmt:  # a previous run in the other format must not leave a second copy
+            for name in [*RECORD_TABLES, "interventions"]:
+                (out / f"{name}.{other}").unlink(missing_ok=True)
+    if managed == 0:  # a previous managed run must not leave its interventions behind
+        (out / f"interventions.{fmt}").unlink(missing_ok=True)
+        (out / "_truth" / "interventions.parquet").unlink(missing_ok=True)
+
+
+def _write_truth_notes(out: Path, summary: dict, counts: dict, sc, clean: bool) -> None:
+    """The ``_truth`` JSON files: defects injected, the summary (without timings, so the same
+    seed gives identical files) and the scenario and management assumptions."""
+    managed = summary["managed"]
+    effect, tail = summary["intervention_effect"], summary["intervention_tail_months"]
+    write_json(out / "_truth" / "defects.json", {"clean": clean, "counts": counts,
+                                                 "total": sum(sum(d.values())
+                                                              for d in counts.values())})
+    write_json(out / "_truth" / "summary.json", {k: v for k, v in summary.items()
+                                                 if k != "seconds"})
+    write_json(out / "_truth" / "scenario.json", {
+        "scenario": sc.to_dict(), "preset": summary["preset"], "seed": summary["seed"],
+        "management": {"managed_per_quarter": managed, "every_months": 3, "months": 6,
+                       "selected_by": "ILAS points from recorded incidents",
+                       "effect": effect, "tail_months": tail,
+                       "hazard_multiplier_while_managed": 1 - effect}
+        if managed else None})
+
+
 def simulate(out_dir: str | Path, preset: str = "small", seed: int = 0, fmt: str = "parquet",
              clean: bool = False, bias_group: str | None = None,
              bias_rate: float | None = None, max_blocks: int | None = None,
@@ -96,50 +177,17 @@ def simulate(out_dir: str | Path, preset: str = "small", seed: int = 0, fmt: str
     tables_out = dict(RECORD_TABLES)
     if managed > 0:
         tables_out["interventions"] = _INTERVENTIONS
-    sinks = {name: Sink(out / f"{name}.{fmt}", t, fmt) for name, t in tables_out.items()}
-    truth = Sink(out / "_truth" / "risk.parquet", None, "parquet")
-    ilas_tmp = Sink(out / "_truth" / ".ilas_blocks.parquet", None, "parquet")
-    itruth = Sink(out / "_truth" / "interventions.parquet", None, "parquet")
-    counts: dict = {}
-    rows: dict = {}
-    top = []
+    sinks = _Sinks(out, fmt, tables_out)
     try:
         sizes = _blocks(p)[:max_blocks] if max_blocks else _blocks(p)
-        ilas_dates = baseline.as_of_dates(p.ilas_monthly, p.data_start)
-        for b, n in enumerate(sizes):
-            k = int(round(managed * n / p.n_perpetrators))  # blocks share the team's capacity
-            tables, risk = simulate_block(p, n, b, seed, sc, k, intervention_effect,
-                                          intervention_tail)
-            if "_interventions_truth" in tables:
-                itruth.append(tables.pop("_interventions_truth"), _itruth_schema())
-            post = np.random.default_rng([seed, b, 3])
-            scores = baseline.ilas(tables, post, ilas_dates)
-            top.append(scores.sort_values("score", ascending=False).groupby("as_of").head(
-                baseline.COHORT))
-            if not clean:
-                defects.merge_counts(counts, defects.inject(tables, post, b))
-            for name, frame in tables.items():
-                sinks[name].append(frame[list(tables_out[name].names)])
-                rows[name] = rows.get(name, 0) + len(frame)
-            truth.append(risk, _truth_schema())
-            ilas_tmp.append(scores, _ilas_schema(False))
-        for s in sinks.values():
-            s.close()
-        truth.close()
-        ilas_tmp.close()
-        itruth.close()
+        counts, rows, top = _write_blocks(p, sizes, seed, sc, managed, intervention_effect,
+                                          intervention_tail, clean, tables_out, sinks)
+        sinks.close()
         n_scores = _write_baseline(out, pd.concat(top))
     except BaseException:
-        for s in [*sinks.values(), truth, ilas_tmp, itruth]:
-            s.abort()
+        sinks.abort()
         raise
-    for other in ("csv", "parquet"):
-        if other != fmt:  # a previous run in the other format must not leave a second copy
-            for name in [*RECORD_TABLES, "interventions"]:
-                (out / f"{name}.{other}").unlink(missing_ok=True)
-    if managed == 0:  # a previous managed run must not leave its interventions behind
-        (out / f"interventions.{fmt}").unlink(missing_ok=True)
-        (out / "_truth" / "interventions.parquet").unlink(missing_ok=True)
+    _remove_stale(out, fmt, managed)
     summary = {
         "preset": preset, "seed": seed, "format": fmt, "clean": clean,
         "bias_group": sc.bias_group, "bias_rate": sc.bias_rate if sc.bias_group else None,
@@ -147,21 +195,10 @@ def simulate(out_dir: str | Path, preset: str = "small", seed: int = 0, fmt: str
         "intervention_effect": intervention_effect if managed else None,
         "intervention_tail_months": intervention_tail if managed else None,
         "data_start": str(p.data_start), "data_end": str(DATA_END), "blocks": len(sizes),
-        "rows": rows, "baseline_rows": n_scores, "truth_rows": truth.rows,
+        "rows": rows, "baseline_rows": n_scores, "truth_rows": sinks.truth.rows,
         "defects": counts, "seconds": round(time.perf_counter() - t0, 2),
     }
-    write_json(out / "_truth" / "defects.json", {"clean": clean, "counts": counts,
-                                                 "total": sum(sum(d.values())
-                                                              for d in counts.values())})
-    write_json(out / "_truth" / "summary.json", {k: v for k, v in summary.items()
-                                                 if k != "seconds"})
-    write_json(out / "_truth" / "scenario.json", {
-        "scenario": sc.to_dict(), "preset": preset, "seed": seed,
-        "management": {"managed_per_quarter": managed, "every_months": 3, "months": 6,
-                       "selected_by": "ILAS points from recorded incidents",
-                       "effect": intervention_effect, "tail_months": intervention_tail,
-                       "hazard_multiplier_while_managed": 1 - intervention_effect}
-        if managed else None})
+    _write_truth_notes(out, summary, counts, sc, clean)
     return summary
 
 
