@@ -97,6 +97,83 @@ def as_of_dates(monthly: bool = True, data_start=None,
     return list(dates)
 
 
+_DAY = 86400  # seconds
+
+
+def _incident_events(ev, inc: pd.DataFrame, pcode: np.ndarray) -> None:
+    """Add the domestic incidents to ``ev``: the population window and one series per kind of
+    crime the ILAS points look at."""
+    rec = _sec(inc["recorded_at"])
+    off = inc["offence"].to_numpy(dtype=object)
+    crime = off != "non_crime"
+    ev.add("pop", pcode, rec)
+    for name, mask in (("crime", crime), ("strangulation", off == "strangulation"),
+                       ("threats_to_kill", off == "threats_to_kill"),
+                       ("weapon", crime & inc["weapon"].isin(["knife", "firearm"]).to_numpy()),
+                       ("stalking", np.isin(off, ["stalking", "harassment"])),
+                       ("breach", off == "breach_of_order"),
+                       ("violence", np.isin(off, ["abh", "gbh", "gbh_with_intent",
+                                                  "attempted_murder"])),
+                       ("sexual", off == "sexual_offence")):
+        ev.add(name, pcode[mask], rec[mask])
+
+
+def _assessment_marker_events(ev, t: dict[str, pd.DataFrame], people: np.ndarray) -> None:
+    """Add DASH answers/grades and warning markers of the block's known perpetrators to ``ev``
+    (people with no domestic incident are never scored, so their rows are dropped)."""
+    ra = t["risk_assessments"]
+    rcode = _codes(people, ra["perpetrator_id"])
+    ok = rcode >= 0
+    at = _sec(ra["assessed_at"])
+    ev.add("q_strangulation", rcode[ok & ra["q_strangulation"].fillna(False).to_numpy(bool)],
+           at[ok & ra["q_strangulation"].fillna(False).to_numpy(bool)])
+    high = ok & (ra["grade"] == "high").to_numpy()
+    ev.add("dash_high", rcode[high], at[high])
+    mk = t["markers"]
+    mcode = _codes(people, mk["person_id"])
+    mat = _sec(mk["recorded_at"])
+    for name, kinds in (("marker_weapon", ["weapons", "firearms_access"]),
+                        ("suicide", ["suicide_self_harm"])):
+        m = (mcode >= 0) & mk["kind"].isin(kinds).to_numpy()
+        ev.add(name, mcode[m], mat[m])
+
+
+def _candidates(ev, persons: pd.DataFrame, people: np.ndarray, dates: pd.DatetimeIndex,
+                matched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(person, date) pairs the incumbent scores: a domestic incident in the coverage window,
+    alive at the date and matched by the system. Person-major, date-minor, so query keys are
+    sorted for ``searchsorted``."""
+    tq = np.tile(_sec(pd.Series(dates)), len(people))
+    pq_ = np.repeat(np.arange(len(people)), len(dates))
+    inpop = ev.count("pop", pq_, tq, COVER_DAYS * _DAY) > 0
+    dead = persons.set_index("person_id")["death_date"].reindex(people)
+    death = _sec(dead)[pq_]
+    inpop &= ~((death >= 0) & (death < tq)) & matched[pq_]
+    return pq_[inpop], tq[inpop]
+
+
+def _points(ev, pq_: np.ndarray, tq: np.ndarray) -> np.ndarray:
+    """ILAS points of each candidate pair: the same sum as :func:`ilas_points`."""
+    y3, y1 = 3 * 365 * _DAY, 365 * _DAY
+
+    def has(name, window):
+        return (ev.count(name, pq_, tq, window) > 0).astype(float)
+
+    return (POINTS["strangulation"] * np.maximum(has("strangulation", y3),
+                                                 has("q_strangulation", None))
+            + POINTS["threats_to_kill"] * has("threats_to_kill", y3)
+            + POINTS["dash_high"] * has("dash_high", y1)
+            + POINTS["weapon"] * np.maximum(has("weapon", y3), has("marker_weapon", None))
+            + POINTS["stalking"] * has("stalking", y1)
+            + POINTS["breach"] * has("breach", y1)
+            + POINTS["violence"] * has("violence", y3)
+            + POINTS["sexual"] * has("sexual", y3)
+            + POINTS["suicide"] * has("suicide", None)
+            + POINTS["recent"] * has("crime", 90 * _DAY)
+            + 2 * np.minimum(ev.count("crime", pq_, tq, y1), 5))
+
+
+
 def ilas(t: dict[str, pd.DataFrame], rng, as_of_dates=AS_OF) -> pd.DataFrame:
     """ILAS scores of one block at each date (cohort flag is set later, over all blocks).
 
@@ -113,60 +190,10 @@ def ilas(t: dict[str, pd.DataFrame], rng, as_of_dates=AS_OF) -> pd.DataFrame:
         return pd.DataFrame(columns=["person_id", "as_of", "score", "system"])
     matched = rng.random(len(people)) >= UNMATCHED
     ev = _Events(len(people))
-    rec = _sec(inc["recorded_at"])
-    off = inc["offence"].to_numpy(dtype=object)
-    crime = off != "non_crime"
-    ev.add("pop", pcode, rec)
-    for name, mask in (("crime", crime), ("strangulation", off == "strangulation"),
-                       ("threats_to_kill", off == "threats_to_kill"),
-                       ("weapon", crime & inc["weapon"].isin(["knife", "firearm"]).to_numpy()),
-                       ("stalking", np.isin(off, ["stalking", "harassment"])),
-                       ("breach", off == "breach_of_order"),
-                       ("violence", np.isin(off, ["abh", "gbh", "gbh_with_intent",
-                                                  "attempted_murder"])),
-                       ("sexual", off == "sexual_offence")):
-        ev.add(name, pcode[mask], rec[mask])
-    ra = t["risk_assessments"]
-    rcode = _codes(people, ra["perpetrator_id"])
-    ok = rcode >= 0
-    at = _sec(ra["assessed_at"])
-    ev.add("q_strangulation", rcode[ok & ra["q_strangulation"].fillna(False).to_numpy(bool)],
-           at[ok & ra["q_strangulation"].fillna(False).to_numpy(bool)])
-    high = ok & (ra["grade"] == "high").to_numpy()
-    ev.add("dash_high", rcode[high], at[high])
-    mk = t["markers"]
-    mcode = _codes(people, mk["person_id"])
-    mat = _sec(mk["recorded_at"])
-    for name, kinds in (("marker_weapon", ["weapons", "firearms_access"]),
-                        ("suicide", ["suicide_self_harm"])):
-        m = (mcode >= 0) & mk["kind"].isin(kinds).to_numpy()
-        ev.add(name, mcode[m], mat[m])
-    # candidate pairs (person-major, date-minor, so query keys are sorted)
-    tq = np.tile(_sec(pd.Series(dates)), len(people))
-    pq_ = np.repeat(np.arange(len(people)), len(dates))
-    day = 86400
-    inpop = ev.count("pop", pq_, tq, COVER_DAYS * day) > 0
-    dead = t["persons"].set_index("person_id")["death_date"].reindex(people)
-    death = _sec(dead)[pq_]
-    inpop &= ~((death >= 0) & (death < tq)) & matched[pq_]
-    pq_, tq = pq_[inpop], tq[inpop]
-    y3, y1 = 3 * 365 * day, 365 * day
-
-    def has(name, window):
-        return (ev.count(name, pq_, tq, window) > 0).astype(float)
-
-    score = (POINTS["strangulation"] * np.maximum(has("strangulation", y3),
-                                                   has("q_strangulation", None))
-             + POINTS["threats_to_kill"] * has("threats_to_kill", y3)
-             + POINTS["dash_high"] * has("dash_high", y1)
-             + POINTS["weapon"] * np.maximum(has("weapon", y3), has("marker_weapon", None))
-             + POINTS["stalking"] * has("stalking", y1)
-             + POINTS["breach"] * has("breach", y1)
-             + POINTS["violence"] * has("violence", y3)
-             + POINTS["sexual"] * has("sexual", y3)
-             + POINTS["suicide"] * has("suicide", None)
-             + POINTS["recent"] * has("crime", 90 * day)
-             + 2 * np.minimum(ev.count("crime", pq_, tq, y1), 5))
+    _incident_events(ev, inc, pcode)
+    _assessment_marker_events(ev, t, people)
+    pq_, tq = _candidates(ev, t["persons"], people, dates, matched)
+    score = _points(ev, pq_, tq)
     return pd.DataFrame({
         "person_id": people[pq_].astype(object),
         "as_of": pd.Series(tq * 1_000_000_000).astype("datetime64[ns]"),
