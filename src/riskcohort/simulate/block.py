@@ -33,17 +33,10 @@ def month_days(preset: Preset) -> np.ndarray:
     return months.astype("datetime64[D]").astype(np.int64)
 
 
-def simulate_block(preset: Preset, n: int, block: int, seed: int,
-                   sc: Scenario = SCENARIOS["default"], managed: int = 0,
-                   effect: float = 0.0, tail_months: float = 0.0
-                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Tables (typed frames) and truth rows of one block of ``n`` perpetrators.
-
-    With ``managed > 0`` a team manages its top ``managed`` people of this block each quarter
-    (``management.Team``); the tables then include ``interventions`` and the frame
-    ``_interventions_truth`` (true periods) is returned among them."""
-    rng = np.random.default_rng([seed, block, 1])
-    post = np.random.default_rng([seed, block, 2])
+def _world(preset: Preset, n: int, block: int, seed: int, sc: Scenario, managed: int,
+           effect: float, tail_months: float, rng) -> tuple[dynamics.World, Team | None, int]:
+    """Draw the block's people and simulate every month (the latent world, before anything is
+    exported); returns the world, the management team (or None) and the burn-in month."""
     md = month_days(preset)
     tr = traits.draw(rng, n, preset.n_months)
     if sc.beta_scale != 1.0:
@@ -56,16 +49,24 @@ def simulate_block(preset: Preset, n: int, block: int, seed: int,
     if managed > 0:
         team = Team(managed, effect, tail_months, burn, float(md[burn]),
                     np.random.default_rng([seed, block, 4]), n)
-    w = dynamics.run(tr, rng, md, burn, bias, sc.bias_rate, sc, team)
-    start_day = int(md[burn])
-    end_day = int(DATA_END.astype("datetime64[D]").astype(np.int64)) + 1
-    nrel = len(w.rels["perp"])
-    perm = post.permutation(n + nrel)
-    pid = records.ids("P", block, perm)
+    return dynamics.run(tr, rng, md, burn, bias, sc.bias_rate, sc, team), team, burn
+
+
+def _kept_incidents(w: dynamics.World, start_day: int, end_day: int) -> tuple[np.ndarray, ...]:
+    """Incidents the force's extract holds: recorded, and recorded inside the data period; in
+    order of recording day. Also the recording day of every incident."""
     inc = w.incidents
     rec_day = inc["occurred"] + inc["lag"]
     keep = np.flatnonzero(inc["recorded"] & (rec_day >= start_day) & (rec_day < end_day))
     keep = keep[np.argsort(rec_day[keep], kind="stable")]
+    return keep, rec_day
+
+
+def _record_tables(w: dynamics.World, keep, rec_day, pid, n: int, block: int, start_day: int,
+                   end_day: int, post, sc: Scenario) -> dict[str, pd.DataFrame]:
+    """The contract tables derived from the kept incidents (all but persons and interventions),
+    in the order their random draws are made (same seed -> identical files)."""
+    inc = w.incidents
     order_ok = np.zeros(len(w.orders["id"]) + 1, bool)
     order_ok[w.orders["id"][(w.orders["start"] >= start_day) & (w.orders["start"] < end_day)]] = 1
     t: dict[str, pd.DataFrame] = {}
@@ -73,7 +74,7 @@ def simulate_block(preset: Preset, n: int, block: int, seed: int,
     rel = inc["rel"][keep]
     rel_known = pd.Series(rec_day[keep][rel >= 0]).groupby(rel[rel >= 0]).min()
     t["relationships"] = records.relationships(w, rel_known, pid, n, block, end_day, post)
-    t["risk_assessments"] = assessments(tr, t["incidents"], inc["perp"][keep],
+    t["risk_assessments"] = assessments(w.traits, t["incidents"], inc["perp"][keep],
                                         inc["sep_s"][keep], inc["exc"][keep], block, post,
                                         sc.dash)
     first_seen = pd.Series(rec_day[keep]).groupby(inc["perp"][keep]).min()
@@ -82,23 +83,50 @@ def simulate_block(preset: Preset, n: int, block: int, seed: int,
     t["markers"] = extras.markers(w, first_seen, pid, block, end_day, post)
     t["referrals"] = extras.referrals(w, t["risk_assessments"], first_seen, pid, block,
                                       start_day, end_day, post)
-    if team is not None:
-        death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
-        t["interventions"], t["_interventions_truth"] = _interventions(
-            team, preset, pid, block, death, end_day, np.random.default_rng([seed, block, 5]))
+    return t
+
+
+def _persons(w: dynamics.World, t: dict[str, pd.DataFrame], perm, pid, n: int, end_day: int,
+             post) -> pd.DataFrame:
+    """The persons table: only people some exported row refers to, with deaths inside the data
+    period (a victim killed, a perpetrator dead). Sets ``w.perp_death`` to the exported deaths."""
+    inc = w.incidents
     hom = inc["code"] == dynamics.OFF_CODE["homicide"]
-    victim_death = np.full(nrel, np.nan)
+    victim_death = np.full(len(w.rels["perp"]), np.nan)
     victim_death[inc["rel"][hom]] = inc["occurred"][hom]
     victim_death[victim_death >= end_day] = np.nan
-    perp_death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
-    w.perp_death = perp_death
+    w.perp_death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
     used = pd.unique(pd.concat([t[k][c].dropna() for k, cols in PERSON_REFS.items()
                                 if k in t for c in cols], ignore_index=True))
     inv = np.argsort(perm)
     used_idx = inv[pd.Series(used).str.slice(3).astype("int64").to_numpy()]
-    t["persons"] = records.persons(w, used_idx, pid, n, victim_death, post)
-    truth = _truth(w, pid, keep, md, start_day)
-    return t, truth
+    return records.persons(w, used_idx, pid, n, victim_death, post)
+
+
+def simulate_block(preset: Preset, n: int, block: int, seed: int,
+                   sc: Scenario = SCENARIOS["default"], managed: int = 0,
+                   effect: float = 0.0, tail_months: float = 0.0
+                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Tables (typed frames) and truth rows of one block of ``n`` perpetrators.
+
+    With ``managed > 0`` a team manages its top ``managed`` people of this block each quarter
+    (``management.Team``); the tables then include ``interventions`` and the frame
+    ``_interventions_truth`` (true periods) is returned among them."""
+    rng = np.random.default_rng([seed, block, 1])
+    post = np.random.default_rng([seed, block, 2])
+    w, team, burn = _world(preset, n, block, seed, sc, managed, effect, tail_months, rng)
+    start_day = int(w.month_day[burn])
+    end_day = int(DATA_END.astype("datetime64[D]").astype(np.int64)) + 1
+    perm = post.permutation(n + len(w.rels["perp"]))
+    pid = records.ids("P", block, perm)
+    keep, rec_day = _kept_incidents(w, start_day, end_day)
+    t = _record_tables(w, keep, rec_day, pid, n, block, start_day, end_day, post, sc)
+    if team is not None:
+        death = np.where(w.perp_death < end_day, w.perp_death, np.nan)
+        t["interventions"], t["_interventions_truth"] = _interventions(
+            team, preset, pid, block, death, end_day, np.random.default_rng([seed, block, 5]))
+    t["persons"] = _persons(w, t, perm, pid, n, end_day, post)
+    return t, _truth(w, pid, keep, w.month_day, start_day)
 
 
 def _interventions(team: Team, preset: Preset, pid, block, death, end_day, rng):
