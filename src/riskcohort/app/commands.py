@@ -158,6 +158,9 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(None, "--data", help="Data folder the casework alerts are "
                                   "computed from (default: the current run's data folder); "
                                   "re-read when its files change."),
+        timezone: str = typer.Option(None, "--timezone", help="Time zone the pages show times "
+                                     "in (IANA name, e.g. Europe/London; default "
+                                     "$RISKCOHORT_TIMEZONE, else the server's)."),
     ) -> None:
         """Serve the DAPST review app (cohort, person pages, decisions, governance, audit)."""
         import uvicorn
@@ -178,6 +181,10 @@ def register(app: typer.Typer) -> None:
             os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri)
         elif (Path(work) / "mlflow.db").is_file():
             os.environ.setdefault("RISKCOHORT_WORK", str(Path(work).resolve()))
+        if timezone:
+            from riskcohort.app.timefmt import TZ_ENV, check_zone
+
+            os.environ[TZ_ENV] = check_zone(timezone)  # inherited by --workers processes
         runs = load_runs(paths)
         check_runs(runs)
         if data is not None:

@@ -53,10 +53,22 @@ def _known(request: Request, pid: str):
 @allow(*READERS)
 async def person(request: Request, pid: str):
     """Async like the cohort page; the explain stage (model, SHAP) runs in the thread pool."""
-    web = request.app.state.web
     it = _known(request, pid)
     if it is None:
         return error_page(request, 404)
+    return await _render(request, it, pid)
+
+
+DONE = {"decision": "Decision recorded."}
+#: decisions.record's message prefix -> the form field it belongs beside
+FIELDS = {"decision": "decision", "referral": "refer_to", "rationale": "rationale"}
+
+
+async def _render(request: Request, it, pid: str, code: int = 200, values: dict | None = None,
+                  error: dict | None = None):
+    """The person page; a refused decision comes back with what was typed (``values``) and the
+    error beside its field. Audited before anything about the person is rendered."""
+    web = request.app.state.web
     user = request.state.principal
     try:  # in the thread pool: a database lock must not stall the event loop
         await run_in_threadpool(audit_log.append, web.engine, user.name, "view_person", pid,
@@ -83,10 +95,12 @@ async def person(request: Request, pid: str):
     first["base"] = percent(view.base_probability, missing="not recorded")
     history = [{**h, "score_text": percent(h["score"])} for h in web.runs.history(pid)]
     return web.render(
-        request, "person.html", it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
+        request, "person.html", code, it=it, pid=pid, row=row, unc=unc, view=view, chart=chart,
         values=indicator_rows(it, pid, view), history=history, n=len(it.scores),
         decisions=past, can_decide=user.role == DAPST, first=first, victims=victims,
-        choices=decisions.CHOICES, refer_to=decisions.REFER_TO)
+        choices=decisions.CHOICES, refer_to=decisions.REFER_TO,
+        done=DONE.get(request.query_params.get("done", "")) if code == 200 else None,
+        v=values or {}, error=error)
 
 
 #: evidence record keys -> the words a reader sees
@@ -144,17 +158,35 @@ def first_screen(it, pid: str, row) -> dict:
 
 @router.post("/person/{pid}/decision")
 @allow(DAPST)
-def decide(request: Request, pid: str, decision: str = Form(""), refer_to: str = Form(""),
-           rationale: str = Form("")):
+async def decide(request: Request, pid: str, decision: str = Form(""), refer_to: str = Form(""),
+                 rationale: str = Form("")):
     web = request.app.state.web
     it = _known(request, pid)
     if it is None:
         return error_page(request, 404)
     try:
-        decisions.record(web.engine, person_id=pid, iteration=it.name, decision=decision,
-                         refer_to=refer_to or None, rationale=rationale,
-                         user=request.state.principal.name, ip=client_ip(request))
+        await run_in_threadpool(
+            decisions.record, web.engine, person_id=pid, iteration=it.name, decision=decision,
+            refer_to=refer_to or None, rationale=rationale, user=request.state.principal.name,
+            ip=client_ip(request))
     except UserError as exc:
-        return web.render(request, "error.html", 400, status=400, message=str(exc),
-                          back=f"/person/{pid}")
-    return RedirectResponse(f"/person/{pid}#decisions", status_code=303)
+        field = FIELDS.get(str(exc).split(":", 1)[0], "decision")
+        return await _render(request, it, pid, 400,
+                             {"decision": decision, "refer_to": refer_to,
+                              "rationale": rationale},
+                             {"field": field, "text": decision_error(field, rationale)})
+    return RedirectResponse(f"/person/{pid}?done=decision#decisions", status_code=303)
+
+
+def decision_error(field: str, rationale: str) -> str:
+    """The refused field in plain words (shown beside it).
+
+    >>> decision_error("rationale", "short")
+    'Rationale: 10 to 4000 characters needed (you typed 5).'
+    """
+    if field == "refer_to":
+        return "Referral: choose who to refer to (MARAC, MAPPA or other)."
+    if field == "rationale":
+        return (f"Rationale: 10 to 4000 characters needed (you typed "
+                f"{len((rationale or '').strip())}).")
+    return "Decision: choose adopt, do not adopt or refer."

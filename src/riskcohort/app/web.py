@@ -83,6 +83,11 @@ class Web:
     def __init__(self, runs: RunSet, engine: Engine, settings: Settings):
         self.runs, self.engine, self.settings = runs, engine, settings
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        from riskcohort.app.timefmt import time_tag, time_tag_if_time, zone_name
+
+        self.templates.env.filters["when"] = time_tag  # local, readable; ISO in <time datetime>
+        self.templates.env.filters["when_text"] = time_tag_if_time
+        self.templates.env.globals["tz_name"] = zone_name
         from riskcohort.app.audit import derive_key
 
         self._pre_key = derive_key(engine, "login-csrf")
