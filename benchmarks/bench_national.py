@@ -87,6 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--negative-sample", type=float, default=None)
     ap.add_argument("--memory-limit", default=None, help="e.g. 16G (RISKCOHORT_MEMORY_LIMIT)")
     ap.add_argument("--chunk", type=int, default=200_000, help="rows per SHAP chunk")
+    ap.add_argument("--row-budget", type=int, default=None,
+                    help="training rows budget (default trainset.ROW_BUDGET)")
     ap.add_argument("--json", default=None, help="also write the figures here")
     args = ap.parse_args(argv)
     if not Path(args.data).is_dir():
@@ -126,19 +128,25 @@ def main(argv=None) -> int:
         as_of = pd.Timestamp(args.as_of or cfg.as_of or default_as_of(dataset.tables)).date()
         snaps = training_snapshots(cfg, dataset.tables, as_of)
         with Stage("training features", results):
-            tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of)
+            tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of,
+                                               row_budget=args.row_budget)
         print("  " + tset.plan.line(), flush=True)
-        print(f"  kept {len(tset.frame):,} of {tset.rows_before_sampling:,} rows, "
-              f"{tset.frame.memory_usage().sum() / GIB:.2f} GB", flush=True)
+        print(f"  kept {len(tset.keys):,} of {tset.rows_before_sampling:,} rows "
+              f"({int(tset.keys[training.LABEL].sum()):,} positives), matrix "
+              f"{tset.X.dtype} {tset.X.nbytes / GIB:.2f} GB, keys "
+              f"{tset.keys.memory_usage(deep=True).sum() / GIB:.2f} GB; plan "
+              f"{json.dumps(tset.plan.as_dict())}", flush=True)
         with Stage("fit", results):
-            cols = training.feature_columns(tset.frame, cfg.exclude_features)
+            cols = list(tset.features)
             model, _info = training.fit(
-                tset.frame, cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
+                tset.keys, cols, cfg.model_spec, horizon_days=cfg.horizon_days, seed=cfg.seed,
                 negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds,
                 block=cfg.cv_block_months, min_train=cfg.min_train_snapshots,
                 calibration=cfg.calibration, monotone=monotone_for(cols, cfg.model_spec),
-                sample_weight=tset.weights)
+                sample_weight=tset.weights, matrix=(tset.X, tset.features))
             del tset
+        print(f"  chose {model.selection_['hyperparameters']}; calibration "
+              f"{model.calibrator_['method']}", flush=True)
         with Stage("scoring", results):
             now = _build(dataset, cfg, [as_of], False)
             scores = score_frame(model, now, cfg.k, cfg.bands)

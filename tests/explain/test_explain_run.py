@@ -83,3 +83,23 @@ def test_a_run_with_nobody_scored_still_writes_its_files(tmp_path, build_run):
     summary = explain_run(run)
     assert summary["n_people"] == 0 and np.isfinite(summary["base_value"])
     assert len(pd.read_parquet(run / "explanations.parquet")) == 0
+
+
+def test_chunked_explanations_equal_the_whole_population(build_run, tmp_path, monkeypatch):
+    """A population larger than a chunk (national: 2.3 M people) is explained and written a
+    chunk at a time; the file and the summary equal the whole-population ones (issue 22.1)."""
+    from riskcohort.explain import run as explain_mod
+
+    whole_dir = build_run(tmp_path / "whole", n=250, platt=(0.8, -0.3))
+    chunked_dir = build_run(tmp_path / "chunked", n=250, platt=(0.8, -0.3))
+    whole = explain_run(whole_dir, plots=False)
+    monkeypatch.setattr(explain_mod, "CHUNK_PEOPLE", 60)
+    chunked = explain_run(chunked_dir, plots=False)
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(chunked_dir / "explanations.parquet").num_row_groups >= 5
+    a = pd.read_parquet(whole_dir / "explanations.parquet")
+    b = pd.read_parquet(chunked_dir / "explanations.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    for key in ("base_value", "n_people", "mean_abs_contribution", "additivity_max_error"):
+        assert whole[key] == chunked[key], key

@@ -71,7 +71,10 @@ def test_streamed_training_set_equals_all_at_once_and_scores_equal(small_run):
         assert np.array_equal(got[col].to_numpy(np.float64), expected[col].to_numpy(np.float64),
                               equal_nan=True), col
     assert np.array_equal(streamed.weights, w_expected)
-    assert (got.dtypes == np.float32).sum() > len(got.columns) // 2  # the memory saving is real
+    # one C-ordered matrix of the model inputs; float64 (every value as built) at this size
+    assert streamed.X.flags["C_CONTIGUOUS"] and streamed.plan.matrix_dtype == "float64"
+    assert streamed.X.dtype == np.float64 and not streamed.plan.rounded_columns
+    assert streamed.features == training.feature_columns(expected, cfg.exclude_features)
     whole = set(streamed.whole_snapshots)
     dates = pd.to_datetime(got["as_of"]).dt.date
     assert whole and (streamed.weights[dates.isin(whole).to_numpy()] == 1).all()
@@ -81,11 +84,14 @@ def test_streamed_training_set_equals_all_at_once_and_scores_equal(small_run):
     kw = {"horizon_days": cfg.horizon_days, "seed": cfg.seed, "negative_sample": 0.2,
           "n_folds": cfg.cv_folds, "block": cfg.cv_block_months,
           "min_train": cfg.min_train_snapshots}
-    m_stream, _ = training.fit(got, cols, SPEC, sample_weight=streamed.weights, **kw)
+    m_stream, _ = training.fit(streamed.keys, cols, SPEC, sample_weight=streamed.weights,
+                               matrix=(streamed.X, streamed.features), **kw)
     m_memory, _ = training.fit(expected, cols, SPEC, sample_weight=w_expected, **kw)
     now = _build(dataset, cfg, [as_of], False)
     assert np.array_equal(m_stream.predict_risk(now), m_memory.predict_risk(now))
     assert m_stream.selection_["negative_sample"] == 0.2
+    assert list(m_stream.feature_names_in_) == cols
+    assert streamed.record()["memory_plan"]["negative_sample_validation"] == 1.0
 
 
 def test_sampling_keeps_every_positive_and_does_not_depend_on_order():

@@ -9,6 +9,7 @@ failure stops the run, because an explanation that does not add up must never be
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as md
 import logging
 from pathlib import Path
@@ -25,6 +26,8 @@ from riskcohort.explain.shap_adapter import METHOD, contributions, raw_margin
 from riskcohort.runfolder import layout as L
 
 ADDITIVITY_TOL = 1e-6
+#: People explained (and written) per chunk: 200,000 x 117 indicators ~ 23 M long rows.
+CHUNK_PEOPLE = 200_000
 logger = logging.getLogger(__name__)
 
 
@@ -71,8 +74,7 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
     """
     X = run.matrix()
     interrupts.checkpoint("explain")  # fault-injection hook (tests/faults)
-    base, values = contributions(run.booster, X)
-    margin = raw_margin(run.booster, X)
+    base, values, margin = _contributions_in_chunks(run.booster, X)
     error = float(np.max(np.abs(base + values.sum(axis=1) - margin), initial=0.0))
     if error > ADDITIVITY_TOL:
         raise RuntimeError(f"SHAP additivity check failed: max |base + sum - margin| = {error:.3g}")
@@ -107,7 +109,37 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
         notes=_notes(run, dataset, score_gap),
     )
     logger.debug("explained %d scores, additivity error %.2e", len(X), error)
-    return long_frame(run, values), summary
+    if len(values) <= CHUNK_PEOPLE:
+        return long_frame(run, values), summary
+    return _long_frames(run, values), summary
+
+
+def _contributions_in_chunks(booster, X: pd.DataFrame) -> tuple[float, np.ndarray, np.ndarray]:
+    """Contributions and raw margins of every row, :data:`CHUNK_PEOPLE` rows at a time.
+
+    Why chunks: a national population (2.3 M people x 117 indicators) is 2 GB per float64
+    copy, and the exact de-duplication inside :func:`contributions` sorts a code matrix of the
+    same size several times over. Each row's Tree SHAP values and margin depend on that row
+    alone, so the chunked result equals the whole-population one."""
+    if len(X) <= CHUNK_PEOPLE:
+        base, values = contributions(booster, X)
+        return base, values, raw_margin(booster, X)
+    values = np.empty((len(X), X.shape[1]), dtype=np.float64)
+    margin = np.empty(len(X), dtype=np.float64)
+    base = 0.0
+    for start in range(0, len(X), CHUNK_PEOPLE):
+        part = X.iloc[start:start + CHUNK_PEOPLE]
+        base, values[start:start + len(part)] = contributions(booster, part)
+        margin[start:start + len(part)] = raw_margin(booster, part)
+    return base, values, margin
+
+
+def _long_frames(run: ScoredRun, values: np.ndarray):
+    """:func:`long_frame` a chunk of people at a time (written as Parquet row groups)."""
+    for start in range(0, len(values), CHUNK_PEOPLE):
+        part = dataclasses.replace(
+            run, features=run.features.iloc[start:start + CHUNK_PEOPLE].reset_index(drop=True))
+        yield long_frame(part, values[start:start + CHUNK_PEOPLE])
 
 
 def explain_run(run_dir: str | Path, dataset: Any = None, *, plots: bool = True,

@@ -40,19 +40,23 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
-def _platt(margin: np.ndarray, y: np.ndarray) -> dict:
-    lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin[:, None], y)
+def _platt(margin: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> dict:
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin[:, None], y, sample_weight=weight)
     a = float(lr.coef_[0, 0])
     return {"method": "platt", "a": max(a, MIN_SLOPE), "b": float(lr.intercept_[0]),
             "slope_floored": a < MIN_SLOPE}
 
 
-def _isotonic(margin: np.ndarray, y: np.ndarray) -> dict:
-    platt = _platt(margin, y)
-    fitted = IsotonicRegression(out_of_bounds="clip").fit(margin, y).predict(margin)
-    # each pooled block (one fitted value) -> one knot at its mean margin
+def _isotonic(margin: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> dict:
+    platt = _platt(margin, y, weight)
+    fitted = IsotonicRegression(out_of_bounds="clip").fit(
+        margin, y, sample_weight=weight).predict(margin)
+    # each pooled block (one fitted value) -> one knot at its (weighted) mean margin
     values, inverse = np.unique(fitted, return_inverse=True)
-    centres = np.bincount(inverse, weights=margin) / np.bincount(inverse)
+    if weight is None:
+        centres = np.bincount(inverse, weights=margin) / np.bincount(inverse)
+    else:
+        centres = np.bincount(inverse, weights=margin * weight) / np.bincount(inverse, weight)
     logits = _logit(values)
     keep = np.r_[True, (np.diff(logits) > 0) & (np.diff(centres) > 0)]  # clipping can tie ends
     x, z = centres[keep], logits[keep]
@@ -62,8 +66,12 @@ def _isotonic(margin: np.ndarray, y: np.ndarray) -> dict:
             "z": [float(v) for v in z], "tail_slope": platt["a"]}
 
 
-def fit(method: str, margin: np.ndarray, y: np.ndarray) -> dict:
+def fit(method: str, margin: np.ndarray, y: np.ndarray,
+        weight: np.ndarray | None = None) -> dict:
     """Fit one calibrator; returns its JSON form.
+
+    ``weight``: how many people each row stands for (sampled validation negatives carry
+    ``1 / rate``), so the fit sees the true share of positives, not the sampled one.
 
     >>> cal = fit("platt", np.array([-3.0, -1, 0, 1, 3]), np.array([0, 0, 1, 0, 1]))
     >>> cal["method"], bool(0 < apply(cal, np.array([0.0]))[0] < 1)
@@ -71,10 +79,11 @@ def fit(method: str, margin: np.ndarray, y: np.ndarray) -> dict:
     """
     margin = np.asarray(margin, dtype=float)
     y = np.asarray(y, dtype=float)
+    weight = None if weight is None else np.asarray(weight, dtype=float)
     if method == "platt":
-        return _platt(margin, y)
+        return _platt(margin, y, weight)
     if method == "isotonic":
-        return _isotonic(margin, y)
+        return _isotonic(margin, y, weight)
     raise ValueError(f"unknown calibration method {method!r}; one of {', '.join(METHODS)}")
 
 
@@ -102,23 +111,29 @@ def apply(cal: dict, margin: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown calibrator method {method!r}; one of {', '.join(METHODS)}")
 
 
-def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+def log_loss(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float:
     p = np.clip(p, EPS, 1 - EPS)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return float(np.mean(loss) if weight is None else np.average(loss, weights=weight))
 
 
-def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray) -> dict:
+def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray,
+           weight: np.ndarray | None = None) -> dict:
     """Pick (if ``method == "auto"``) and fit the calibrator on time-ordered out-of-time data.
 
     The earlier half of the distinct ``time_key`` values (snapshot dates) fits both candidates;
     the later half scores them by log loss; the winner is refitted on all of it. The selection
-    record (losses) is kept in the JSON for the run manifest.
+    record (losses) is kept in the JSON for the run manifest. ``weight``: people per row
+    (sampled validation negatives), used in every fit and loss; None = one each.
     """
     y = np.asarray(y, dtype=float)
     margin = np.asarray(margin, dtype=float)
     time_key = np.asarray(time_key)
+    w = None if weight is None else np.asarray(weight, dtype=float)
     if method != "auto":
-        cal = fit(method, margin, y)
+        cal = fit(method, margin, y, w)
+        if w is not None:
+            cal["weighted"] = True  # fitted on sampled rows weighted back to the population
         cal["selection"] = {"chosen_by": "config"}
         return cal
     times = np.unique(time_key)
@@ -128,11 +143,15 @@ def choose(method: str, margin: np.ndarray, y: np.ndarray, time_key: np.ndarray)
     losses = {}
     if y[early].sum() > 0 and y[late].sum() > 0:
         for m in METHODS:
-            losses[m] = log_loss(y[late], apply(fit(m, margin[early], y[early]), margin[late]))
+            part = fit(m, margin[early], y[early], None if w is None else w[early])
+            losses[m] = log_loss(y[late], apply(part, margin[late]),
+                                 None if w is None else w[late])
         best = min(losses, key=losses.__getitem__)
     else:
         best = "platt"  # too few positives to compare: the 2-parameter form is the safe choice
-    cal = fit(best, margin, y)
+    cal = fit(best, margin, y, w)
+    if w is not None:
+        cal["weighted"] = True  # fitted on sampled rows weighted back to the population
     cal["selection"] = {"chosen_by": "later-period log loss", "log_loss": losses,
                         "split_at": str(cut) if cut is not None else None}
     return cal

@@ -49,6 +49,7 @@ ArrayLike: TypeAlias = "pd.DataFrame | np.ndarray | pd.Series | list"
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # estimator.json layout; 1 = the pre-estimator folders (no estimator.json)
+PREDICT_CHUNK_ROWS = 250_000  # rows per prediction chunk (a 117-indicator chunk: ~0.2 GB)
 
 
 class OneClassError(UserError, ValueError):
@@ -145,18 +146,32 @@ class CohortModel(ClassifierMixin, BaseEstimator):
             raise ValueError("interval_share and interval_level must lie strictly in (0, 1)")
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
-            groups: ArrayLike | None = None, clusters: ArrayLike | None = None) -> CohortModel:
+            groups: ArrayLike | None = None, clusters: ArrayLike | None = None,
+            feature_names: list[str] | None = None) -> CohortModel:
         """Select trial and rounds on time-ordered folds, calibrate out of fold, refit on all.
 
         ``groups``: the snapshot date of each row (``validation="rolling_origin"``, required) or
         a time key (``validation="expanding"``). ``clusters``: who each row is (a person): the
         interval subsamples keep a person's rows together. ``sample_weight`` multiplies the negative
-        sampling weights.
+        sampling weights; rows of validation folds whose weights are not all 1 (sampled
+        validation negatives) are weighted in early stopping, the search metric and the
+        calibrator. ``feature_names``: the column names of an array ``X`` (a large training
+        matrix passed without a DataFrame around it, ``modelling.trainset``).
+
+        Memory: float32 input stays float32 (the caller chose it; LightGBM bins float32 as it
+        is), float64 stays float64, anything else becomes float64; folds are row ranges of it,
+        not copies, when rows are sorted by ``groups``.
         """
         t0 = time.perf_counter()
         self._check_params()
-        X_arr, y_raw = validate_data(self, X, y, dtype=np.float64,
+        X_arr, y_raw = validate_data(self, X, y, dtype=[np.float64, np.float32],
                                      ensure_all_finite="allow-nan", ensure_min_samples=2)
+        if feature_names is not None:
+            if isinstance(X, pd.DataFrame) or len(feature_names) != X_arr.shape[1]:
+                raise ValueError(f"feature_names: {len(feature_names)} names for an array of "
+                                 f"{X_arr.shape[1]} columns (names come from a DataFrame's "
+                                 "columns otherwise)")
+            self.feature_names_in_ = np.asarray([str(n) for n in feature_names], dtype=object)
         check_classification_targets(y_raw)
         self.classes_ = np.unique(y_raw)
         yb = (y_raw == self.classes_[-1]).astype(float)
@@ -174,7 +189,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         monotone = self._monotone(names)
         w = training.sample_weights(yb, self.negative_sample, self.seed)
         if sample_weight is not None:
-            w = w * _check_sample_weight(sample_weight, X_arr)
+            w = w * _check_sample_weight(sample_weight, X_arr, dtype=np.float64)
         if self.validation == "rolling_origin":
             if groups is None:
                 raise ValueError("validation='rolling_origin' needs groups= (the snapshot date "
@@ -187,7 +202,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         cats = list(self.categorical or [])
         found = training.search(X_arr, yb, w, splits, names, spec, monotone, self.seed, cats)
         self.calibrator_ = cal_mod.choose(self.calibration, found.oof_margin, found.oof_y,
-                                          found.oof_time)
+                                          found.oof_time, weight=found.oof_weight)
         params = training.lgb_params(spec, found.trial, monotone, self.seed)
         params.pop("metric", None)
         t_fit = time.perf_counter()
@@ -245,10 +260,26 @@ class CohortModel(ClassifierMixin, BaseEstimator):
                              f"expecting {self.n_features_in_} features as input")
         return arr
 
+    def _row_chunks(self, X):
+        """The rows of ``X`` in chunks of :data:`PREDICT_CHUNK_ROWS`, each as the float64 matrix
+        the booster reads. Why: a national population (2.3 M people x 117 indicators) is a
+        2 GB matrix per copy; predicting a chunk at a time bounds the copy, and LightGBM scores
+        each row on its own, so the result is the same."""
+        n = len(X) if isinstance(X, pd.DataFrame) else None
+        if n is None or n <= PREDICT_CHUNK_ROWS:
+            yield self._matrix(X)
+            return
+        for start in range(0, n, PREDICT_CHUNK_ROWS):
+            yield self._matrix(X.iloc[start:start + PREDICT_CHUNK_ROWS])
+
+    def _predict(self, booster, X) -> np.ndarray:
+        parts = [np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
+                 for x in self._row_chunks(X)]
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
     def raw_margin(self, X: ArrayLike) -> np.ndarray:
         """LightGBM raw score (log-odds before calibration), one per row: what SHAP explains."""
-        X_arr = self._matrix(X)
-        return np.asarray(self.booster_.predict(X_arr, raw_score=True), dtype=np.float64)
+        return self._predict(self.booster_, X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """scikit-learn name for :meth:`raw_margin` (same order as the probability)."""
@@ -281,13 +312,11 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         the past (drift, recording changes), or the chance nature of the outcome itself. NaN
         when fewer than two members could be trained.
         """
-        X_arr = self._matrix(X)
-        margin = self.booster_.predict(X_arr, raw_score=True)
+        margin = self._predict(self.booster_, X)
         if len(getattr(self, "members_", [])) < 2:
             nan = np.full(len(margin), np.nan)
             return nan, nan.copy()
-        spread = np.std([b.predict(X_arr, raw_score=True) for b in self.members_], axis=0,
-                        ddof=1)
+        spread = np.std([self._predict(b, X) for b in self.members_], axis=0, ddof=1)
         half = norm.ppf(0.5 + float(self.interval_level) / 2) * spread * self.interval_scale_
         return (cal_mod.apply(self.calibrator_, margin - half),
                 cal_mod.apply(self.calibrator_, margin + half))

@@ -144,7 +144,7 @@ def lgb_params(spec: dict, trial: dict, monotone: list[int] | None, seed: int) -
 
 
 def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
-                     share: float = 0.01) -> float:
+                     share: float = 0.01, weight: np.ndarray | None = None) -> float:
     """Share of the positives caught in the top ``share`` of each group (validation snapshot).
 
     Why: the team acts on the top of the ranking, not on its bulk. Log loss and average
@@ -152,25 +152,67 @@ def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
     hyperparameters by them under-fits the top (measured: docs/modelling.md). 1% of a snapshot
     (~1,000 people on the force preset) holds ~30 positives, far less noisy than a top 100.
 
+    ``weight``: each row stands for that many people (sampled validation negatives,
+    ``modelling.trainset``): the top share is then the top ``share`` of the weighted
+    population, and positives are counted by weight. Unit weights give the unweighted figure.
+
     >>> top_share_recall(np.array([1, 0, 0, 1, 0, 0]), np.array([.9, .1, .2, .1, .8, .3]),
     ...                  np.array([0, 0, 0, 1, 1, 1]), share=0.34)
+    0.5
+    >>> top_share_recall(np.array([1, 0, 0, 1, 0, 0]), np.array([.9, .1, .2, .1, .8, .3]),
+    ...                  np.array([0, 0, 0, 1, 1, 1]), share=0.34, weight=np.ones(6))
     0.5
     """
     caught, total = 0.0, 0.0
     for g in np.unique(groups):
         m = groups == g
-        k = max(1, int(round(share * m.sum())))
-        top = np.argsort(-margin[m], kind="stable")[:k]
-        caught += y[m][top].sum()
-        total += y[m].sum()
+        order = np.argsort(-margin[m], kind="stable")
+        if weight is None:
+            k = max(1, int(round(share * m.sum())))
+            caught += y[m][order[:k]].sum()
+            total += y[m].sum()
+            continue
+        wg = weight[m]
+        cum = np.cumsum(wg[order])
+        k = max(1, int(np.searchsorted(cum, round(share * cum[-1]), side="right")))
+        top = order[:k]
+        caught += float((y[m][top] * wg[top]).sum())
+        total += float((y[m] * wg).sum())
     return float(caught / total) if total else float("nan")
 
 
-def _feval(y_va: np.ndarray, groups: np.ndarray, share: float):
+def _feval(y_va: np.ndarray, groups: np.ndarray, share: float, weight=None):
     """LightGBM eval function (higher is better) for early stopping on the top share."""
     def top_share(preds, _data):
-        return "top_share_recall", top_share_recall(y_va, preds, groups, share), True
+        return "top_share_recall", top_share_recall(y_va, preds, groups, share, weight), True
     return top_share
+
+
+def take(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``a[mask]``, as a view (no copy) when the selected rows are one contiguous run.
+
+    Why: folds select whole snapshots of rows sorted by date, so a fold's training rows are a
+    prefix and its validation rows a block; slicing them costs nothing, where a boolean index
+    would copy the national training matrix (GBs) once per fold.
+
+    >>> a = np.arange(10)
+    >>> v = take(a, a >= 4)
+    >>> v.tolist(), bool(np.shares_memory(v, a))
+    ([4, 5, 6, 7, 8, 9], True)
+    """
+    idx = np.flatnonzero(mask)
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return a[idx[0]: idx[-1] + 1]
+    return a[mask]
+
+
+def validation_weight(w: np.ndarray) -> np.ndarray | None:
+    """Weights for validation rows: None (every row counts once, as always) unless some row
+    stands for more or less than one person (sampled validation negatives, inverse-probability
+    weights); then rows with weight 0 (censored) still count once, as they do unweighted."""
+    if np.all((w == 0) | (w == 1)):
+        return None
+    return np.where(w > 0, w, 1.0)
 
 
 @dataclass
@@ -249,7 +291,7 @@ def _dataset(X, y, w, names, spec, categorical=()):
     keep = w > 0
     params = {"feature_pre_filter": False, "verbose": -1,
               "max_bin": spec.get("fixed", {}).get("max_bin", 255)}
-    return lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
+    return lgb.Dataset(take(X, keep), label=y[keep], weight=w[keep], feature_name=names,
                        categorical_feature=list(categorical) or "auto", free_raw_data=False,
                        params=params)
 
@@ -266,6 +308,7 @@ class SearchResult:
     results: list[dict]
     metric: str
     share: float
+    oof_weight: np.ndarray | None = None
 
 
 def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], names: list[str],
@@ -280,30 +323,35 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
     max_rounds = int(fixed.get("max_rounds", 1000))
     es = int(fixed.get("early_stopping_rounds", 50))
     metric, share = selection(spec)
-    data = []
-    for s in splits:
-        dtr = _dataset(X[s.train], y[s.train], w[s.train], names, spec, categorical)
-        data.append((dtr, lgb.Dataset(X[s.valid], label=y[s.valid], reference=dtr,
-                                      feature_name=names)))
-    results = []
+    candidates = trials(spec, seed)
+    # one fold's binned data at a time (fold-outer), every trial on it: the same boosters as
+    # trial-outer, without holding every fold's bins at once (national: GBs each)
+    per_trial: list[list[tuple]] = [[] for _ in candidates]
+    valid_w = [validation_weight(w[s.valid]) for s in splits]
     # validation sets reuse the training bins on purpose; LightGBM warns about that each time
     warnings.filterwarnings("ignore", message="Overriding the parameters from Reference")
-    for i, trial in enumerate(trials(spec, seed)):
-        params = lgb_params(spec, trial, monotone, seed)
-        if metric == "top_share_recall":
-            params["metric"] = "None"
-        iters, aps, aucs, tops, margins = [], [], [], [], []
-        for s, (dtr, dva) in zip(splits, data, strict=True):
-            yv = y[s.valid]
-            feval = _feval(yv, s.groups, share) if metric == "top_share_recall" else None
+    for s, vw in zip(splits, valid_w, strict=True):
+        xv, yv = take(X, s.valid), y[s.valid]
+        dtr = _dataset(take(X, s.train), y[s.train], w[s.train], names, spec, categorical)
+        dva = lgb.Dataset(xv, label=yv, weight=vw, reference=dtr, feature_name=names)
+        for i, trial in enumerate(candidates):
+            params = lgb_params(spec, trial, monotone, seed)
+            if metric == "top_share_recall":
+                params["metric"] = "None"
+            feval = _feval(yv, s.groups, share, vw) if metric == "top_share_recall" else None
             b = lgb.train(params, dtr, num_boost_round=max_rounds, valid_sets=[dva],
                           feval=feval, callbacks=[lgb.early_stopping(es, verbose=False)])
-            m = b.predict(X[s.valid], raw_score=True, num_iteration=b.best_iteration)
-            iters.append(b.best_iteration or max_rounds)
-            aps.append(float(average_precision_score(yv, m)))
-            aucs.append(float(roc_auc_score(yv, m)) if 0 < yv.sum() < len(yv) else float("nan"))
-            tops.append(top_share_recall(yv, m, s.groups, share))
-            margins.append(m)
+            m = b.predict(xv, raw_score=True, num_iteration=b.best_iteration)
+            auc = (float(roc_auc_score(yv, m, sample_weight=vw)) if 0 < yv.sum() < len(yv)
+                   else float("nan"))
+            per_trial[i].append((b.best_iteration or max_rounds,
+                                 float(average_precision_score(yv, m, sample_weight=vw)), auc,
+                                 top_share_recall(yv, m, s.groups, share, vw), m))
+            del b
+        del dtr, dva, xv
+    results = []
+    for i, trial in enumerate(candidates):
+        iters, aps, aucs, tops, margins = (list(v) for v in zip(*per_trial[i], strict=True))
         score = float(np.mean(tops if metric == "top_share_recall" else aps))
         results.append({"trial": trial, "score": score, "ap": float(np.mean(aps)),
                         "fold_ap": aps, "fold_auc": aucs, "fold_top_share_recall": tops,
@@ -311,20 +359,24 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
         logger.info("trial %d: %s mean AP %.4f, top %.1f%% recall %.3f, rounds %s", i + 1, trial,
                     np.mean(aps), 100 * share, np.mean(tops), iters)
     best = max(results, key=lambda r: r["score"])
+    weighted = any(v is not None for v in valid_w)
     return SearchResult(
         trial=best["trial"], rounds=max(10, int(np.ceil(np.mean(best["best_iterations"])))),
         oof_margin=np.concatenate(best["margins"]),
         oof_y=np.concatenate([y[s.valid] for s in splits]),
         oof_time=np.concatenate([s.time_key for s in splits]),
         results=[{k: v for k, v in r.items() if k != "margins"} for r in results],
-        metric=metric, share=share)
+        metric=metric, share=share,
+        oof_weight=(np.concatenate([np.ones(int(s.valid.sum())) if v is None else v
+                                    for s, v in zip(splits, valid_w, strict=True)])
+                    if weighted else None))
 
 
 def train_booster(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str], params: dict,
                   rounds: int, categorical: list[str] | tuple = ()) -> lgb.Booster:
     """One booster with fixed rounds on the rows with positive weight."""
     keep = w > 0
-    ds = lgb.Dataset(X[keep], label=y[keep], weight=w[keep], feature_name=names,
+    ds = lgb.Dataset(take(X, keep), label=y[keep], weight=w[keep], feature_name=names,
                      categorical_feature=list(categorical) or "auto", free_raw_data=True)
     return lgb.train(params, ds, num_boost_round=rounds)
 
@@ -368,7 +420,7 @@ def interval_scale(share: float) -> float:
 def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: int,
         seed: int = 0, negative_sample: float = 1.0, n_folds: int = 3, block: int = 2,
         min_train: int = 2, calibration: str = "auto", monotone: list[int] | None = None,
-        log=None, sample_weight: np.ndarray | None = None):
+        log=None, sample_weight: np.ndarray | None = None, matrix=None):
     """Fit a :class:`CohortModel` on snapshot rows; returns it and its record of every choice.
 
     ``frame`` holds the training snapshots only (already leakage-guarded by the caller), with
@@ -377,6 +429,12 @@ def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: i
     ``logging``. ``sample_weight``: the frame was already sampled (``modelling.trainset``: rows
     sorted by as_of and person_id, these are their weights); the estimator then samples nothing
     more and its record keeps the configured ``negative_sample``.
+
+    ``matrix``: ``(X, names)``, the model inputs already as one matrix, row for row with
+    ``frame`` (a :class:`~riskcohort.modelling.trainset.TrainingSet`'s ``X`` and ``features``).
+    When ``features`` equals ``names`` it is passed to the estimator as it is (no copy; float32
+    stays float32); a feature not in ``names`` (an added treatment column) is taken from
+    ``frame``, which then costs one copy.
     """
     from riskcohort.modelling.model import CohortModel
 
@@ -386,8 +444,21 @@ def fit(frame: pd.DataFrame, features: list[str], spec: dict, *, horizon_days: i
     model = CohortModel(spec=spec, monotone=monotone, horizon_days=horizon_days,
                         negative_sample=1.0 if presampled else negative_sample, n_folds=n_folds,
                         block=block, min_train=min_train, calibration=calibration, seed=seed)
-    model.fit(frame[features], frame[LABEL], groups=frame["as_of"],
-              clusters=frame["person_id"].astype(str), sample_weight=sample_weight)
+    # interval subsamples group by person: integer codes in sorted-id order (the same groups
+    # and draws as the ids themselves, without millions of strings)
+    clusters = pd.factorize(frame["person_id"].astype(str), sort=True)[0]
+    if matrix is None:
+        model.fit(frame[features], frame[LABEL], groups=frame["as_of"], clusters=clusters,
+                  sample_weight=sample_weight)
+    else:
+        X, names = matrix
+        names = list(names)
+        if list(features) != names:
+            X = np.column_stack([X[:, names.index(c)] if c in names
+                                 else frame[c].to_numpy(dtype=X.dtype) for c in features])
+        model.fit(X, frame[LABEL].to_numpy(), groups=frame["as_of"].to_numpy(),
+                  clusters=clusters, sample_weight=sample_weight,
+                  feature_names=list(features))
     if presampled:
         model.selection_["negative_sample"] = negative_sample
         model.selection_["sampled_before_fit"] = True

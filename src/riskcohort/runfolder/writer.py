@@ -21,7 +21,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,12 @@ def file_digests(root: Path, exclude: tuple[str, ...] = (L.MANIFEST,)) -> dict[s
         if p.is_file() and not _hidden(rel) and rel.as_posix() not in exclude:
             out[rel.as_posix()] = io.sha256_file(p)
     return out
+
+
+def _check_explanation_columns(frame: pd.DataFrame) -> None:
+    missing = [c for c in L.EXPLANATION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"explanations frame lacks columns {missing}")
 
 
 def _purge_hidden(root: Path) -> None:
@@ -213,12 +219,36 @@ class RunWriter(_Staged):
         """``metrics.json``."""
         return self.write_json(L.METRICS, metrics)
 
-    def write_explanations(self, frame: pd.DataFrame, summary: ExplanationSummary) -> Path:
-        """``explanations.parquet`` (long format) and ``explanations.json``."""
-        missing = [c for c in L.EXPLANATION_COLUMNS if c not in frame.columns]
-        if missing:
-            raise ValueError(f"explanations frame lacks columns {missing}")
-        self.write_frame(L.EXPLANATIONS, frame)
+    def write_explanations(self, frame: pd.DataFrame | Iterable[pd.DataFrame],
+                           summary: ExplanationSummary) -> Path:
+        """``explanations.parquet`` (long format) and ``explanations.json``.
+
+        ``frame`` may be an iterable of frames with the same columns (a national population's
+        contributions, a chunk of people at a time): they are written as row groups of one
+        Parquet file, so the whole long table never sits in memory."""
+        import pandas as pd
+
+        if isinstance(frame, pd.DataFrame):
+            _check_explanation_columns(frame)
+            self.write_frame(L.EXPLANATIONS, frame)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            with io.atomic_path(self.path(L.EXPLANATIONS)) as tmp:
+                out = None
+                try:
+                    for part in frame:
+                        _check_explanation_columns(part)
+                        table = pa.Table.from_pandas(part, preserve_index=False)
+                        if out is None:
+                            out = pq.ParquetWriter(tmp, table.schema)
+                        out.write_table(table.cast(out.schema))
+                finally:
+                    if out is not None:
+                        out.close()
+                if out is None:
+                    raise ValueError("explanations: no frames to write")
         return self.write_json(L.EXPLANATION_SUMMARY, summary)
 
     def publish(self, manifest: Manifest | None = None) -> Path:
