@@ -170,15 +170,32 @@ def training_snapshots(cfg, tables, as_of: dt.date) -> list[dt.date]:
     return snaps
 
 
-def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
-    """Train, score and (when outcomes are known) evaluate at ``as_of``; nothing is written."""
-    interrupts.checkpoint("validated")  # fault-injection hook (tests/faults)
-    tables = dataset.tables if hasattr(dataset, "tables") else dataset
-    start, end = data_range(tables)
+@dataclass
+class _Trained:
+    """What training hands to scoring: the fitted model and what run.json records about it."""
+
+    model: CohortModel
+    info: dict
+    feature_columns: list[str]
+    extra: list[str]
+    snapshots: list[dt.date]
+    attrs: dict
+
+
+def _resolve_as_of(cfg, tables: dict, as_of) -> dt.date:
+    """The as-of date asked for (argument, then config, then the day after the latest record),
+    refused when it is not after the first record: nothing could be learned before it."""
+    start, _ = data_range(tables)
     as_of = pd.Timestamp(as_of or cfg.as_of or default_as_of(tables)).date()
     if pd.Timestamp(as_of) <= start:
         raise UserError(f"modelling: as-of {as_of}: rule 'after the first record', the data "
                         f"start at {start.date()}")
+    return as_of
+
+
+def _train(cfg, dataset, tables: dict, as_of: dt.date) -> _Trained:
+    """Build the training snapshots known by ``as_of`` and fit the model on them, adjusting for
+    management (issue 17.3: outcomes WITH management are not the risk without it)."""
     snaps = training_snapshots(cfg, tables, as_of)
     logger.info("as-of %s: building features for %d training snapshots", as_of, len(snaps))
     # a batch of snapshots at a time, negatives sampled as built (bounded memory: trainset.py)
@@ -186,7 +203,6 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
     # the model inputs stay in tset.X (one matrix, not copied); ipw alone needs them as a frame
     train = tset.frame if cfg.interventions == "ipw" else tset.keys
     feats_cols = list(tset.features)
-    # issue 17.3: outcomes WITH management are not the risk without it (modelling.treatment)
     treat = treatment.adjust(train, tset.weights, cfg.interventions, tables, cfg.horizon_days,
                              as_of, feats_cols)
     feats_cols = feats_cols + treat.extra
@@ -197,41 +213,65 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
         negative_sample=cfg.negative_sample, n_folds=cfg.cv_folds, block=cfg.cv_block_months,
         min_train=cfg.min_train_snapshots, calibration=cfg.calibration, monotone=monotone,
         sample_weight=treat.weights, matrix=(tset.X, tset.features))
-    info, train_attrs = ({**info, "training_set": tset.record(), "interventions": treat.record},
-                         {"notes": tset.notes})
-    del train, tset  # the scoring below needs none of it (national: several GB)
-    backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= end
-    logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
+    info = {**info, "training_set": tset.record(), "interventions": treat.record}
+    return _Trained(model, info, feats_cols, list(treat.extra), snaps, {"notes": tset.notes})
+
+
+def _population(cfg, dataset, as_of: dt.date, backtest: bool, extra: list[str]) -> pd.DataFrame:
+    """The people to score at ``as_of`` (with outcomes on a backtest); refused when empty."""
     now = _build(dataset, cfg, [as_of], labels=backtest)
-    for col in treat.extra:  # feature_fixed: scored as "not managed"
+    for col in extra:  # feature_fixed: scored as "not managed"
         now[col] = 0.0
     if len(now) == 0:
         raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
                         "domestic incident known in the lookback window")
-    scores = score_frame(model, now, cfg.k, cfg.bands)
+    return now
+
+
+def _evaluate_backtest(cfg, now: pd.DataFrame, scores: pd.DataFrame, base: pd.DataFrame,
+                       tables: dict, as_of: dt.date) -> tuple[dict, pd.DataFrame]:
+    """Metrics of the model and every baseline on the known outcomes, and the per-person frame
+    they were computed from (kept so the pack and tests can recompute every number)."""
+    ev = now[list(EVALUATION_KEYS)].copy()
+    ev["person_id"] = ev["person_id"].astype(str)
+    ev["model"] = scores["score"].to_numpy()
+    for col in base.columns:
+        ev[col] = base[col].to_numpy()
+    # a baseline nobody has a value for (source absent, no incumbent file) is not compared
+    score_map = {"model": ev["model"].to_numpy(),
+                 **{c: ev[c].to_numpy() for c in base.columns if base[c].notna().any()}}
+    logger.info("evaluating on %d people, %d positives", len(ev), int(ev["serious_harm"].sum()))
+    res = evaluate(ev["serious_harm"], ev["harm_weight"], ev["homicide"], score_map,
+                   ks=cfg.ks, n_boot=cfg.n_boot, seed=cfg.eval_seed,
+                   tiebreak={"model": scores["_margin"].to_numpy()})
+    metrics = {**res, **summarise(res, cfg.k)}
+    metrics["by_management"] = treatment.by_management(
+        ev, tables, as_of, cfg.horizon_days, [c for c in score_map if c != "oracle"])
+    return metrics, ev
+
+
+def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
+    """Train, score and (when outcomes are known) evaluate at ``as_of``; nothing is written."""
+    interrupts.checkpoint("validated")  # fault-injection hook (tests/faults)
+    tables = dataset.tables if hasattr(dataset, "tables") else dataset
+    as_of = _resolve_as_of(cfg, tables, as_of)
+    fit = _train(cfg, dataset, tables, as_of)
+    backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= data_range(tables)[1]
+    logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
+    now = _population(cfg, dataset, as_of, backtest, fit.extra)
+    scores = score_frame(fit.model, now, cfg.k, cfg.bands)
     base = bl.compute(now, dataset, as_of, cfg.incumbent_window_days)
     metrics: dict = {"backtest": bool(backtest), "incumbent": base.attrs["incumbent"],
-                     "validation": {"mean_ap": max(r["ap"] for r in info["search"])}}
+                     "validation": {"mean_ap": max(r["ap"] for r in fit.info["search"])}}
     ev = None
     if backtest:
-        ev = now[list(EVALUATION_KEYS)].copy()
-        ev["person_id"] = ev["person_id"].astype(str)
-        ev["model"] = scores["score"].to_numpy()
-        for col in base.columns:
-            ev[col] = base[col].to_numpy()
-        # a baseline nobody has a value for (source absent, no incumbent file) is not compared
-        score_map = {"model": ev["model"].to_numpy(),
-                     **{c: ev[c].to_numpy() for c in base.columns if base[c].notna().any()}}
-        logger.info("evaluating on %d people, %d positives", len(ev), int(ev["serious_harm"].sum()))
-        res = evaluate(ev["serious_harm"], ev["harm_weight"], ev["homicide"], score_map,
-                       ks=cfg.ks, n_boot=cfg.n_boot, seed=cfg.eval_seed,
-                       tiebreak={"model": scores["_margin"].to_numpy()})
-        metrics.update(res)
-        metrics.update(summarise(res, cfg.k))
-        metrics["by_management"] = treatment.by_management(
-            ev, tables, as_of, cfg.horizon_days, [c for c in score_map if c != "oracle"])
-    feats = now[[*KEY_COLUMNS, *feats_cols]].assign(person_id=lambda f: f["person_id"].astype(str))
-    man = manifest(cfg, dataset, as_of, snaps, feats_cols, info, backtest, train_attrs)
+        evaluation, ev = _evaluate_backtest(cfg, now, scores, base, tables, as_of)
+        metrics.update(evaluation)
+    feats = now[[*KEY_COLUMNS, *fit.feature_columns]].assign(
+        person_id=lambda f: f["person_id"].astype(str))
+    man = manifest(cfg, dataset, as_of, fit.snapshots, fit.feature_columns, fit.info, backtest,
+                   fit.attrs)
     man.update({key: scores.attrs["cohort"][key] for key in ("cohort_size", "cohort_note")})
-    return IterationResult(as_of, bool(backtest), model, scores[SCORE_COLUMNS], feats, metrics,
-                           man, ev, info)
+    return IterationResult(as_of, bool(backtest), model=fit.model, scores=scores[SCORE_COLUMNS],
+                           features=feats, metrics=metrics, manifest=man, evaluation=ev,
+                           training=fit.info)
