@@ -76,13 +76,13 @@ class Sink:
     def __init__(self, path: Path, table: Table | None, fmt: str):
         self.path, self.table, self.fmt = Path(path), table, fmt
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self.writer = None
-        self.schema = None
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
         self.rows = 0
 
     def append(self, frame: pd.DataFrame, schema: pa.Schema | None = None) -> None:
         if self.schema is None:
-            self.schema = schema or arrow_schema(self.table, list(frame.columns))
+            self.schema = schema or arrow_schema(self._table(), list(frame.columns))
         if self.fmt == "parquet":
             data = to_arrow(frame, self.schema)
             if self.writer is None:
@@ -93,6 +93,13 @@ class Sink:
             text.to_csv(self.tmp, mode="a" if self.rows else "w", header=not self.rows,
                         index=False)
         self.rows += len(frame)
+
+    def _table(self) -> Table:
+        """The contract table whose schema the file takes (a sink without one - truth files -
+        is always given its schema explicitly)."""
+        if self.table is None:
+            raise ValueError(f"{self.path.name}: a sink without a contract table needs a schema")
+        return self.table
 
     def close(self) -> None:
         if self.writer is not None:
