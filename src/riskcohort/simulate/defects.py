@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 # table -> list of (defect, rate, column)
-RATES = {
+RATES: dict[str, list[tuple[str, float, str | None]]] = {
     "incidents": [
         ("duplicate_row", 0.002, None),
         ("recorded_before_occurred", 0.0015, "recorded_at"),
@@ -49,7 +49,9 @@ def inject(tables: dict[str, pd.DataFrame], rng, block: int) -> dict[str, dict[s
                 continue
             if defect == "duplicate_row":
                 dup = f.loc[sel]
-            elif defect == "recorded_before_occurred":
+                continue
+            assert col is not None, defect  # every other defect names its column (RATES)
+            if defect == "recorded_before_occurred":
                 f.loc[sel, col] = f.loc[sel, "occurred_at"] - pd.to_timedelta(
                     rng.uniform(1, 96, cnt), unit="h").round("s")
             elif defect == "unknown_enum":
