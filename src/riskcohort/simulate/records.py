@@ -18,6 +18,7 @@ OFF = np.array(OFFENCES, dtype=object)
 REL_KIND = np.array(["intimate", "family_parent_child", "family_parent_child", "family_sibling",
                      "family_other"], dtype=object)
 SEVERE = ("gbh", "gbh_with_intent", "attempted_murder")
+_NULL = np.array(None, dtype=object)  # the null of an optional id column (np.where filler)
 
 
 def ids(prefix: str, block: int, num) -> np.ndarray:
@@ -68,8 +69,8 @@ def incidents(w: World, idx, pid, n, block, rng, order_ok) -> pd.DataFrame:
         "occurred_at": ts(inc["occurred"][idx]),
         "recorded_at": ts(inc["occurred"][idx] + inc["lag"][idx]),
         "perpetrator_id": pid[perp],
-        "victim_id": np.where(rel >= 0, pid[n + np.maximum(rel, 0)], None),
-        "relationship_id": np.where(rel >= 0, ids("R", block, np.maximum(rel, 0)), None),
+        "victim_id": np.where(rel >= 0, pid[n + np.maximum(rel, 0)], _NULL),
+        "relationship_id": np.where(rel >= 0, ids("R", block, np.maximum(rel, 0)), _NULL),
         "domestic": boolcol(inc["domestic"][idx]),
         "offence": off,
         "weapon": _maybe(wpn, rng, 0.1),
@@ -77,7 +78,7 @@ def incidents(w: World, idx, pid, n, block, rng, order_ok) -> pd.DataFrame:
         "children_present": boolcol(rng.random(m) < 0.22, rng.random(m) < 0.3),
         "alcohol": boolcol(tr.alcohol[perp] & (rng.random(m) < 0.5), rng.random(m) < 0.2),
         "drugs": boolcol(tr.drugs[perp] & (rng.random(m) < 0.4), rng.random(m) < 0.2),
-        "order_id": np.where(has_order, ids("O", block, np.maximum(oid, 0)), None),
+        "order_id": np.where(has_order, ids("O", block, np.maximum(oid, 0)), _NULL),
     })
 
 
