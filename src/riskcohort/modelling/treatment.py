@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,10 +142,11 @@ def by_management(ev: pd.DataFrame, tables: dict, as_of, horizon_days: int,
     periods = known_periods(tables, end)
     share = managed_share(ev.assign(as_of=pd.Timestamp(as_of)), periods, horizon_days, end)
     y = ev["serious_harm"].to_numpy(dtype=float)
-    out = {"definition": "managed = under a recorded intervention at some time in the outcome "
-                         "horizon; their outcomes are outcomes WITH management"}
+    out: dict[str, Any] = {
+        "definition": "managed = under a recorded intervention at some time in the outcome "
+                      "horizon; their outcomes are outcomes WITH management"}
     for name, mask in (("managed", share > 0), ("unmanaged", share == 0)):
-        part = {"people": int(mask.sum()), "serious_harm": int(y[mask].sum()),
+        part: dict[str, Any] = {"people": int(mask.sum()), "serious_harm": int(y[mask].sum()),
                 "observed_rate": float(y[mask].mean()) if mask.any() else None}
         for col in score_cols:
             s = ev[col].to_numpy(dtype=float)[mask]
