@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from riskcohort.tracking import promotion, registry
 
@@ -78,8 +79,8 @@ def gather(c, champion, result, cfg, data_dir) -> dict:
         topk = promotion.topk_calibration(ev["serious_harm"], ev[L.MODEL_SYSTEM], int(cfg.k))
     _, champ_folder = _champion_run(c, champion)
     chall_fair = _fairness(_open(result.out_dir))
-    out = {"topk": topk, "fairness": (chall_fair, _fairness(champ_folder)), "psi": None,
-           "data_changes": None}
+    out: dict[str, Any] = {"topk": topk, "fairness": (chall_fair, _fairness(champ_folder)),
+                           "psi": None, "data_changes": None}
     if champion is None:
         return out
     try:
