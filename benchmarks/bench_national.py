@@ -17,7 +17,12 @@ the kernel's whole-process peak, exact). The national preset by default:
 
     nice .venv/bin/riskcohort simulate --out /tmp/bench/national --preset national --seed 0
     nice .venv/bin/python benchmarks/bench_national.py --data /tmp/bench/national \\
-        [--max-snapshots 36] [--negative-sample 0.2] [--memory-limit 16G] [--json out.json]
+        [--max-snapshots 36] [--negative-sample 0.2] [--memory-limit 16G] [--json out.json] \\
+        [--row-budget N] [--validation-budget N] [--float64-max-rows N]
+
+The training stage logs each batch (``training snapshots batch i/n``) with a timestamp, so a run
+stopped early still shows how far it got; the last three options exercise the budgeted paths
+(sampled validation, float32 matrix) on data small enough to finish, e.g. the force preset.
 
 A job the machine cannot hold stops at ``training features`` with the memory plan's one-line
 message (what ``riskcohort run`` prints), which is itself a result worth reporting.
@@ -89,6 +94,11 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=200_000, help="rows per SHAP chunk")
     ap.add_argument("--row-budget", type=int, default=None,
                     help="training rows budget (default trainset.ROW_BUDGET)")
+    ap.add_argument("--validation-budget", type=int, default=None,
+                    help="validation rows kept whole (default trainset.VALIDATION_ROW_BUDGET); "
+                         "set it low to exercise the sampled-validation path on force data")
+    ap.add_argument("--float64-max-rows", type=int, default=None,
+                    help="largest float64 training matrix (default trainset.FLOAT64_MAX_ROWS)")
     ap.add_argument("--json", default=None, help="also write the figures here")
     args = ap.parse_args(argv)
     if not Path(args.data).is_dir():
@@ -115,6 +125,10 @@ def main(argv=None) -> int:
     from riskcohort.modelling.manifest import monotone_for
 
     results: list[dict] = []
+    if args.validation_budget is not None:
+        trainset.VALIDATION_ROW_BUDGET = args.validation_budget
+    if args.float64_max_rows is not None:
+        trainset.FLOAT64_MAX_ROWS = args.float64_max_rows
     cfg = load_experiment(args.experiment, data=args.data)
     changes = {k: v for k, v in (("max_snapshots", args.max_snapshots),
                                  ("negative_sample", args.negative_sample)) if v is not None}
@@ -125,6 +139,8 @@ def main(argv=None) -> int:
     try:
         with Stage("load+validate", results):
             dataset = load_dataset(args.data)
+        print(f"  dataset held: RSS {psutil.Process().memory_info().rss / GIB:.2f} GB",
+              flush=True)
         as_of = pd.Timestamp(args.as_of or cfg.as_of or default_as_of(dataset.tables)).date()
         snaps = training_snapshots(cfg, dataset.tables, as_of)
         with Stage("training features", results):

@@ -92,14 +92,19 @@ def test_chunked_explanations_equal_the_whole_population(build_run, tmp_path, mo
 
     whole_dir = build_run(tmp_path / "whole", n=250, platt=(0.8, -0.3))
     chunked_dir = build_run(tmp_path / "chunked", n=250, platt=(0.8, -0.3))
-    whole = explain_run(whole_dir, plots=False)
+    whole = explain_run(whole_dir)
     monkeypatch.setattr(explain_mod, "CHUNK_PEOPLE", 60)
-    chunked = explain_run(chunked_dir, plots=False)
+    chunked = explain_run(chunked_dir)
     import pyarrow.parquet as pq
 
     assert pq.ParquetFile(chunked_dir / "explanations.parquet").num_row_groups >= 5
     a = pd.read_parquet(whole_dir / "explanations.parquet")
     b = pd.read_parquet(chunked_dir / "explanations.parquet")
     pd.testing.assert_frame_equal(a, b)
-    for key in ("base_value", "n_people", "mean_abs_contribution", "additivity_max_error"):
+    for key in ("base_value", "n_people", "additivity_max_error", "plots"):
         assert whole[key] == chunked[key], key
+    a_abs, b_abs = whole["mean_abs_contribution"], chunked["mean_abs_contribution"]
+    assert list(a_abs) == list(b_abs)
+    np.testing.assert_allclose(list(a_abs.values()), list(b_abs.values()), rtol=1e-12)
+    svg = (chunked_dir / "plots" / "beeswarm.svg").read_text(encoding="utf-8")
+    assert "250 of 250 people shown" in svg

@@ -68,16 +68,25 @@ def plot_all(
     descriptions: list[str],
     out_dir: Path,
     seed: int = 0,
+    mean_abs: np.ndarray | None = None,
+    n_people: int | None = None,
 ) -> list[Path]:
-    """Write importance, beeswarm and top dependence plots; return the files written."""
+    """Write importance, beeswarm and top dependence plots; return the files written.
+
+    ``mean_abs``: mean |contribution| of everyone scored, when ``X``/``values`` hold only the
+    rows to plot (a national population is explained a chunk at a time); ``n_people`` is then
+    how many people were scored."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    order = importance_order(values)
-    mean_abs = np.abs(values).mean(axis=0)
+    if mean_abs is None:
+        order = importance_order(values)
+        mean_abs = np.abs(values).mean(axis=0)
+    else:
+        order = np.argsort(-np.asarray(mean_abs), kind="stable")
     rows = _sample(len(X), seed)
     written: list[Path] = []
     with plt.rc_context({"svg.fonttype": "none", "font.size": 9}):
@@ -98,7 +107,8 @@ def plot_all(
         ax.set_yticks(range(len(top)), [_wrap(descriptions[i]) for i in top])
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_xlabel("contribution to the risk score (log-odds); right = higher risk")
-        ax.set_title(f"Contributions per person ({len(rows)} of {len(X)} people shown)")
+        ax.set_title(f"Contributions per person ({len(rows)} of {n_people or len(X)} people "
+                     "shown)")
         fig.colorbar(sc, ax=ax, label="indicator value (low to high rank)")
         written += _save(fig, out_dir, "beeswarm")
 

@@ -72,9 +72,10 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
     ``dataset`` (optional, a loaded ``Dataset``) only adds notes about absent sources;
     record-level evidence is per person (:func:`riskcohort.explain.person.explain_person`).
     """
-    X = run.matrix()
+    chunked = len(run.features) > CHUNK_PEOPLE
+    X = None if chunked else run.matrix()  # a national population: a chunk at a time only
     interrupts.checkpoint("explain")  # fault-injection hook (tests/faults)
-    base, values, margin = _contributions_in_chunks(run.booster, X)
+    base, values, margin = _contributions_in_chunks(run)
     error = float(np.max(np.abs(base + values.sum(axis=1) - margin), initial=0.0))
     if error > ADDITIVITY_TOL:
         raise RuntimeError(f"SHAP additivity check failed: max |base + sum - margin| = {error:.3g}")
@@ -83,14 +84,21 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
     gaps = np.abs(prob - stored)
     score_gap = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
     labels = indicator_labels(run.feature_names)
-    mean_abs = np.abs(values).mean(axis=0) if len(values) else np.zeros(len(run.feature_names))
+    mean_abs = (np.abs(values).mean(axis=0) if not chunked else _mean_abs(values)) \
+        if len(values) else np.zeros(len(run.feature_names))
     written = []
     if plots_dir is not None and len(values):
-        from riskcohort.explain.plots import plot_all
+        from riskcohort.explain.plots import _sample, plot_all
 
         descriptions = [readable_name(labels[n]) for n in run.feature_names]
-        written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
-                           Path(plots_dir), seed=seed)
+        if not chunked:
+            written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
+                               Path(plots_dir), seed=seed)
+        else:  # the same plotted rows, without a full copy of the inputs
+            rows = _sample(len(values), seed)
+            written = plot_all(run.matrix(run.features.iloc[rows]).to_numpy(), values[rows],
+                               run.feature_names, descriptions, Path(plots_dir), seed=seed,
+                               mean_abs=mean_abs, n_people=len(values))
     summary = runfolder.ExplanationSummary(
         base_value=base,
         link="logit",
@@ -108,30 +116,40 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
         versions={pkg: md.version(pkg) for pkg in ("shap", "lightgbm")},
         notes=_notes(run, dataset, score_gap),
     )
-    logger.debug("explained %d scores, additivity error %.2e", len(X), error)
-    if len(values) <= CHUNK_PEOPLE:
+    logger.debug("explained %d scores, additivity error %.2e", len(values), error)
+    if not chunked:
         return long_frame(run, values), summary
     return _long_frames(run, values), summary
 
 
-def _contributions_in_chunks(booster, X: pd.DataFrame) -> tuple[float, np.ndarray, np.ndarray]:
+def _contributions_in_chunks(run: ScoredRun) -> tuple[float, np.ndarray, np.ndarray]:
     """Contributions and raw margins of every row, :data:`CHUNK_PEOPLE` rows at a time.
 
     Why chunks: a national population (2.3 M people x 117 indicators) is 2 GB per float64
     copy, and the exact de-duplication inside :func:`contributions` sorts a code matrix of the
     same size several times over. Each row's Tree SHAP values and margin depend on that row
     alone, so the chunked result equals the whole-population one."""
-    if len(X) <= CHUNK_PEOPLE:
-        base, values = contributions(booster, X)
-        return base, values, raw_margin(booster, X)
-    values = np.empty((len(X), X.shape[1]), dtype=np.float64)
-    margin = np.empty(len(X), dtype=np.float64)
+    n = len(run.features)
+    if n <= CHUNK_PEOPLE:
+        X = run.matrix()
+        base, values = contributions(run.booster, X)
+        return base, values, raw_margin(run.booster, X)
+    values = np.empty((n, len(run.feature_names)), dtype=np.float64)
+    margin = np.empty(n, dtype=np.float64)
     base = 0.0
-    for start in range(0, len(X), CHUNK_PEOPLE):
-        part = X.iloc[start:start + CHUNK_PEOPLE]
-        base, values[start:start + len(part)] = contributions(booster, part)
-        margin[start:start + len(part)] = raw_margin(booster, part)
+    for start in range(0, n, CHUNK_PEOPLE):
+        part = run.matrix(run.features.iloc[start:start + CHUNK_PEOPLE])
+        base, values[start:start + len(part)] = contributions(run.booster, part)
+        margin[start:start + len(part)] = raw_margin(run.booster, part)
     return base, values, margin
+
+
+def _mean_abs(values: np.ndarray) -> np.ndarray:
+    """Mean |contribution| per indicator, summed a chunk at a time (no full-size temporary)."""
+    total = np.zeros(values.shape[1])
+    for start in range(0, len(values), CHUNK_PEOPLE):
+        total += np.abs(values[start:start + CHUNK_PEOPLE]).sum(axis=0)
+    return total / len(values)
 
 
 def _long_frames(run: ScoredRun, values: np.ndarray):

@@ -438,6 +438,20 @@ def _limit_text() -> str:
 
 
 # ---- building ------------------------------------------------------------------------------
+def _rss_text() -> str:
+    """This process's resident memory now and at its peak, for the progress log."""
+    try:
+        import resource
+
+        import psutil
+
+        now = psutil.Process().memory_info().rss
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return f"{size_text(now)} (peak {size_text(peak)})"
+    except Exception:  # noqa: BLE001 - no psutil or no /proc: the log line without it
+        return "unknown"
+
+
 def _assemble(parts: list, n_columns: int, dtype) -> np.ndarray:
     """One C-ordered matrix from the batch parts; each part is freed as soon as it is copied,
     so the peak is the matrix plus one part, not twice the matrix."""
@@ -506,8 +520,9 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
         parts.append(part)
         keys.append(frame.drop(columns=features))
         weights.append(w[keep])
-        logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept",
-                    i + 1, len(plan.batches), batch[0], batch[-1], len(keep), int(keep.sum()))
+        logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept; process "
+                    "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], len(keep),
+                    int(keep.sum()), _rss_text())
         del frame
     features = features or []
     X = _assemble(parts, len(features), dtype)
