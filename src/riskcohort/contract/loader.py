@@ -75,8 +75,9 @@ def _check_structure(result: rules.TableResult, max_bad_fraction: float) -> None
             f"twice or joined?); examples {', '.join(result.examples['duplicate_key'])}"
         )
     bad = sum(result.counts.values())
-    if bad > max_bad_fraction * n:
-        rule, count = rules.dominant(result)
+    top = rules.dominant(result)
+    if top is not None and bad > max_bad_fraction * n:
+        rule, count = top
         raise UserError(
             f"file {Path(result.path).name}, column {result.columns[rule]!r}: rule {rule}: "
             f"{bad} of {n} rows ({bad / n:.0%}) fail the contract, {count} of them by rule "
@@ -116,28 +117,11 @@ def _resolve_report_dir(data_dir: Path, report_dir) -> Path | None:
     return out
 
 
-def load_dataset(
-    data_dir: str | Path,
-    report_dir: str | Path | None = None,
-    strict: bool = False,
-    *,
-    data_docs: bool | None = None,
-    max_bad_fraction: float = MAX_BAD_FRACTION,
-    baseline_path: str | Path | None = None,
-) -> Dataset:
-    """Read, validate and type a dataset folder.
-
-    ``report_dir`` (optional) receives ``<table>.quarantine.parquet`` for every present table,
-    ``validation.json`` and, when ``data_docs`` (default: whenever ``report_dir`` is given),
-    Great Expectations Data Docs in ``data_docs/``. ``strict=True`` raises ``UserError`` with exit
-    code 1 if any row was quarantined (after writing the report). ``baseline_path`` reads the
-    external baseline scores from a file elsewhere instead of ``<data_dir>/baseline_scores.*``.
-    """
-    root = Path(data_dir).resolve()
-    if not root.is_dir():
-        raise UserError(f"folder {data_dir}: rule dataset_folder: not a folder")
-    out = _resolve_report_dir(root, report_dir)
-    logger.debug("validating %s against the data contract", root)
+def _check_tables(root: Path, max_bad_fraction: float
+                  ) -> tuple[dict[str, rules.TableResult], list[str]]:
+    """Check every contract table in dependency order (a table's references are checked
+    against the keys of the tables before it); returns the results and the absent tables.
+    A required table that is missing or empty stops here, before later tables blame it."""
     results: dict[str, rules.TableResult] = {}
     keysets: dict[str, rules.KeySets | None] = {}
     absent: list[str] = []
@@ -162,6 +146,45 @@ def load_dataset(
     del keysets
     for result in results.values():
         result.keys = None  # only the checks of later tables needed them (~0.5 GB national)
+    return results, absent
+
+
+def _refuse_quarantine(report: ValidationReport, root: Path, out: Path | None) -> None:
+    """``strict``: any quarantined row is an error (exit 1), raised after the report is written
+    so the user can see which rows and why."""
+    if report.quarantined:
+        raise UserError(
+            f"folder {root}: rule strict: {report.quarantined} rows quarantined ("
+            + ", ".join(f"{r}={c}" for r, c in report.rule_counts.items())
+            + ")"
+            + (f"; see {out}" if out else ""),
+            exit_code=1,
+        )
+
+
+def load_dataset(
+    data_dir: str | Path,
+    report_dir: str | Path | None = None,
+    strict: bool = False,
+    *,
+    data_docs: bool | None = None,
+    max_bad_fraction: float = MAX_BAD_FRACTION,
+    baseline_path: str | Path | None = None,
+) -> Dataset:
+    """Read, validate and type a dataset folder.
+
+    ``report_dir`` (optional) receives ``<table>.quarantine.parquet`` for every present table,
+    ``validation.json`` and, when ``data_docs`` (default: whenever ``report_dir`` is given),
+    Great Expectations Data Docs in ``data_docs/``. ``strict=True`` raises ``UserError`` with exit
+    code 1 if any row was quarantined (after writing the report). ``baseline_path`` reads the
+    external baseline scores from a file elsewhere instead of ``<data_dir>/baseline_scores.*``.
+    """
+    root = Path(data_dir).resolve()
+    if not root.is_dir():
+        raise UserError(f"folder {data_dir}: rule dataset_folder: not a folder")
+    out = _resolve_report_dir(root, report_dir)
+    logger.debug("validating %s against the data contract", root)
+    results, absent = _check_tables(root, max_bad_fraction)
     baseline = _check(
         root, BASELINE_SCORES, {}, max_bad_fraction, Path(baseline_path) if baseline_path else None
     )
@@ -185,14 +208,8 @@ def load_dataset(
         fingerprint=report.fingerprint,
         report=report,
     )
-    if strict and report.quarantined:
-        raise UserError(
-            f"folder {root}: rule strict: {report.quarantined} rows quarantined ("
-            + ", ".join(f"{r}={c}" for r, c in report.rule_counts.items())
-            + ")"
-            + (f"; see {out}" if out else ""),
-            exit_code=1,
-        )
+    if strict:
+        _refuse_quarantine(report, root, out)
     return dataset
 
 
