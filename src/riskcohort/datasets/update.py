@@ -79,6 +79,7 @@ def check_versions(base_dir: Path, extract_dir: Path) -> str:
         raise UserError(f"file {extract_dir / MANIFEST}, key 'contract_version': rule "
                         f"same_contract_version: the extract is contract {ext_v!r} but the base "
                         f"{base_dir} is {base_v!r}; convert one of them first")
+    assert base_v is not None  # None is never a supported version (refused above)
     return base_v
 
 
