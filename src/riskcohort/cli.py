@@ -92,7 +92,9 @@ def configure_logging(level: str | int | None = None) -> logging.Handler | None:
 
 def report_user_error(exc: UserError) -> None:
     """Print a user mistake as one message, no traceback."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # a message may hold brackets: local[2], riskcohort[spark]
+
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
 def _interrupted(command: str, signum: int) -> int:

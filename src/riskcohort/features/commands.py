@@ -36,6 +36,15 @@ def _dates(as_of: list[str] | None, monthly: tuple[str, str] | None) -> list:
     return dates
 
 
+def _engine_kwargs(engine: str, master: str) -> dict:
+    """``build`` keywords for ``--engine``/``--spark-master`` (checked before data is read)."""
+    from riskcohort.spark.session import use_engine
+
+    with use_engine(engine, master):  # validates the name; spark: pyspark and Java present
+        pass
+    return {"engine": engine, "spark_master": master if engine == "spark" else None}
+
+
 def features(
     data_dir: Path = typer.Argument(..., help="Dataset folder (CSV or Parquet contract tables)."),
     as_of: list[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (repeatable)."),
@@ -45,6 +54,10 @@ def features(
     out: Path = typer.Option(..., "--out", help="Output Parquet file."),
     labels: bool = typer.Option(False, "--labels", help="Add serious_harm, homicide, harm_weight."),
     horizon: int = typer.Option(365, "--horizon", help="Label horizon in days."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (this process) or spark "
+                               "(the same indicators on Apache Spark)."),
+    spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master for "
+                                     "--engine spark: local[N], spark://HOST:7077, yarn..."),
 ) -> None:
     """Build point-in-time indicators (one row per person and as-of date) into a Parquet file."""
     from rich.console import Console
@@ -55,6 +68,7 @@ def features(
     err = Console(stderr=True)
     try:
         dates = _dates(as_of, monthly)
+        _engine_kwargs(engine, spark_master)  # a missing Java is said before reading the data
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=err, transient=False) as progress:
             step = progress.add_task(f"reading {data_dir}", total=3)
@@ -65,12 +79,15 @@ def features(
             dataset = load_dataset(data_dir)
             progress.update(step, advance=1,
                             description=f"computing indicators for {len(dates)} as-of dates")
-            frame = build(dataset, dates, labels=labels, horizon_days=horizon)
+            frame = build(dataset, dates, labels=labels, horizon_days=horizon,
+                          **_engine_kwargs(engine, spark_master))
             progress.update(step, advance=1, description=f"writing {out}")
             write_features(out, frame, dataset=dataset, labels=labels, horizon_days=horizon)
             progress.update(step, advance=1, description="done")
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # brackets in a message are text: local[2]
+
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     console = Console()
     console.print(

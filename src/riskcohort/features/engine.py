@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from riskcohort.contract.schema import SERIOUS_HARM_OFFENCES
 from riskcohort.features import relationship as rel
+from riskcohort.features import spark_engine
 from riskcohort.features.data import absent_sources, as_of_index, normalise, tables_of
 from riskcohort.features.defs import SPECS
 from riskcohort.features.labels import check_horizon
@@ -121,6 +122,17 @@ def _relationship(con, plan, popdf, out: dict[str, np.ndarray]) -> None:
     con.execute("DROP TABLE cur")  # ~0.7 GB at national scale, not needed by later queries
 
 
+def _engine(engine: str | None, master: str | None) -> tuple[str, str | None]:
+    """The engine and Spark master of a call: the arguments, else the job's ``--engine``."""
+    from riskcohort.spark.session import ENGINES, selected
+
+    chosen, chosen_master = selected()
+    engine = engine or chosen
+    if engine not in ENGINES:
+        raise ValueError(f"features: engine {engine!r} is not one of {ENGINES}")
+    return engine, (master or chosen_master)
+
+
 def build(
     data: Any,
     as_of: Any,
@@ -131,8 +143,14 @@ def build(
     domestic_only: bool = True,
     lookback_days: int = 1825,
     labels_known_by: Any = None,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> pd.DataFrame:
     """One row per (person_id, as_of) of the scored population; float indicator columns.
+
+    ``engine``: ``"duckdb"`` (in process) or ``"spark"`` (the same compiled plan on Apache Spark,
+    ``spark_engine.py``; same frame); default: the job's ``--engine``
+    (:func:`riskcohort.spark.session.use_engine`).
 
     >>> import pandas as pd
     >>> ts = pd.Timestamp
@@ -153,8 +171,13 @@ def build(
     snapshots = as_of_index(as_of)
     if labels:
         check_horizon(snapshots, tables["incidents"], horizon_days, labels_known_by)
-    plan = compile_plan(tuple(sorted(tables)), int(lookback_days))
-    con = connect(tables, materialize=True)
+    engine, spark_master = _engine(engine, spark_master)
+    dialect = "duckdb" if engine == "duckdb" else spark_engine.DIALECT
+    if engine == "spark":  # connect first: the pyspark compiler needs the backend loaded
+        con = spark_engine.connect(tables, spark_master)
+    plan = compile_plan(tuple(sorted(tables)), int(lookback_days), dialect)
+    if engine == "duckdb":
+        con = connect(tables, materialize=True)
     con.register("snapshots", pd.DataFrame({"as_of": snapshots}))
     con.execute(f"CREATE TEMP TABLE pop AS {plan['population']}")
     popdf = run(con, "SELECT * FROM pop ORDER BY rid")
@@ -196,7 +219,7 @@ def build(
     if labels:
         sql = compile_labels(
             int(horizon_days), tuple(serious_offences), bool(domestic_only),
-            None if labels_known_by is None else pd.Timestamp(labels_known_by),
+            None if labels_known_by is None else pd.Timestamp(labels_known_by), dialect,
         )
         lab = placed(run(con, sql), len(frame))
         for col in ("serious_harm", "homicide"):

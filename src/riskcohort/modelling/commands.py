@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
             "table is quarantined (default: [data] max_quarantine, else 0.01 = 1%)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out "
                                        "whole (never the champion's run folder)."),
+        engine: str = typer.Option("duckdb", "--engine", help="Where features are built and "
+                                   "scored: duckdb (this process) or spark (Apache Spark)."),
+        spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master for "
+                                         "--engine spark: local[N], spark://HOST:7077, yarn..."),
     ) -> None:
         """Validate, train as of a date, score, explain, and record the iteration in MLflow."""
         from rich.console import Console
@@ -43,8 +47,11 @@ def register(app: typer.Typer) -> None:
         cfg = load_experiment(experiment, data=data, as_of=as_of, out=out)
         preflight.check_job(cfg.out_dir or Path("runs") / cfg.name, cfg.data_dir,
                             tracking_uri=tracking_uri, work=work)  # before heavy work
-        res, run_id = run_and_track(cfg, tracking_uri=tracking_uri, work=work,
-                                    max_quarantine=max_quarantine, overwrite=overwrite)
+        from riskcohort.spark.session import use_engine
+
+        with use_engine(engine, spark_master):
+            res, run_id = run_and_track(cfg, tracking_uri=tracking_uri, work=work,
+                                        max_quarantine=max_quarantine, overwrite=overwrite)
         print_run(res, console)
         console.print(f"MLflow run {run_id}; run folder {res.out_dir}")
 

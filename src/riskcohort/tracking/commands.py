@@ -107,6 +107,10 @@ def register(app: typer.Typer) -> None:
                                        "whole (never the champion's run folder)."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
         work: Path | None = typer.Option(None, "--work", help=WORK_HELP),
+        engine: str = typer.Option("duckdb", "--engine", help="Where features are built and "
+                                   "scored: duckdb (this process) or spark (Apache Spark)."),
+        spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master for "
+                                         "--engine spark: local[N], spark://HOST:7077, yarn..."),
     ) -> None:
         """Score a dataset with a registered model, without training (writes a run folder)."""
         from riskcohort import preflight
@@ -114,7 +118,9 @@ def register(app: typer.Typer) -> None:
         from riskcohort.workflow import score_registered
 
         preflight.check_job(out, data, tracking_uri=tracking_uri, work=work, track=False)
-        with _guard(tracking_uri):
+        from riskcohort.spark.session import use_engine
+
+        with _guard(tracking_uri), use_engine(engine, spark_master):
             folder = score_registered(model, data, as_of, out, tracking_uri=tracking_uri,
                                       work=work, max_quarantine=max_quarantine,
                                       overwrite=overwrite)
