@@ -58,7 +58,8 @@ def backtest(config: ExperimentConfig | str | Path, start: dt.date, end: dt.date
              every_months: int | None = None, data_dir: str | Path | None = None,
              out_dir: str | Path | None = None, max_quarantine: float | None = None, *,
              overwrite: bool = False) -> list[IterationResult]:
-    """Run and publish a backtest folder; returns the IterationResults (``out_dir`` set).
+    """Run and publish a backtest folder; returns the IterationResults (``out_dir`` set;
+    ``features`` emptied once published: each date's are in its folder).
 
     ``backtest.json`` holds headline metrics per date and, with two or more backtest dates,
     top-k metrics pooled over the dates with a stratified paired bootstrap
@@ -78,6 +79,9 @@ def backtest(config: ExperimentConfig | str | Path, start: dt.date, end: dt.date
             with folder.run_writer(str(d)) as writer:
                 res, manifest = run_into(writer, cfg, dataset, d, explain=False)
                 writer.publish(manifest)
+            # published; the summary needs metrics and evaluation only, and a national scored
+            # snapshot is GBs per date (issue 22): its features stay in the date's folder
+            res.features = res.features.iloc[:0]
             results.append(res)
         summary = runfolder.BacktestSummary(
             experiment=cfg.name, dates=[_row(r, str(r.as_of)) for r in results],
