@@ -12,6 +12,7 @@ over-fits and a linear model with sensible transforms is often as good and easie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ class Candidate:
     family: str
     params: dict
     cv_auc: float
-    model: object = None
+    model: Any = None  # a fitted CohortModel (lightgbm) or sklearn Pipeline (logistic)
     notes: list[str] = field(default_factory=list)
 
 
@@ -88,7 +89,7 @@ def tune_lightgbm(X: pd.DataFrame, y, order, monotone: list[int], seed: int = 0)
                         validation="expanding" if order is not None else "stratified",
                         interval_members=0, seed=seed)
     model.fit(X, y, groups=order)
-    chosen = model.selection_
+    chosen: dict[str, Any] = model.selection_
     best = max(chosen["search"], key=lambda r: r["score"])
     return Candidate("lightgbm", {**chosen["hyperparameters"],
                                   "calibration": model.calibrator_["method"]},
@@ -115,7 +116,7 @@ def tune_logistic(X: pd.DataFrame, y, order, skewed: set[str], seed: int = 0) ->
     """L2-regularised logistic regression; log of skewed counts, one-hot categoricals."""
     y = np.asarray(y)
     X = X.astype({c: object for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
-    best = None
+    best: Candidate | None = None
     for c_value in LR_GRID:
         aucs = []
         for tr, va in folds(y, order, seed=seed):
@@ -124,6 +125,7 @@ def tune_logistic(X: pd.DataFrame, y, order, skewed: set[str], seed: int = 0) ->
         score = float(np.nanmean(aucs)) if aucs else float("nan")
         if best is None or score > best.cv_auc:
             best = Candidate("logistic", {"C": c_value}, score)
+    assert best is not None  # LR_GRID is not empty
     best.model = _linear_pipeline(X, skewed, best.params["C"], seed).fit(X, y)
     return best
 
