@@ -85,6 +85,84 @@ def _baseline_scores(frame: pd.DataFrame, roles: Roles, source: str) -> dict[str
     return scores
 
 
+@dataclass
+class _Split:
+    """The table's rows split once: label, parsed time (or None), and the test/train masks."""
+
+    label: pd.Series
+    time: pd.Series | None
+    test: pd.Series
+    train: pd.Series
+
+    def times(self, mask) -> pd.Series | None:
+        return None if self.time is None else self.time[mask]
+
+
+def _split(frame: pd.DataFrame, roles: Roles, source: str, test_fraction: float,
+           seed: int) -> _Split:
+    """Check the roles and hold out test rows (the latest by time when there is a time column),
+    refusing a split that leaves one class on either side (nothing could be learned or
+    measured)."""
+    label = check_roles(frame, roles, source)
+    time = parse_time(frame[roles.time], roles.time, source) if roles.time else None
+    test = split_rows(label, time, test_fraction, seed)
+    train = ~test
+    if label[test].nunique() < 2 or label[train].nunique() < 2:
+        raise UserError(f"{source}: the split leaves one class only in train or test rows")
+    return _Split(label, time, test, train)
+
+
+def _type_columns(frame: pd.DataFrame, roles: Roles, sp: _Split, source: str,
+                  log: Callable[[str], Any]) -> TableTyper:
+    """Infer each input column's type on the training rows only (no test-row leakage) and say
+    which columns were excluded and why."""
+    candidates = [c for c in frame.columns if c not in roles.reserved]
+    typer = TableTyper().fit(frame.loc[sp.train, candidates], sp.label[sp.train],
+                             sp.times(sp.train))
+    for p in typer.excluded:
+        log(f"warning: column {p.name!r} excluded: {p.reason}")
+    if not typer.inputs:
+        raise UserError(f"{source}: no usable input columns remain after exclusions")
+    return typer
+
+
+def _choose(X_tr: pd.DataFrame, y_tr: np.ndarray, order, typer: TableTyper, roles: Roles,
+            seed: int, log: Callable[[str], Any]) -> tuple[models.Candidate, dict[str, float]]:
+    """Tune both families on the training rows and keep the better cross-validated ROC AUC
+    (LightGBM on a tie); returns the chosen candidate and both AUCs."""
+    lgb_c = models.tune_lightgbm(X_tr, y_tr, order, _monotone(typer, roles), seed)
+    skewed = {p.name for p in typer.inputs if p.skewed}
+    lr_c = models.tune_logistic(X_tr, y_tr, order, skewed, seed)
+    chosen = lgb_c if not lr_c.cv_auc > lgb_c.cv_auc else lr_c
+    log(f"model choice: {chosen.family} (cross-validated ROC AUC lightgbm "
+        f"{lgb_c.cv_auc:.3f}, logistic {lr_c.cv_auc:.3f})")
+    return chosen, {"lightgbm": lgb_c.cv_auc, "logistic": lr_c.cv_auc}
+
+
+def _write_scores(out: Path, frame: pd.DataFrame, roles: Roles, sp: _Split,
+                  chosen: models.Candidate, X_tr: pd.DataFrame, X_te: pd.DataFrame) -> np.ndarray:
+    """``scores.csv`` for every row, marked train or test; returns the test rows' scores."""
+    p_test = models.predict(chosen, X_te)
+    scores = pd.DataFrame({
+        "id": frame[roles.id].astype(str),
+        "score": np.nan, "split": np.where(sp.test, "test", "train"),
+    })
+    scores.loc[sp.test, "score"] = p_test
+    scores.loc[sp.train, "score"] = models.predict(chosen, X_tr)
+    io.write_frame(out / "scores.csv", scores)
+    return p_test
+
+
+def _write_explanations(out: Path, frame: pd.DataFrame, roles: Roles, sp: _Split,
+                        chosen: models.Candidate, X_tr: pd.DataFrame, X_te: pd.DataFrame) -> None:
+    """Per-person log-odds contributions of the test rows, and the base value they add to."""
+    base, values = explanations.contributions(chosen, X_te, X_tr)
+    expl = explanations.long_format(frame.loc[sp.test, roles.id], X_te, values)
+    io.write_frame(out / "explanations.parquet", expl)
+    io.write_json(out / "explanations.json", {"base_value": base, "link": "logit",
+                                              "model": chosen.family})
+
+
 def run_tabular(path: str | Path, roles: Roles, out_dir: str | Path, test_fraction: float = 0.3,
                 seed: int = 0,
                 k: int = 100, n_boot: int = 500, tracking_uri: str | Literal[False] | None = None,
@@ -95,69 +173,37 @@ def run_tabular(path: str | Path, roles: Roles, out_dir: str | Path, test_fracti
     log = log or logger.info
     source = str(path)
     frame = read_table(path)
-    label = check_roles(frame, roles, source)
-    time = parse_time(frame[roles.time], roles.time, source) if roles.time else None
-    test = split_rows(label, time, test_fraction, seed)
-    train = ~test
-    if label[test].nunique() < 2 or label[train].nunique() < 2:
-        raise UserError(f"{source}: the split leaves one class only in train or test rows")
-
-    candidates = [c for c in frame.columns if c not in roles.reserved]
-    typer = TableTyper().fit(frame.loc[train, candidates], label[train],
-                             None if time is None else time[train])
-    for p in typer.excluded:
-        log(f"warning: column {p.name!r} excluded: {p.reason}")
-    if not typer.inputs:
-        raise UserError(f"{source}: no usable input columns remain after exclusions")
-    X_tr = typer.transform(frame.loc[train], None if time is None else time[train])
-    X_te = typer.transform(frame.loc[test], None if time is None else time[test])
-    order = None if time is None else time[train].to_numpy().astype("int64")
-    y_tr = label[train].to_numpy()
-
-    lgb_c = models.tune_lightgbm(X_tr, y_tr, order, _monotone(typer, roles), seed)
-    skewed = {p.name for p in typer.inputs if p.skewed}
-    lr_c = models.tune_logistic(X_tr, y_tr, order, skewed, seed)
-    chosen = lgb_c if not lr_c.cv_auc > lgb_c.cv_auc else lr_c
-    log(f"model choice: {chosen.family} (cross-validated ROC AUC lightgbm "
-        f"{lgb_c.cv_auc:.3f}, logistic {lr_c.cv_auc:.3f})")
-
+    sp = _split(frame, roles, source, test_fraction, seed)
+    typer = _type_columns(frame, roles, sp, source, log)
+    X_tr = typer.transform(frame.loc[sp.train], sp.times(sp.train))
+    X_te = typer.transform(frame.loc[sp.test], sp.times(sp.test))
+    order = None if sp.time is None else sp.time[sp.train].to_numpy().astype("int64")
+    chosen, cv_auc = _choose(X_tr, sp.label[sp.train].to_numpy(), order, typer, roles, seed, log)
     out = Path(out_dir)
-    p_test = models.predict(chosen, X_te)
-    scores = pd.DataFrame({
-        "id": frame[roles.id].astype(str),
-        "score": np.nan, "split": np.where(test, "test", "train"),
-    })
-    scores.loc[test, "score"] = p_test
-    scores.loc[train, "score"] = models.predict(chosen, X_tr)
-    io.write_frame(out / "scores.csv", scores)
+    p_test = _write_scores(out, frame, roles, sp, chosen, X_tr, X_te)
 
     from riskcohort.tabular.evaluation import evaluate_test_rows
 
     metrics = evaluate_test_rows(
-        frame.loc[test], label[test].to_numpy(), p_test,
-        _baseline_scores(frame.loc[test], roles, source), roles, k=k, n_boot=n_boot, seed=seed,
-    )
-    metrics["model_choice"] = {"chosen": chosen.family, "cv_roc_auc": {
-        "lightgbm": lgb_c.cv_auc, "logistic": lr_c.cv_auc}, "params": _jsonable(chosen.params)}
-    metrics["split"] = {"n_train": int(train.sum()), "n_test": int(test.sum()),
-                        "by": "time" if time is not None else "stratified random",
+        frame.loc[sp.test], sp.label[sp.test].to_numpy(), p_test,
+        _baseline_scores(frame.loc[sp.test], roles, source), roles, k=k, n_boot=n_boot,
+        seed=seed)
+    metrics["model_choice"] = {"chosen": chosen.family, "cv_roc_auc": cv_auc,
+                               "params": _jsonable(chosen.params)}
+    n_train, n_test = int(sp.train.sum()), int(sp.test.sum())
+    metrics["split"] = {"n_train": n_train, "n_test": n_test,
+                        "by": "time" if sp.time is not None else "stratified random",
                         "test_fraction": test_fraction, "seed": seed}
     io.write_json(out / "metrics.json", metrics)
     io.write_json(out / "types.json", typer.describe())
-
-    base, values = explanations.contributions(chosen, X_te, X_tr)
-    expl = explanations.long_format(frame.loc[test, roles.id], X_te, values)
-    io.write_frame(out / "explanations.parquet", expl)
-    io.write_json(out / "explanations.json", {"base_value": base, "link": "logit",
-                                              "model": chosen.family})
+    _write_explanations(out, frame, roles, sp, chosen, X_tr, X_te)
     _save_model(chosen, out)
     if tracking_uri is not False:
         from riskcohort.tabular.tracking import log_tabular_run
 
         log_tabular_run(out, source, tracking_uri)
     excluded = [{"name": p.name, "reason": p.reason} for p in typer.excluded]
-    return TabularResult(out, chosen.family, metrics["model_choice"]["cv_roc_auc"], excluded,
-                         metrics, int(train.sum()), int(test.sum()))
+    return TabularResult(out, chosen.family, cv_auc, excluded, metrics, n_train, n_test)
 
 
 def _jsonable(params: dict) -> dict:
