@@ -216,6 +216,93 @@ def selection(spec: dict, where: str = "model spec") -> tuple[str, float]:
     return str(metric), float(share)
 
 
+def _outcome_keys(outc: dict, where: str, d: ExperimentConfig) -> dict[str, Any]:
+    """``[outcome]``: the horizon, the label family and its offences, who is scored."""
+    from riskcohort.features.families import resolve as resolve_family
+
+    kw: dict[str, Any] = {"horizon_days": int(outc.get("horizon_days", d.horizon_days))}
+    kw["label_family"], kw["serious_offences"] = resolve_family(outc, where)
+    kw["domestic_only"] = bool(outc.get("domestic_only", True))
+    kw["lookback_days"] = int(outc.get("lookback_days", d.lookback_days))
+    return kw
+
+
+def _training_keys(tr: dict, where: str, d: ExperimentConfig) -> dict[str, Any]:
+    """``[training]``: snapshots, folds, sampling and how interventions are handled; values
+    outside their rule are refused here, not deep inside training."""
+    kw: dict[str, Any] = {}
+    if tr.get("snapshots"):
+        kw["snapshots"] = tuple(sorted(parse_date(v, f"{where}, key training.snapshots")
+                                       for v in tr["snapshots"]))
+    for key in ("snapshot_every_months", "min_history_days", "max_snapshots", "cv_folds",
+                "cv_block_months", "min_train_snapshots"):
+        kw[key] = int(tr.get(key, getattr(d, key)))
+    kw["negative_sample"] = float(tr.get("negative_sample", d.negative_sample))
+    if not 0 < kw["negative_sample"] <= 1:
+        raise UserError(f"{where}, key training.negative_sample: rule '0 < value <= 1'")
+    kw["exclude_features"] = tuple(tr.get("exclude_features", ()))
+    from riskcohort.modelling.treatment import METHODS
+
+    kw["interventions"] = str(tr.get("interventions", d.interventions))
+    if kw["interventions"] not in METHODS:
+        raise UserError(f"{where}, key training.interventions: rule '{'|'.join(METHODS)}', "
+                        f"got {examples([kw['interventions']])}")
+    return kw
+
+
+def _model_keys(mod: dict, base: Path, where: str) -> dict[str, Any]:
+    """``[model]``: the spec file (paths relative to the experiment file), an optional smaller
+    search (``n_trials``, so small data needs no second spec file) and the calibration."""
+    kw: dict[str, Any] = {}
+    spec = mod.get("spec")
+    if spec:
+        kw["model_spec_path"] = _resolve(base, spec)
+        model_spec = load_model_spec(kw["model_spec_path"])
+    else:
+        model_spec = default_model_spec()
+    if "n_trials" in mod:
+        model_spec = {**model_spec,
+                      "search": {**model_spec["search"], "n_trials": int(mod["n_trials"])}}
+    kw["model_spec"] = model_spec
+    kw["calibration"] = str(mod.get("calibration", "auto"))
+    if kw["calibration"] not in ("auto", "isotonic", "platt"):
+        raise UserError(f"{where}, key model.calibration: rule 'auto|isotonic|platt', "
+                        f"got {examples([kw['calibration']])}")
+    return kw
+
+
+def _cohort_evaluation_keys(coh: dict, ev: dict, bt: dict, where: str,
+                            d: ExperimentConfig) -> dict[str, Any]:
+    """``[cohort]``, ``[evaluation]`` and ``[backtest]``: what is shown and how it is judged."""
+    kw: dict[str, Any] = {
+        "k": int(coh.get("k", d.k)),
+        "bands": {str(k): float(v) for k, v in coh.get("bands", DEFAULT_BANDS).items()},
+        "ks": tuple(int(k) for k in ev.get("ks", d.ks)),
+        "n_boot": int(ev.get("n_boot", d.n_boot)),
+        "eval_seed": int(ev.get("seed", d.eval_seed)),
+        "incumbent_window_days": int(ev.get("incumbent_window_days", d.incumbent_window_days)),
+    }
+    if bt.get("from"):
+        kw["backtest_from"] = parse_date(bt["from"], f"{where}, key backtest.from")
+    if bt.get("to"):
+        kw["backtest_to"] = parse_date(bt["to"], f"{where}, key backtest.to")
+    kw["backtest_every_months"] = int(bt.get("every_months", d.backtest_every_months))
+    return kw
+
+
+def _command_line(kw: dict[str, Any], data, as_of, out, where: str) -> None:
+    """Command-line ``--data``/``--as-of``/``--out`` win over the file; a data folder is
+    required from one or the other."""
+    if data is not None:
+        kw["data_dir"] = Path(data).expanduser().resolve()
+    if as_of is not None:
+        kw["as_of"] = parse_date(as_of, "option --as-of")
+    if out is not None:
+        kw["out_dir"] = Path(out).expanduser().resolve()
+    if kw["data_dir"] is None:
+        raise UserError(f"{where}: rule 'experiment.data or --data required', no data folder given")
+
+
 def load_experiment(path: str | Path, data: str | Path | None = None,
                     as_of: str | dt.date | None = None,
                     out: str | Path | None = None) -> ExperimentConfig:
@@ -236,62 +323,11 @@ def load_experiment(path: str | Path, data: str | Path | None = None,
     }
     if exp.get("as_of"):
         kw["as_of"] = parse_date(exp["as_of"], f"{where}, key experiment.as_of")
-    kw["horizon_days"] = int(outc.get("horizon_days", d.horizon_days))
-    from riskcohort.features.families import resolve as resolve_family
-
-    kw["label_family"], kw["serious_offences"] = resolve_family(outc, where)
-    kw["domestic_only"] = bool(outc.get("domestic_only", True))
-    kw["lookback_days"] = int(outc.get("lookback_days", d.lookback_days))
-    if tr.get("snapshots"):
-        kw["snapshots"] = tuple(sorted(parse_date(v, f"{where}, key training.snapshots")
-                                       for v in tr["snapshots"]))
-    for key in ("snapshot_every_months", "min_history_days", "max_snapshots", "cv_folds",
-                "cv_block_months", "min_train_snapshots"):
-        kw[key] = int(tr.get(key, getattr(d, key)))
-    kw["negative_sample"] = float(tr.get("negative_sample", d.negative_sample))
-    if not 0 < kw["negative_sample"] <= 1:
-        raise UserError(f"{where}, key training.negative_sample: rule '0 < value <= 1'")
-    kw["exclude_features"] = tuple(tr.get("exclude_features", ()))
-    from riskcohort.modelling.treatment import METHODS
-
-    kw["interventions"] = str(tr.get("interventions", d.interventions))
-    if kw["interventions"] not in METHODS:
-        raise UserError(f"{where}, key training.interventions: rule '{'|'.join(METHODS)}', "
-                        f"got {examples([kw['interventions']])}")
-    spec = mod.get("spec")
-    if spec:
-        kw["model_spec_path"] = _resolve(base, spec)
-        model_spec = load_model_spec(kw["model_spec_path"])
-    else:
-        model_spec = default_model_spec()
-    if "n_trials" in mod:  # a quicker search for small data without a second spec file
-        model_spec = {**model_spec,
-                      "search": {**model_spec["search"], "n_trials": int(mod["n_trials"])}}
-    kw["model_spec"] = model_spec
-    kw["calibration"] = str(mod.get("calibration", "auto"))
-    if kw["calibration"] not in ("auto", "isotonic", "platt"):
-        raise UserError(f"{where}, key model.calibration: rule 'auto|isotonic|platt', "
-                        f"got {examples([kw['calibration']])}")
-    kw["k"] = int(coh.get("k", d.k))
-    kw["bands"] = {str(k): float(v) for k, v in coh.get("bands", DEFAULT_BANDS).items()}
-    kw["ks"] = tuple(int(k) for k in ev.get("ks", d.ks))
-    kw["n_boot"] = int(ev.get("n_boot", d.n_boot))
-    kw["eval_seed"] = int(ev.get("seed", d.eval_seed))
-    kw["incumbent_window_days"] = int(ev.get("incumbent_window_days", d.incumbent_window_days))
-    if bt.get("from"):
-        kw["backtest_from"] = parse_date(bt["from"], f"{where}, key backtest.from")
-    if bt.get("to"):
-        kw["backtest_to"] = parse_date(bt["to"], f"{where}, key backtest.to")
-    kw["backtest_every_months"] = int(bt.get("every_months", d.backtest_every_months))
-    # command-line overrides
-    if data is not None:
-        kw["data_dir"] = Path(data).expanduser().resolve()
-    if as_of is not None:
-        kw["as_of"] = parse_date(as_of, "option --as-of")
-    if out is not None:
-        kw["out_dir"] = Path(out).expanduser().resolve()
-    if kw["data_dir"] is None:
-        raise UserError(f"{where}: rule 'experiment.data or --data required', no data folder given")
+    kw.update(_outcome_keys(outc, where, d))
+    kw.update(_training_keys(tr, where, d))
+    kw.update(_model_keys(mod, base, where))
+    kw.update(_cohort_evaluation_keys(coh, ev, bt, where, d))
+    _command_line(kw, data, as_of, out, where)
     return ExperimentConfig(**kw)
 
 
