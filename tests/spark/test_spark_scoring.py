@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from riskcohort.features.engine import indicator_names
@@ -40,3 +41,16 @@ def test_default_engine_scores_in_process(fitted, duckdb_small):
     """Without ``--engine spark`` no Spark is touched (the same call, answered here)."""
     got = spark_scoring.predictions(fitted, duckdb_small.head(50))
     np.testing.assert_array_equal(got[1], fitted.predict_risk(duckdb_small.head(50)))
+
+
+def test_score_frame_on_spark_equals_in_process(spark, fitted, duckdb_small):
+    """The job's scoring step (ranks, ties, cohort, bands) is the same with ``--engine spark``."""
+    from riskcohort.modelling.iteration import score_frame
+
+    feats = duckdb_small[duckdb_small["as_of"] == duckdb_small["as_of"].max()]
+    bands = {"high": 0.1, "elevated": 0.03, "moderate": 0.01}
+    expected = score_frame(fitted, feats, 25, bands)
+    with use_engine("spark", "local[2]"):
+        got = score_frame(fitted, feats, 25, bands)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+    assert got.attrs["cohort"] == expected.attrs["cohort"]

@@ -24,7 +24,7 @@ import pandas as pd
 from riskcohort import interrupts
 from riskcohort.errors import UserError
 from riskcohort.modelling import baselines as bl
-from riskcohort.modelling import training, trainset, treatment
+from riskcohort.modelling import spark_scoring, training, trainset, treatment
 from riskcohort.modelling.manifest import manifest, monotone_for, summarise
 from riskcohort.modelling.metrics import evaluate
 from riskcohort.modelling.model import CohortModel
@@ -95,9 +95,8 @@ def score_frame(model: CohortModel, feats: pd.DataFrame, k: int, bands) -> pd.Da
     ``cohort_note``) is in ``frame.attrs["cohort"]`` for the manifest; ``_margin`` is for the
     evaluation's tie-break and is not written.
     """
-    margin = model.raw_margin(feats)
-    p = model.predict_risk(feats)
-    lo, hi = model.predict_interval(feats)
+    # in process, or on Spark with ``--engine spark`` (mapInPandas; the same numbers)
+    margin, p, lo, hi = spark_scoring.predictions(model, feats)
     rank = pd.Series(-margin).rank(method="min").astype(np.int64).to_numpy()
     tied = pd.Series(margin).duplicated(keep=False).to_numpy()
     in_cohort = rank <= k

@@ -102,7 +102,12 @@ def _config(master: str, tmp: str) -> dict[str, str]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
         "spark.sql.ansi.enabled": "false",  # SQL NULL semantics as DuckDB (e.g. x / 0 -> NULL)
+        # the driver holds the input tables sent from pandas (Arrow) and the aggregates that
+        # come back; ``local[N]`` runs everything in this one JVM
         "spark.driver.memory": os.environ.get("RISKCOHORT_SPARK_DRIVER_MEMORY", "4g"),
+        # the per-person aggregates come back to the driver by design (the frame is built
+        # there); Spark's 1 GB default would stop a national build half way
+        "spark.driver.maxResultSize": os.environ.get("RISKCOHORT_SPARK_MAX_RESULT", "0"),
     }
     if _is_local(master):
         # Python workers (distributed scoring) run this interpreter: riskcohort and LightGBM.
