@@ -205,6 +205,39 @@ def _what_ifs(run, idx, reasons, snap, x, score, rank, labels) -> list[WhatIf]:
     return out
 
 
+def _stored(run: ScoredRun, idx, person_id: str) -> tuple[pd.Series, float, int]:
+    """The person's row of scores.csv with its score and rank; both files must list the same
+    people, so a missing score is the run folder's fault, said plainly."""
+    stored = run.scores.loc[idx]
+    if pd.isna(stored.get("score")) or pd.isna(stored.get("rank")):
+        raise UserError(f"run {run.root}: person {person_id!r} is in features.parquet but has no "
+                        "score or rank in scores.csv; rule: both files list the same people")
+    return stored, float(stored["score"]), int(stored["rank"])
+
+
+def _reasons(run: ScoredRun, x: pd.DataFrame, vals, margin: float, score: float,
+             labels: dict, notes: list[str]) -> tuple[list, list]:
+    """Reasons up and down: effects share out exactly score - base probability, so they end at
+    the stored score. A calibrator that no longer reproduces scores.csv is noted, not hidden."""
+    up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,
+                            [labels[n] for n in run.feature_names], score=score)
+    recomputed = float(run.calibration.probability(margin))
+    if abs(recomputed - score) > 1e-6:
+        notes.append(f"The model and calibrator give {100 * recomputed:.2f}% but scores.csv says "
+                     f"{100 * score:.2f}%: percentage points and what-ifs use the former.")
+    return up, down
+
+
+def _stored_fields(stored: pd.Series) -> dict[str, Any]:
+    """Band, cohort membership, interval and tie as scores.csv holds them (None when blank)."""
+    band, cohort = stored.get("band"), stored.get("in_cohort")
+    return {"band": None if pd.isna(band) else str(band),
+            "in_cohort": None if pd.isna(cohort) else bool(cohort),
+            "score_lo": _number(stored.get("score_lo")),
+            "score_hi": _number(stored.get("score_hi")),
+            "tied": _flag(stored.get("tied"))}
+
+
 def explain_person(
     run_dir: str | Path | ScoredRun,
     person_id: str,
@@ -227,46 +260,23 @@ def explain_person(
     base, vals = contributions(run.booster, x, engine="lightgbm")  # same Tree SHAP, no set-up
     margin = float(raw_margin(run.booster, x)[0])
     labels = indicator_labels(run.feature_names)
-    stored = run.scores.loc[idx]
-    if pd.isna(stored.get("score")) or pd.isna(stored.get("rank")):
-        raise UserError(f"run {run.root}: person {person_id!r} is in features.parquet but has no "
-                        "score or rank in scores.csv; rule: both files list the same people")
-    score, rank = float(stored["score"]), int(stored["rank"])
-    # effects share out exactly score - base probability, so they end at the stored score
-    up, down = reason_codes(x.to_numpy()[0], vals[0], margin, run.calibration,
-                            [labels[n] for n in run.feature_names], score=score)
-    recomputed = float(run.calibration.probability(margin))
-    if abs(recomputed - score) > 1e-6:
-        notes.append(f"The model and calibrator give {100 * recomputed:.2f}% but scores.csv says "
-                     f"{100 * score:.2f}%: percentage points and what-ifs use the former.")
+    stored, score, rank = _stored(run, idx, person_id)
+    up, down = _reasons(run, x, vals, margin, score, labels, notes)
     snap = run.features["as_of"] == when
     evidence: dict[str, list[dict]] = {}
     if with_evidence:
         evidence, ev_notes = evidence_for(run, dataset, person_id, when,
                                           [r.indicator for r in up + down], evidence_fn)
         notes += ev_notes
-    band = stored.get("band")
-    cohort = stored.get("in_cohort")
     held, released = _custody(run, idx)
     return PersonExplanation(
-        person_id=str(person_id),
-        as_of=when.date().isoformat(),
-        score=score,
-        rank=rank,
-        band=None if pd.isna(band) else str(band),
-        in_cohort=None if pd.isna(cohort) else bool(cohort),
-        n_scored=int(snap.sum()),
-        score_lo=_number(stored.get("score_lo")),
-        score_hi=_number(stored.get("score_hi")),
-        tied=_flag(stored.get("tied")),
-        in_custody=held,
-        days_since_custody_release=released,
+        person_id=str(person_id), as_of=when.date().isoformat(), score=score, rank=rank,
+        n_scored=int(snap.sum()), **_stored_fields(stored),
+        in_custody=held, days_since_custody_release=released,
         custody_text=custody_text(held, released, when),
         base_probability=float(run.calibration.probability(base)),
         average_probability=float(run.scores.loc[snap, "score"].mean()),
-        reasons_up=up,
-        reasons_down=down,
-        evidence=evidence,
+        reasons_up=up, reasons_down=down, evidence=evidence,
         sensitivity=_what_ifs(run, idx, up + down, snap, x, score, rank, labels),
         notes=[*notes, APPROX_NOTE, WHAT_IF_NOTE,
                f"The risk estimate is the model's output put on a probability scale by the "
