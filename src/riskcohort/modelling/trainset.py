@@ -15,7 +15,8 @@ Rules (the result equals the all-at-once frame with the same sampling, tested):
 - **Training snapshots** use ``negative_sample`` (the experiment's), unless the whole training
   set would exceed :data:`ROW_BUDGET` rows; then their rate is lowered until it fits. Why that is
   safe: with ~1% positives the information of a rare-outcome model is in its positives; at the
-  national preset the budget still leaves about ten negatives per positive.
+  national preset the budget still leaves about ten negatives per positive (~0.4% of rows are
+  positive).
 - **Validation snapshots** (the latest ``cv_folds x cv_block_months``, where early stopping, the
   search metric and the calibrator look) are kept whole up to :data:`VALIDATION_ROW_BUDGET`
   rows (every force-sized job: results unchanged). Above it their negatives are sampled too, at
@@ -54,7 +55,7 @@ DEFAULT_BATCH_ROWS = 2_500_000
 #: Rows of validation snapshots kept whole; above it their negatives are sampled (weighted).
 VALIDATION_ROW_BUDGET = 3_000_000
 #: Rows of the whole training set; above it the training snapshots' negatives are sampled harder.
-ROW_BUDGET = 10_000_000
+ROW_BUDGET = 8_000_000
 #: Largest training matrix kept in float64; above it float32 (see the module doc).
 FLOAT64_MAX_ROWS = 4_000_000
 _MIN_RATE = 0.005  # the lowest training rate the budget may choose (then the plan refuses)
@@ -247,7 +248,7 @@ def sampling_rates(sizes, snaps, whole, negative_sample: float,
     (0.2, 1.0)
     >>> r = sampling_rates([2_300_000] * 36, list(range(36)), list(range(30, 36)), 0.2)
     >>> r.train, r.validation
-    (0.0775, 0.217)
+    (0.0485, 0.217)
     """
     row_budget = ROW_BUDGET if row_budget is None else int(row_budget)
     validation_budget = VALIDATION_ROW_BUDGET if validation_budget is None \
