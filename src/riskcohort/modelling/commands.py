@@ -90,5 +90,7 @@ def register(app: typer.Typer) -> None:
                                max_quarantine=max_quarantine, overwrite=overwrite)
         for res in results:
             print_run(res, console)
-        summary = read_backtest(results[0].out_dir.parent)
+        first_dir = results[0].out_dir
+        assert first_dir is not None  # set by the job once each run folder is published
+        summary = read_backtest(first_dir.parent)
         console.print(stability_table(results, summary.pooled, cfg.k))
