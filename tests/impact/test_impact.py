@@ -1,6 +1,7 @@
-"""riskcohort impact: design pieces, matching, and the estimator on a fixture force whose truth
-is known (a team picks its top people by a noisy score; harm depends on the score only, or also
-on management). Fast: the point-in-time snapshot is replaced by the fixture's scores."""
+"""riskcohort impact: design pieces, the selection ranking, the cut-off comparison, and the
+estimator on a fixture force whose truth is known (a team picks its top people by a noisy score;
+harm depends on the score only, or also on management). Fast: the point-in-time snapshot is
+replaced by the fixture's scores."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from riskcohort.errors import UserError
-from riskcohort.impact import design, estimate, matching
+from riskcohort.impact import cutoff, design, estimate, selection
 
 T = pd.Timestamp
 
@@ -28,10 +29,13 @@ def test_periods_merge_and_windows():
     a = p.loc[p.person_id == "a"]
     assert len(a) == 1 and a["end"].iloc[0] == T("2023-10-01")  # re-pick extends the period
     assert design.managed_on(p, T("2024-06-01")) == {"b"}  # open period never ends
-    units, counts = design.treated_units(p, "2023-01-01", "2023-12-31", T("2024-12-31"))
-    assert list(units.person_id) == ["a"] and counts["still_open"] == 1
-    units, counts = design.treated_units(p, "2023-01-01", "2023-12-31", T("2024-06-30"))
-    assert len(units) == 0 and counts["window_not_complete"] == 1
+    assert design.typical_days(p) == 273  # median of the ended periods (a: 273 days)
+    units, counts = design.treated_units(p, "2023-01-01", "2023-12-31", T("2024-12-31"), 400)
+    # a fixed window from the start for everyone (an open period is followed like the others)
+    assert sorted(units.person_id) == ["a", "b"] and counts["still_open"] == 1
+    assert (units["window_end"] - units["start"]).dt.days.tolist() == [400, 400]
+    units, counts = design.treated_units(p, "2023-01-01", "2023-12-31", T("2023-06-30"), 400)
+    assert len(units) == 0 and counts["window_not_complete"] == 2
 
 
 def test_outcomes_count_only_inside_the_window():
@@ -42,18 +46,35 @@ def test_outcomes_count_only_inside_the_window():
     assert design.outcomes(units, events).tolist() == [1.0, 0.0, 0.0]
 
 
-def test_match_same_month_within_caliper():
-    month = np.array([1, 1, 1, 2, 2])
-    score = np.array([0.0, 0.05, 0.9, 0.0, 0.5])
-    picked = np.array([True, False, False, True, False])
-    t, c = matching.match(month, score, picked, caliper=0.1, k=2)
-    assert t.tolist() == [0] and c.tolist() == [1]  # month 2's candidate is too far
+def test_agreement_and_month_rank():
+    month = np.array([1, 1, 1, 1, 2, 2, 2])
+    score = np.array([4.0, 3.0, 2.0, 1.0, 9.0, 1.0, 5.0])
+    assert selection.month_rank(score, month).tolist() == [1, 2, 3, 4, 1, 3, 2]
+    picked = np.array([True, False, True, False, True, False, False])
+    # month 1: 2 picks, the top 2 hold one of them; month 2: 1 pick, held -> 2 of 3
+    assert selection.agreement(score, picked, month) == pytest.approx(2 / 3)
+    assert selection.agreement(-score, picked, month) == pytest.approx(1 / 3)
+
+
+def test_cut_off_ratio_and_local_linear():
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0], dtype=float)
+    t = np.array([True] * 4 + [False] * 8)
+    mu = np.array([0.5] * 4 + [0.25] * 8)
+    w = np.ones(12)
+    # observed/expected: treated 1/2, comparison 2/2 -> 0.5 (plain ratio 0.25/0.25 = 1)
+    assert cutoff.oe_ratio(y, mu, t, w) == pytest.approx(0.5)
+    r = np.arange(12, 0, -1) - 8.5  # > 0 above the cut
+    yl = np.where(r > 0, 0.2 + 0.0 * r, 0.4 + 0.01 * r)  # a jump from 0.4 to 0.2 at the cut
+    assert cutoff.local_linear(yl, r, w) == pytest.approx(0.5)
+    assert cutoff.region(np.array([1, 4, 5]), np.array([2, 2, 2]), 1.0).tolist() == [
+        True, True, False]
 
 
 def _force(effect: float, seed: int, months=("2021-01-01", "2021-04-01", "2021-07-01",
                                             "2021-10-01", "2022-01-01", "2022-04-01")):
     """Fixture force: each quarter 2,000 candidates, the team picks its top 150 by a noisy
-    score; harm over 18 months depends on the score (and on management when effect > 0)."""
+    version of the incumbent's score; harm over 18 months depends on that score (and on
+    management when effect > 0)."""
     rng = np.random.default_rng(seed)
     snaps, ivs, incs = [], [], []
     for q, m in enumerate(months):
@@ -66,7 +87,7 @@ def _force(effect: float, seed: int, months=("2021-01-01", "2021-04-01", "2021-0
         harm = rng.random(n) < p
         pid = np.array([f"P{q}_{i}" for i in range(n)])
         other = rng.normal(size=n)  # an indicator the team did not use
-        snaps.append(pd.DataFrame({"person_id": pid, "as_of": start, "score": s,
+        snaps.append(pd.DataFrame({"person_id": pid, "as_of": start, "incumbent": s,
                                    "other": other}))
         ivs.append(pd.DataFrame({"person_id": pid[picked], "kind": "dapst_managed",
                                  "start_date": start, "end_date": start + pd.DateOffset(months=6)}))
@@ -100,6 +121,11 @@ def test_placebo_covers_one_and_naive_does_not(fake_snapshot):
     assert r["lo"] <= 1 <= r["hi"], r
     assert r["naive_contrast"]["relative_risk"] > 2  # the picked are riskier to begin with
     assert r["n_managed"] > 300 and r["n_comparison"] > 300
+    # the team's own ranking is a column the engine has: it is found and used
+    assert r["selection"]["score"] == "incumbent", r["selection"]
+    assert r["selection"]["agreement"]["incumbent"] > 0.5
+    fake = r["checks"]["fake_cutoff"]
+    assert fake["lo"] <= 1 <= fake["hi"], fake  # built-in falsification
     json.dumps(r)  # JSON-ready
 
 
@@ -110,12 +136,22 @@ def test_real_effect_is_found(fake_snapshot):
     assert r["lo"] <= 0.4 / 1.0 * 1.5  # roughly the true 0.4
 
 
+def test_learned_ranking_when_no_named_one_fits(fake_snapshot):
+    ds, snap = _force(0.0, seed=4)
+    fake_snapshot["snap"] = snap.rename(columns={"incumbent": "indicator_x"})
+    r = estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", n_boot=60, rule="learned")
+    assert r["selection"]["score"] == "learned" and r["selection"]["agreement"]["learned"] > 0.4
+    assert r["checks"]["fake_cutoff"]["relative_risk"] is not None
+
+
 def test_user_errors(fake_snapshot):
     ds, fake_snapshot["snap"] = _force(0.0, seed=3)
     with pytest.raises(UserError, match="kinds present"):
         estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", kind="marac")
     with pytest.raises(UserError, match="impact_complete_window"):
         estimate.estimate_impact(ds, "2024-01-01", "2024-06-30")
+    with pytest.raises(UserError, match="date_order"):
+        estimate.estimate_impact(ds, "2022-06-30", "2021-01-01")
     ds.tables.pop("interventions")
     with pytest.raises(UserError, match="interventions"):
         estimate.estimate_impact(ds, "2021-01-01", "2022-06-30")

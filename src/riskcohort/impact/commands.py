@@ -31,8 +31,12 @@ def register(app: typer.Typer) -> None:
                                     "(YYYY-MM-DD)."),
         kind: str = typer.Option("dapst_managed", "--kind", help="Intervention kind."),
         out: Path = typer.Option(..., "--out", help="JSON file to write the estimate to."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the propensity folds and the "
+        seed: int = typer.Option(0, "--seed", help="Seed of the model folds and the "
                                  "bootstrap."),
+        selection: str = typer.Option("auto", "--selection", help="Ranking the team cut: auto "
+                                      "(the one that reproduces its picks best) | incumbent | "
+                                      "iteration_2 | matac_rfgv | v100_harm | dash_dara | "
+                                      "learned."),
     ) -> None:
         """Estimate an intervention's effect on serious harm (observational relative risk).
 
@@ -43,8 +47,13 @@ def register(app: typer.Typer) -> None:
 
         if out.suffix.lower() != ".json":
             raise UserError(f"option --out: rule json_file: {out} must end in .json")
+        from riskcohort.impact.selection import LEARNED, NAMED
+
+        if selection not in ("auto", LEARNED, *NAMED):
+            raise UserError(f"option --selection: rule selection_rule: {selection!r} is not one "
+                            f"of auto, {', '.join(NAMED)}, {LEARNED}")
         result = estimate_impact(data_dir, _date(date_from, "--from"), _date(date_to, "--to"),
-                                 kind=kind, seed=seed)
+                                 kind=kind, seed=seed, rule=selection)
         write_json(out, result)
 
         def f(x):
@@ -54,5 +63,9 @@ def register(app: typer.Typer) -> None:
                    f"interval {f(result['lo'])}-{f(result['hi'])}); {result['n_managed']} "
                    f"managed vs {result['n_comparison']} comparable unmanaged people; "
                    f"observational - see assumptions in {out}")
+        fake = result["checks"]["fake_cutoff"]
+        typer.echo(f"ranking cut: {result['selection']['score']}; falsification (fake cut-off "
+                   f"among unpicked people): {f(fake['relative_risk'])} ({f(fake['lo'])}-"
+                   f"{f(fake['hi'])})")
         for w in result["warnings"][1:]:
             typer.echo(f"warning: {w}")

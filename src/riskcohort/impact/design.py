@@ -7,8 +7,9 @@ could have picked on the same day. So each management start (grouped by month) i
 population of that month not under management on that day (candidates), each described by the
 point-in-time indicators and scores the team had at the month start. Outcome windows cover the
 management period and 12 months after it; a candidate is followed over exactly the window of the
-treated person it is compared with. Only windows that end before the extract date are used (a
-window still open would under-count harm).
+treated people of its month (the same fixed length for everyone: the nominal management length
+plus 12 months). Only windows that end before the extract date are used (a window still open
+would under-count harm).
 """
 
 from __future__ import annotations
@@ -50,18 +51,28 @@ def managed_on(periods: pd.DataFrame, day: pd.Timestamp) -> set[str]:
     return set(periods.loc[on, "person_id"])
 
 
-def treated_units(periods: pd.DataFrame, date_from, date_to, extract_end) -> tuple[pd.DataFrame,
-                                                                                    dict]:
-    """Management starts in [date_from, date_to] with a complete outcome window.
+def typical_days(periods: pd.DataFrame) -> int:
+    """Median length in days of the kind's ended periods (the nominal management length)."""
+    ended = periods.dropna(subset=["end"])
+    if len(ended) == 0:
+        return 182
+    return int((ended["end"] - ended["start"]).dt.days.median())
 
-    Returns (units with person_id, start, end, window_end, month) and counts of the starts left
-    out (still open, window not complete by the extract date).
+
+def treated_units(periods: pd.DataFrame, date_from, date_to, extract_end,
+                  horizon_days: int) -> tuple[pd.DataFrame, dict]:
+    """Management starts in [date_from, date_to] whose fixed outcome window is complete.
+
+    The window is the same length for everyone (``horizon_days`` from the start), *not* the
+    person's own management plus 12 months: a team re-selects the people who stay active, so a
+    window that grows with re-selection would follow the riskiest managed people longest and
+    make even a team that does nothing look harmful. Returns (units with person_id, start, end,
+    window_end, month) and counts of the starts left out (window not complete by the extract).
     """
     lo, hi = pd.Timestamp(date_from), pd.Timestamp(date_to)
     p = periods.loc[(periods["start"] >= lo) & (periods["start"] <= hi)].copy()
     counts = {"starts_in_range": int(len(p)), "still_open": int(p["end"].isna().sum())}
-    p = p.loc[p["end"].notna()]
-    p["window_end"] = p["end"] + pd.Timedelta(days=AFTER_DAYS)
+    p["window_end"] = p["start"] + pd.Timedelta(days=int(horizon_days))
     complete = p["window_end"] <= pd.Timestamp(extract_end)
     counts["window_not_complete"] = int((~complete).sum())
     p = p.loc[complete]

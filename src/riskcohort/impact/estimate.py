@@ -1,16 +1,17 @@
 """``estimate_impact``: relative risk of serious harm, managed vs comparable unmanaged people.
 
 Why this design (and not the obvious one): the people a team manages are the riskiest people it
-can see, so comparing them with everyone else makes any management look harmful, and comparing
-them with "low-risk" people after the fact makes it look like a miracle. The estimate here asks,
-for each management start: among the people the team could have picked that month, with the
-same chance of being picked given what the team saw (point-in-time indicators, the incumbent's
-score, the rule scores), how often did the picked and the not-picked go on to serious harm over
-the same window (management + 12 months)? The comparison group is fixed at the start
-("not picked that month", whatever happened later): excluding people picked later would drop the
-people whose risk rose, which biases the estimate; keeping them can only dilute a real effect
-towards no effect, and the share is reported. Intervals come from a bootstrap that resamples
-people (a person can be picked several times and serve as a comparison many times).
+can see, so comparing them with everyone else makes any management look harmful. A team that
+manages "its top K" cuts a ranking, so the comparable people are the ones just below its cut:
+each month, the people the team newly picked against the people it could have picked and did
+not, ranked next to them by the same ranking (``selection``: the incumbent's score, a rule
+score, or a ranking learned from the picks, whichever reproduces the picks best). Inside that
+cut-off region risk still falls with rank, so each person's expected harm without management
+(a prognostic model fitted on unmanaged people) adjusts the comparison (``cutoff``). Outcomes
+are followed over one fixed window for everyone. Built-in falsification: the same estimate at
+a fake cut-off among people nobody picked must find nothing. The comparison group is fixed at
+the month ("not picked that month", whatever happened later): keeping people picked later can
+only dilute a real effect towards no effect; the share is reported.
 """
 
 from __future__ import annotations
@@ -24,29 +25,38 @@ import numpy as np
 import pandas as pd
 
 from riskcohort.errors import UserError, examples
-from riskcohort.impact import design, matching
+from riskcohort.impact import cutoff, design, matching, selection
 
 logger = logging.getLogger(__name__)
 
-N_BOOT = 500
+N_BOOT = cutoff.N_BOOT
+BANDWIDTH = 1.0  #: ranks below the cut compared, as a multiple of the month's picks (symmetric)
+RECALIBRATION_REGION = 20  #: the recalibration learns from unpicked ranks <= 20 x picks
 KEY_COVARIATES = ("incumbent", "iteration_2", "matac_rfgv", "v100_harm", "dash_dara",
                   "da_count_365d", "harm_365d", "days_since_last_da")
 METHOD = (
-    "matched comparison: at each management start month, people picked that month vs people "
-    "of the scored population not under management that day, matched within the month (up to "
-    "3 nearest, with replacement, caliper 0.2 SD of the logit) on the out-of-fold propensity "
-    "of being picked given the point-in-time indicators, the incumbent's score and the rule "
-    "scores (levels and within-month ranks); outcome: serious domestic harm perpetrated from "
-    "the start to 12 months after management ended, the same window for the comparison; "
-    "comparison outcomes bias-corrected by an out-of-fold prognostic model of harm fitted on "
-    "the unmanaged (Abadie-Imbens); relative risk of cumulative incidence; 95% interval from "
-    "a bootstrap clustered by person"
+    "cut-off comparison (regression discontinuity design, local form) with prognostic "
+    "adjustment: each month, the people not under management are ranked by the selection "
+    "score (the team's ranking when a candidate reproduces its picks, otherwise a ranking "
+    "learned out-of-fold from the picks; see 'selection'); the month's new management starts "
+    "are compared with the unpicked people in the top (1 + {bw:g}) x picks ranks, i.e. as many "
+    "ranks below the cut as there are picks above it; outcome: serious domestic harm "
+    "perpetrated within {days} days of the start (the median management length, {typ} days, "
+    "plus 12 months), the same fixed window for everyone; relative risk = observed/expected "
+    "among the managed over observed/expected among the comparison, expected harm from an "
+    "out-of-fold prognostic model fitted on every person not picked that month; 95% "
+    "interval from a bootstrap clustered by person. Checks reported beside it: the same "
+    "estimate at a fake cut-off among unpicked people (must cover 1), a local-linear "
+    "regression discontinuity on rank without the model, and other bandwidths."
 )
 ASSUMPTIONS = [
-    "Observational: no randomisation. The estimate is causal only if the team's choice depended "
-    "on nothing that also predicts harm beyond what was recorded at the month start "
-    "(indicators, incumbent score, rule scores). Unmeasured selection (officer judgement, "
-    "intelligence not in the extract) biases it either way.",
+    "Observational: no randomisation. The estimate is causal only if, near the team's cut-off, "
+    "who was picked depended on nothing that also predicts harm beyond the selection score and "
+    "what was recorded at the month start. Officer judgement or intelligence not in the extract "
+    "that moved people across the cut biases it (towards harm if the team picked the riskier "
+    "people it could see and we cannot).",
+    "The prognostic model must rank people inside the cut-off region correctly; its overall "
+    "level cancels. The fake cut-off check tests this among people nobody picked.",
     "Spillover: managing a perpetrator may change the harm of people around them (victims, "
     "associates) who serve as comparisons; the estimate assumes it does not.",
     "Differential recording: a managed person is watched more closely, so more of their "
@@ -54,9 +64,10 @@ ASSUMPTIONS = [
     "(biasing towards benefit).",
     "The comparison is 'not picked that month': comparison people picked later stay in the "
     "comparison (their share is reported); this dilutes a real effect towards no effect and "
-    "never creates one.",
-    "It applies to people near the team's cut-off (those with comparable unpicked people); "
-    "the very highest-risk people, always picked, have no comparison and are left out.",
+    "never creates one. The estimate is of starting management (intention to treat), whatever "
+    "its length.",
+    "It applies to people near the team's cut-off; the very highest-risk people, far above "
+    "the cut, are in it only through the adjustment.",
     "Outcome as recorded in this extract: serious domestic harm (homicide, attempted murder, "
     "GBH with intent, GBH) by the person, occurred in the window; only windows complete by the "
     "extract date are used.",
@@ -98,21 +109,54 @@ def _snapshot(ds, months: list[pd.Timestamp]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _relative_risk(y_t, w_t, y_c, w_c) -> tuple[float, float, float]:
-    rt = float(np.sum(w_t * y_t) / np.sum(w_t))
-    rc = float(np.sum(w_c * y_c) / np.sum(w_c))
-    return (rt / rc if rc > 0 else float("nan")), rt, rc
+def _candidates(snap: pd.DataFrame, units: pd.DataFrame, periods: pd.DataFrame,
+                months: list) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows the team could have picked each month: the picked plus everyone not under
+    management that day (a person already managed cannot *start* management)."""
+    key = units.set_index(["person_id", "month"])
+    picked = pd.MultiIndex.from_frame(snap[["person_id", "as_of"]]).isin(key.index)
+    busy = np.zeros(len(snap), dtype=bool)
+    for m in months:
+        rows = (snap["as_of"] == m).to_numpy()
+        nxt = pd.Timestamp(m) + pd.offsets.MonthBegin(1)
+        starts = periods.loc[(periods["start"] >= m) & (periods["start"] < nxt), "person_id"]
+        out = design.managed_on(periods, pd.Timestamp(m)) | set(starts)
+        busy |= rows & snap["person_id"].isin(out).to_numpy()
+    keep = picked | ~busy
+    return snap.loc[keep].reset_index(drop=True), picked[keep]
+
+
+def _windows(snap: pd.DataFrame, picked: np.ndarray, units: pd.DataFrame,
+             horizon: int) -> pd.DataFrame:
+    """Each row's outcome window: a pick's own start; anyone else the month's median start."""
+    median = units.groupby("month")["start"].median()
+    start = snap["as_of"].map(median)
+    own = snap[["person_id", "as_of"]].merge(
+        units.rename(columns={"month": "as_of"})[["person_id", "as_of", "start"]],
+        on=["person_id", "as_of"], how="left")["start"]
+    start = start.where(~picked, own.to_numpy())
+    return pd.DataFrame({"person_id": snap["person_id"], "start": start.to_numpy(),
+                         "window_end": start.to_numpy() + pd.Timedelta(days=horizon)})
+
+
+def _ratio(y, picked, w) -> float:
+    rt, rc = np.sum(w[picked] * y[picked]), np.sum(w[~picked] * y[~picked])
+    nt, nc = np.sum(w[picked]), np.sum(w[~picked])
+    if nt <= 0 or nc <= 0 or rc <= 0:
+        return float("nan")
+    return float((rt / nt) / (rc / nc))
 
 
 def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date, *,
-                    kind: str = "dapst_managed", seed: int = 0,
-                    n_boot: int = N_BOOT) -> dict:
+                    kind: str = "dapst_managed", seed: int = 0, n_boot: int = N_BOOT,
+                    rule: str = "auto", bandwidth: float = BANDWIDTH) -> dict:
     """Relative risk of serious harm for management starts in [date_from, date_to].
 
-    ``data``: a dataset folder or a loaded ``Dataset``. Returns the JSON-ready result (keys
-    ``relative_risk, lo, hi, n_managed, n_comparison, method, assumptions, warnings`` and
-    details). A user mistake (no interventions, unknown kind, no complete window) is a
-    ``UserError``.
+    ``data``: a dataset folder or a loaded ``Dataset``. ``rule``: the ranking the team cut
+    (``auto`` = the candidate that reproduces the picks best; ``incumbent``, a rule score or
+    ``learned`` to force one). Returns the JSON-ready result (keys ``relative_risk, lo, hi,
+    n_managed, n_comparison, method, assumptions, warnings`` and details). A user mistake (no
+    interventions, unknown kind, no complete window) is a ``UserError``.
     """
     lo_d, hi_d = pd.Timestamp(date_from), pd.Timestamp(date_to)
     if hi_d < lo_d:
@@ -122,118 +166,95 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
     iv = _interventions(ds, kind)
     periods = design.periods_of(iv, kind)
     extract_end = pd.to_datetime(ds.tables["incidents"]["recorded_at"]).max().normalize()
-    units, counts = design.treated_units(periods, lo_d, hi_d, extract_end)
+    typical = design.typical_days(periods)
+    horizon = typical + design.AFTER_DAYS
+    units, counts = design.treated_units(periods, lo_d, hi_d, extract_end, horizon)
     if len(units) == 0:
         raise UserError(
             f"file interventions: column start_date: rule impact_complete_window: no {kind} "
-            f"period starting {lo_d.date()}..{hi_d.date()} has ended and been followed for "
-            f"{design.AFTER_DAYS} days by the extract date {extract_end.date()} "
-            f"({counts['starts_in_range']} starts, {counts['still_open']} still open); "
-            "choose an earlier --to")
+            f"period starting {lo_d.date()}..{hi_d.date()} has been followed for {horizon} days "
+            f"(median management length {typical} days + {design.AFTER_DAYS}) by the extract "
+            f"date {extract_end.date()} ({counts['starts_in_range']} starts); choose an "
+            "earlier --to")
     months = sorted(units["month"].unique())
     snap = _snapshot(ds, [pd.Timestamp(m) for m in months])
     snap["person_id"] = snap["person_id"].astype(str)
-    key = units.set_index(["person_id", "month"])
-    picked = pd.MultiIndex.from_frame(snap[["person_id", "as_of"]]).isin(key.index)
-    # not candidates: people under management that month (other than the picked themselves)
-    busy = np.zeros(len(snap), dtype=bool)
-    for m in months:
-        rows = (snap["as_of"] == m).to_numpy()
-        nxt = pd.Timestamp(m) + pd.offsets.MonthBegin(1)
-        starts = periods.loc[(periods["start"] >= m) & (periods["start"] < nxt), "person_id"]
-        out = design.managed_on(periods, pd.Timestamp(m)) | set(starts)
-        busy |= rows & snap["person_id"].isin(out).to_numpy()
-    keep = picked | ~busy
-    snap = snap.loc[keep].reset_index(drop=True)
-    picked = picked[keep]
+    snap, picked = _candidates(snap, units, periods, months)
     n_in_pop = int(picked.sum())
     counts["not_in_scored_population"] = int(len(units) - n_in_pop)
-
-    cov = snap.drop(columns=["person_id", "as_of"]).select_dtypes("number")
-    cov = cov.assign(month_index=snap["as_of"].rank(method="dense").to_numpy())
-    p = matching.propensity(cov, picked, snap["person_id"].to_numpy(), seed=seed)
-    score = matching.logit(p)
-    caliper = matching.CALIPER_SD * float(np.std(score))
     month = snap["as_of"].to_numpy()
-    t_rows, c_rows = matching.match(month, score, picked, caliper)
-    matched_t = np.unique(t_rows)
-    counts["no_comparable_unmanaged"] = int(n_in_pop - len(matched_t))
-    if len(matched_t) == 0:
-        raise UserError("file interventions: rule impact_no_comparison: no managed person has an "
-                        "unmanaged person of comparable risk the same month (everyone at that "
-                        "risk was managed); a matched comparison is impossible")
+    people = snap["person_id"].to_numpy()
+    x = snap.drop(columns=["person_id", "as_of"]).select_dtypes("number")
+    x = x.assign(month_index=snap["as_of"].rank(method="dense").to_numpy())
 
-    # treated units (one per matched picked row) and comparison units (the same windows)
-    t_frame = snap.loc[matched_t, ["person_id", "as_of"]].merge(
-        units.rename(columns={"month": "as_of"}), on=["person_id", "as_of"], how="left")
-    win = pd.Series(range(len(matched_t)), index=matched_t)
-    c_set = win.loc[t_rows].to_numpy()  # which treated unit each comparison row belongs to
-    c_frame = pd.DataFrame({"person_id": snap.loc[c_rows, "person_id"].to_numpy(),
-                            "start": t_frame["start"].to_numpy()[c_set],
-                            "window_end": t_frame["window_end"].to_numpy()[c_set]})
+    rule_name, score, agree = selection.choose(snap, x, picked, month, people, seed=seed,
+                                               rule=rule)
+    rank = selection.month_rank(score, month)
+    n_picks = pd.Series(picked.astype(int)).groupby(month).transform("sum").to_numpy()
+
+    windows = _windows(snap, picked, units, horizon)
     events = design.serious_events(ds.tables["incidents"])
-    y_t = design.outcomes(t_frame, events)
-    y_c = design.outcomes(c_frame, events)
-    size = np.bincount(c_set, minlength=len(t_frame)).astype(float)
-    w_c = 1.0 / size[c_set]
-    rr_raw, _, _ = _relative_risk(y_t, np.ones(len(y_t)), y_c, w_c)
+    y = design.outcomes(windows, events)
 
-    # the unmanaged of the same months (never the estimate; also trains the bias correction)
-    cand = snap.loc[~picked, ["person_id", "as_of"]].rename(columns={"as_of": "start"})
-    length = (t_frame["window_end"] - t_frame["start"]).median()
-    cand["window_end"] = cand["start"] + length
-    y_all = design.outcomes(cand, events)
-    y_rows = np.zeros(len(snap))
-    y_rows[~picked] = y_all
-    mu = matching.prognostic(cov, y_rows, ~picked, snap["person_id"].to_numpy(), seed=seed)
-    # bias correction: each comparison outcome moved by the prognostic difference to its match
-    y_c = y_c + mu[t_rows] - mu[c_rows]
-    rr, risk_t, risk_c = _relative_risk(y_t, np.ones(len(y_t)), y_c, w_c)
+    # expected harm without management: learned on every unpicked person, out-of-fold, then
+    # recalibrated along the selection score near the cut (trees flatten at the top)
+    mu0 = np.clip(matching.prognostic(x, y, ~picked, people, seed=seed), cutoff.FLOOR, None)
+    near = ~picked & cutoff.region(rank, n_picks, RECALIBRATION_REGION - 1)
+    mu, recal = matching.recalibrate(mu0, score, y, near)
+    mu = np.clip(mu, cutoff.FLOOR, None)
 
-    # bootstrap clustered by person: each person's rows share one Poisson(1) multiplicity
-    people, inv = np.unique(np.concatenate([t_frame["person_id"].to_numpy(dtype=str),
-                                            c_frame["person_id"].to_numpy(dtype=str)]),
-                            return_inverse=True)
-    pt, pc = inv[:len(t_frame)], inv[len(t_frame):]
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        mult = rng.poisson(1.0, len(people)).astype(float)
-        wt = mult[pt]
-        wc = w_c * mult[pc] * wt[c_set]
-        if wt.sum() == 0 or wc.sum() == 0:
-            continue
-        b, _, _ = _relative_risk(y_t, wt, y_c, wc)
-        if np.isfinite(b) and b > 0:
-            boots.append(np.log(b))
-    lo, hi = (float(np.exp(np.percentile(boots, 2.5))), float(np.exp(np.percentile(boots, 97.5)))) \
-        if len(boots) >= 50 else (float("nan"), float("nan"))
+    reg = cutoff.region(rank, n_picks, bandwidth)
+    t_rows = np.flatnonzero(reg & picked)
+    c_rows = np.flatnonzero(reg & ~picked)
+    counts["picked_outside_region"] = int(n_in_pop - len(t_rows))
+    if len(t_rows) == 0 or len(c_rows) == 0:
+        raise UserError("file interventions: rule impact_no_comparison: no month has unpicked "
+                        "people next to the team's picks in the ranking; a comparison at the "
+                        "cut-off is impossible")
+    rows = np.concatenate([t_rows, c_rows])
+    yy, mm, tt, pp = y[rows], mu[rows], picked[rows], people[rows]
+    one = np.ones(len(rows))
+    rr = cutoff.oe_ratio(yy, mm, tt, one)
+    lo, hi, n_ok = cutoff.bootstrap(lambda w: cutoff.oe_ratio(yy, mm, tt, w), pp, n_boot, seed)
+    rr_raw = _ratio(yy, tt, one)
 
-    naive = risk_t / y_all.mean() if y_all.mean() > 0 else float("nan")
-
-    later = design.managed_within(c_frame, periods)
-    balance = _balance(snap, score, matched_t, c_rows, w_c, picked)
-    warnings = _warnings(y_t, y_c, w_c, counts, n_in_pop, later, w_c, balance, rr, lo, hi)
+    checks = _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed)
+    naive_all = float(np.mean(y[~picked]))
+    naive = float(np.mean(yy[tt])) / naive_all if naive_all > 0 else float("nan")
+    later = design.managed_within(windows.iloc[c_rows].reset_index(drop=True), periods)
+    balance = _balance(snap, mu, t_rows, c_rows, picked)
+    warnings = _warnings(yy, tt, counts, n_in_pop, later, balance, rr, lo, hi, agree,
+                         rule_name, checks)
     result = {
         "relative_risk": _r(rr), "lo": _r(lo), "hi": _r(hi),
-        "n_managed": int(len(t_frame)),
-        "n_comparison": int(len(np.unique(c_frame["person_id"]))),
-        "method": METHOD,
+        "n_managed": int(len(t_rows)),
+        "n_comparison": int(len(np.unique(people[c_rows]))),
+        "method": METHOD.format(bw=bandwidth, days=horizon, typ=typical),
         "assumptions": ASSUMPTIONS,
         "warnings": warnings,
         "kind": kind, "from": str(lo_d.date()), "to": str(hi_d.date()),
         "extract_end": str(extract_end.date()),
-        "outcome": "serious domestic harm perpetrated from the management start to "
-                   f"{design.AFTER_DAYS} days after its end",
-        "risk_managed": _r(risk_t), "risk_comparison": _r(risk_c),
-        "relative_risk_matched_unadjusted": _r(rr_raw),
-        "events_managed": int(y_t.sum()), "events_comparison": float(round(np.sum(w_c * y_c), 2)),
-        "n_comparison_rows": int(len(c_frame)),
-        "comparison_managed_later_share": _r(float(np.average(later, weights=w_c))),
+        "outcome": f"serious domestic harm perpetrated within {horizon} days of the start "
+                   f"(median management length {typical} days + {design.AFTER_DAYS})",
+        "window_days": horizon,
+        "selection": {"score": rule_name, "agreement": agree,
+                      "note": "share of the team's picks that each ranking's within-month top "
+                              "n holds (n = the month's new starts); the highest is used"},
+        "bandwidth": bandwidth,
+        "prognostic_recalibration": recal,
+        "risk_managed": _r(float(np.mean(yy[tt]))),
+        "risk_comparison": _r(float(np.mean(yy[~tt]))),
+        "expected_managed": _r(float(np.mean(mm[tt]))),
+        "expected_comparison": _r(float(np.mean(mm[~tt]))),
+        "relative_risk_unadjusted": _r(rr_raw),
+        "events_managed": int(yy[tt].sum()), "events_comparison": int(yy[~tt].sum()),
+        "n_comparison_rows": int(len(c_rows)),
+        "comparison_managed_later_share": _r(float(np.mean(later)) if len(later) else 0.0),
         "management_starts": {k: int(v) for k, v in counts.items()},
         "months": [str(pd.Timestamp(m).date()) for m in months],
         "balance_smd": balance,
-        "bootstrap": {"replicates": len(boots), "clustered_by": "person", "seed": seed},
+        "bootstrap": {"replicates": n_ok, "clustered_by": "person", "seed": seed},
+        "checks": checks,
         "naive_contrast": {
             "relative_risk": _r(naive),
             "label": "NOT the estimate: managed vs every unmanaged person of the same months "
@@ -241,50 +262,99 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
                      "comparison moves it",
         },
     }
-    logger.info("impact %s: RR %.3f (%.3f-%.3f), %d managed", kind, rr, lo, hi, len(t_frame))
+    logger.info("impact %s: RR %.3f (%.3f-%.3f), %d managed", kind, rr, lo, hi, len(t_rows))
     return result
 
 
-def _r(x: float) -> float | None:
+def _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed) -> dict:
+    """Falsification and sensitivity: a fake cut-off, a model-free RD, other bandwidths."""
+    out: dict[str, Any] = {}
+    # fake cut-off: the next 2 x bandwidth x picks unpicked ranks below the region, split in two
+    below = ~picked & ~cutoff.region(rank, n_picks, bandwidth) \
+        & cutoff.region(rank, n_picks, 3 * bandwidth)
+    fake_t = cutoff.region(rank, n_picks, 2 * bandwidth)[below]
+    fy, fm, fp = y[below], mu[below], people[below]
+    est = cutoff.oe_ratio(fy, fm, fake_t, np.ones(len(fy)))
+    flo, fhi, _ = cutoff.bootstrap(lambda w: cutoff.oe_ratio(fy, fm, fake_t, w), fp, n_boot, seed)
+    out["fake_cutoff"] = {"relative_risk": _r(est), "lo": _r(flo), "hi": _r(fhi),
+                          "n": int(below.sum()),
+                          "note": "same estimate among unpicked people only, upper vs lower "
+                                  "half of the ranks just below the compared region: nobody "
+                                  "was managed, so the interval should cover 1"}
+    # model-free local-linear regression discontinuity on rank (intention to treat by side)
+    r = (n_picks - rank + 0.5)[rows]
+    yy, pp = y[rows], people[rows]
+    est = cutoff.local_linear(yy, r, np.ones(len(yy)))
+    llo, lhi, _ = cutoff.bootstrap(lambda w: cutoff.local_linear(yy, r, w), pp, n_boot, seed)
+    out["rd_local_linear"] = {"relative_risk": _r(est), "lo": _r(llo), "hi": _r(lhi),
+                              "note": "risk just above over just below the cut, local-linear "
+                                      "in rank on each side (triangular kernel), no model; "
+                                      "wider interval"}
+    # other bandwidths (half and double)
+    for bw in (bandwidth / 2, bandwidth * 2):
+        reg = cutoff.region(rank, n_picks, bw)
+        sel = np.flatnonzero(reg)
+        yb, mb, tb, pb = y[sel], mu[sel], picked[sel], people[sel]
+        est = cutoff.oe_ratio(yb, mb, tb, np.ones(len(yb)))
+        blo, bhi, _ = cutoff.bootstrap(lambda w, yb=yb, mb=mb, tb=tb: cutoff.oe_ratio(
+            yb, mb, tb, w), pb, max(n_boot // 2, 50), seed)
+        out[f"bandwidth_{bw:g}"] = {"relative_risk": _r(est), "lo": _r(blo), "hi": _r(bhi),
+                                    "n_managed": int(tb.sum()), "n_comparison": int((~tb).sum())}
+    return out
+
+
+def _r(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(round(x, 4))
 
 
-def _balance(snap, score, matched_t, c_rows, w_c, picked) -> dict:
-    """|SMD| before and after matching for the propensity and the key scores."""
+def _balance(snap, mu, t_rows, c_rows, picked) -> dict:
+    """|SMD| of the key scores: managed vs all unpicked (before) and vs the comparison (after)."""
     out = {}
-    cols = {"propensity_logit": score}
+    cols = {"expected_harm": mu}
     for c in KEY_COVARIATES:
         if c in snap:
             cols[c] = snap[c].to_numpy(dtype=float)
     for name, v in cols.items():
         out[name] = {"before": _r(matching.smd(v[picked], v[~picked])),
-                     "after": _r(matching.smd(v[matched_t], v[c_rows], w_c))}
+                     "after": _r(matching.smd(v[t_rows], v[c_rows]))}
     return out
 
 
-def _warnings(y_t, y_c, w_c, counts, n_in_pop, later, _w, balance, rr, lo, hi) -> list[str]:
+def _warnings(yy, tt, counts, n_in_pop, later, balance, rr, lo, hi, agree, rule_name,
+              checks) -> list[str]:
     out = ["Observational estimate: see assumptions for what would bias it."]
-    ev_t, ev_c = int(y_t.sum()), float(np.sum(w_c * y_c))
+    ev_t, ev_c = int(yy[tt].sum()), int(yy[~tt].sum())
     if ev_t < 20 or ev_c < 20:
-        out.append(f"Few outcome events (managed {ev_t}, comparison {ev_c:.1f} weighted): the "
-                   "interval is wide and the bootstrap approximate.")
-    if counts["still_open"] or counts["window_not_complete"]:
-        out.append(f"{counts['still_open']} periods still open and {counts['window_not_complete']} "
-                   "whose 12-month follow-up is not complete by the extract date were left out.")
-    if n_in_pop and counts["no_comparable_unmanaged"] / n_in_pop > 0.1:
-        out.append(f"{counts['no_comparable_unmanaged']} of {n_in_pop} managed people had no "
-                   "unmanaged person of comparable risk (typically the very highest risk): the "
-                   "estimate applies to people near the team's cut-off.")
+        out.append(f"Few outcome events (managed {ev_t}, comparison {ev_c}): the interval is "
+                   "wide and the bootstrap approximate.")
+    if counts["window_not_complete"]:
+        out.append(f"{counts['window_not_complete']} starts whose outcome window is not complete "
+                   "by the extract date were left out.")
+    a = agree.get(rule_name, 0.0)
+    if a < 0.7:
+        out.append(f"No ranking the engine can rebuild reproduces the team's picks well (best: "
+                   f"{rule_name}, {a:.0%} of picks in its top n): the team chose on something "
+                   "the extract does not hold, which can bias the estimate either way.")
+    if n_in_pop and counts["picked_outside_region"] / n_in_pop > 0.1:
+        out.append(f"{counts['picked_outside_region']} of {n_in_pop} managed people ranked below "
+                   "the compared region by the selection score and were left out.")
     if counts.get("not_in_scored_population"):
         out.append(f"{counts['not_in_scored_population']} managed people were not in the scored "
                    "population at the month start and were left out.")
-    share = float(np.average(later, weights=w_c)) if len(later) else 0.0
+    share = float(np.mean(later)) if len(later) else 0.0
     if share > 0.2:
         out.append(f"{share:.0%} of the comparison were themselves managed later in their "
                    "window: a real effect is diluted towards 1 (never created).")
-    bad = [k for k, v in balance.items() if v["after"] is not None and abs(v["after"]) > 0.1]
+    fake = checks["fake_cutoff"]
+    if fake["lo"] is not None and not (fake["lo"] <= 1 <= fake["hi"]):
+        out.append(f"Falsification check failed: at a fake cut-off among unpicked people the "
+                   f"same estimate gives {fake['relative_risk']:.2f} ({fake['lo']:.2f}-"
+                   f"{fake['hi']:.2f}), not 1: the adjustment does not capture how risk falls "
+                   "with rank; treat the estimate as biased.")
+    bad = [k for k, v in balance.items() if v["after"] is not None and abs(v["after"]) > 0.25]
     if bad:
-        out.append("Imbalance after matching (|SMD| > 0.1) on: " + ", ".join(bad) + ".")
+        out.append("Managed and comparison differ (|SMD| > 0.25) on: " + ", ".join(bad)
+                   + " (the prognostic adjustment is meant to absorb this).")
     if np.isfinite(lo) and lo <= 1 <= hi:
         out.append("The interval includes 1: no effect is demonstrated.")
     return out
