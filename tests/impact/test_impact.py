@@ -155,3 +155,15 @@ def test_user_errors(fake_snapshot):
     ds.tables.pop("interventions")
     with pytest.raises(UserError, match="interventions"):
         estimate.estimate_impact(ds, "2021-01-01", "2022-06-30")
+
+
+def test_cli_refuses_unknown_selection_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from riskcohort.cli import app
+
+    res = CliRunner().invoke(app, ["impact", str(tmp_path), "--from", "2021-01-01", "--to",
+                                   "2022-01-01", "--selection", "oracle", "--out",
+                                   str(tmp_path / "i.json")])
+    assert res.exit_code == 2, res.output
+    assert "selection_rule" in res.output and "Traceback" not in res.output
