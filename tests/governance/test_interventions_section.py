@@ -74,3 +74,17 @@ def test_absent_pieces_are_said(tmp_path):
     html = env.from_string(block).render(interventions=sec, d=display)
     assert "No impact estimate is attached" in html
     assert "not recorded (a run before issue 17)" in html
+
+
+def test_block_shows_window_ranking_and_falsification(tmp_path):
+    impact = {"kind": "dapst_managed", "from": "2022-01-01", "to": "2023-12-31",
+              "relative_risk": 0.7, "lo": 0.5, "hi": 0.95, "n_managed": 300,
+              "n_comparison": 700, "assumptions": [], "warnings": ["Observational."],
+              "outcome": "serious domestic harm perpetrated within 638 days of the start",
+              "selection": {"score": "incumbent"},
+              "checks": {"fake_cutoff": {"relative_risk": 1.04, "lo": 0.8, "hi": 1.3}}}
+    env, block = _block()
+    html = env.from_string(block).render(interventions=interventions.section(
+        _run(tmp_path, impact)), d=display)
+    assert "relative risk of serious domestic harm perpetrated within 638 days" in html
+    assert "on the incumbent ranking" in html and "1.04 (0.80 to 1.30)" in html
