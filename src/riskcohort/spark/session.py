@@ -15,8 +15,9 @@ Settings and why:
 * Logs at ERROR (Spark's INFO/WARN chatter is not for officers).
 
 ``master`` ``local[N]`` runs Spark in this process's JVM (N worker threads); ``spark://...``,
-``yarn`` or ``k8s://...`` point at a real cluster (see docs/scale.md for ``spark-submit``). A
-session already started (``spark-submit`` creates it) is reused whatever ``master`` says.
+``yarn`` or ``k8s://...`` point at a real cluster. Under ``spark-submit`` (docs/scale.md) its
+``--master`` and memory settings win and ``master`` is ignored; a session already active is
+reused as it is.
 """
 
 from __future__ import annotations
@@ -135,8 +136,15 @@ def get_session(master: str | None = None) -> Any:
         master = master or DEFAULT_MASTER
         tmp = tempfile.mkdtemp(prefix="riskcohort-spark-")
         atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-        builder = SparkSession.builder.master(master)
-        for key, value in _config(master, tmp).items():
+        builder = SparkSession.builder
+        if os.environ.get("PYSPARK_GATEWAY_PORT"):  # under spark-submit: its master and memory
+            master = "(spark-submit)"
+            conf = {k: v for k, v in _config("cluster", tmp).items()
+                    if not k.startswith("spark.driver.")}
+        else:
+            builder = builder.master(master)
+            conf = _config(master, tmp)
+        for key, value in conf.items():
             builder = builder.config(key, value)
         logger.info("starting Spark (%s)", master)
         try:
