@@ -65,12 +65,31 @@ def bootstrap(stat, people: np.ndarray, n_boot: int = N_BOOT, seed: int = 0
     person's rows share one Poisson(1) multiplicity (a person can be in several months)."""
     uniq, inv = np.unique(people.astype(str), return_inverse=True)
     rng = np.random.default_rng(seed)
-    logs = []
+    vals = []
     for _ in range(n_boot):
         v = stat(rng.poisson(1.0, len(uniq)).astype(float)[inv])
-        if np.isfinite(v) and v > 0:
-            logs.append(np.log(v))
-    if len(logs) < max(20, n_boot // 5):
-        return float("nan"), float("nan"), len(logs)
-    lo, hi = np.percentile(logs, [2.5, 97.5])
-    return float(np.exp(lo)), float(np.exp(hi)), len(logs)
+        if np.isfinite(v) and v >= 0:  # 0 (no managed event in a replicate) is a valid ratio
+            vals.append(v)
+    if len(vals) < max(20, n_boot // 5):
+        return float("nan"), float("nan"), len(vals)
+    lo, hi = np.percentile(vals, [2.5, 97.5])  # percentiles do not depend on the scale
+    return float(lo), float(hi), len(vals)
+
+
+def exact_interval(y: np.ndarray, mu: np.ndarray, treated: np.ndarray) -> tuple[float, float]:
+    """95% interval of the observed/expected ratio conditional on the total number of events
+    (two Poisson counts: managed events | all events ~ Binomial; Clopper-Pearson). Exact for
+    few events, where a bootstrap degenerates (no managed event in any replicate gives 0-0)."""
+    from scipy.stats import beta
+
+    ot, oc = float(y[treated].sum()), float(y[~treated].sum())
+    et, ec = float(mu[treated].sum()), float(mu[~treated].sum())
+    n = ot + oc
+    if n == 0 or et <= 0 or ec <= 0:
+        return 0.0, float("inf")
+    plo = beta.ppf(0.025, ot, oc + 1) if ot > 0 else 0.0
+    phi = beta.ppf(0.975, ot + 1, oc) if oc > 0 else 1.0
+    scale = ec / et
+    lo = plo / (1 - plo) * scale
+    hi = phi / (1 - phi) * scale if phi < 1 else float("inf")
+    return float(lo), float(hi)

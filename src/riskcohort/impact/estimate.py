@@ -45,7 +45,8 @@ METHOD = (
     "plus 12 months), the same fixed window for everyone; relative risk = observed/expected "
     "among the managed over observed/expected among the comparison, expected harm from an "
     "out-of-fold prognostic model fitted on every person not picked that month; 95% "
-    "interval from a bootstrap clustered by person. Checks reported beside it: the same "
+    "interval from a bootstrap clustered by person, widened to the exact Poisson interval for "
+    "the event counts when that is wider. Checks reported beside it: the same "
     "estimate at a fake cut-off among unpicked people (must cover 1), a local-linear "
     "regression discontinuity on rank without the model, and other bandwidths."
 )
@@ -216,7 +217,16 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
     one = np.ones(len(rows))
     rr = cutoff.oe_ratio(yy, mm, tt, one)
     lo, hi, n_ok = cutoff.bootstrap(lambda w: cutoff.oe_ratio(yy, mm, tt, w), pp, n_boot, seed)
+    # never narrower than the exact interval for the event counts (a bootstrap degenerates
+    # with few events and ignores nothing else; the wider of the two is reported)
+    elo, ehi = cutoff.exact_interval(yy, mm, tt)
+    lo, hi = min(lo, elo), max(hi, ehi)
     rr_raw = _ratio(yy, tt, one)
+    if not (np.isfinite(rr) and np.isfinite(lo) and np.isfinite(hi)):
+        raise UserError(f"file interventions: rule impact_too_few_events: {int(yy[tt].sum())} "
+                        f"serious-harm events among {len(t_rows)} managed and "
+                        f"{int(yy[~tt].sum())} among {len(c_rows)} comparison people: no "
+                        "relative risk or interval can be estimated; use a longer --from/--to")
 
     checks = _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed)
     naive_all = float(np.mean(y[~picked]))
