@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from riskcohort import runfolder
@@ -116,7 +117,16 @@ def _assemble(version, tracking_uri: str, staging: Path) -> None:
         runfolder.record_tracking(staging, version.run_id)
         for name in ATTACHMENTS:
             if (arts / name).is_file() and name not in manifest.files:
-                runfolder.attach(staging, name, lambda tmp, src=arts / name: shutil.copy2(src, tmp))
+                runfolder.attach(staging, name, _copier(arts / name))
+
+
+def _copier(src: Path) -> Callable[[Path], object]:
+    """A writer for ``runfolder.attach`` that copies ``src`` (bound now, not when called)."""
+
+    def write(tmp: Path) -> object:
+        return shutil.copy2(src, tmp)
+
+    return write
 
 
 def materialise(version, tracking_uri: str, dst: Path) -> Path:
