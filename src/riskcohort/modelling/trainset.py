@@ -502,11 +502,14 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
     for i, batch in enumerate(plan.batches):
         frame = build(dataset, cfg, batch, True, known_by)
         notes.extend(frame.attrs.get("notes", []))
-        frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
         before += len(frame)
+        # sample first (the row hash does not depend on order), then sort the kept rows only:
+        # a sorted copy of a whole national snapshot would cost GBs
         w = sample_weights(frame, rates.train, cfg.seed, whole, rates.validation)
         keep = w > 0
-        frame = frame.loc[keep].reset_index(drop=True)
+        frame = frame.loc[keep].assign(_weight=w[keep])
+        frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
+        w_kept = frame.pop("_weight").to_numpy()
         if features is None:
             features = training.feature_columns(frame, cfg.exclude_features)
             columns = list(frame.columns)
@@ -520,7 +523,7 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
         del block
         parts.append(part)
         keys.append(frame.drop(columns=features))
-        weights.append(w[keep])
+        weights.append(w_kept)
         logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept; process "
                     "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], len(keep),
                     int(keep.sum()), _rss_text())
