@@ -8,6 +8,7 @@ the pack shows.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from riskcohort import display
 from riskcohort.errors import UserError
 from riskcohort.governance import drift, equal_risk, fairness, plots
 from riskcohort.governance.protected import attach_protected, attach_true_risk, table_path
-from riskcohort.runfolder import Metrics, open_run, sibling_metrics
+from riskcohort.runfolder import Manifest, Metrics, open_run, sibling_metrics
 from riskcohort.runfolder import RunFolder as Run
 
 ATTRIBUTES = ("ethnicity", "sex", "age_band")
@@ -226,7 +227,8 @@ def metric_text(name: str, value, diff: bool = False) -> str:
 def system_label(name: str, metrics: dict, incumbent_names: set[str]) -> str:
     """Column heading: the display name; the incumbent with its system and coverage."""
     if name.lower() in incumbent_names and name != "model":
-        info = metrics.get("incumbent") if isinstance(metrics.get("incumbent"), dict) else {}
+        found = metrics.get("incumbent")
+        info: dict = found if isinstance(found, dict) else {}
         cov = info.get("coverage")
         system = info.get("system")
         label = f"Incumbent {system}" if system else "Incumbent"
@@ -284,7 +286,7 @@ def _readable_dict(value) -> str:
     return "; ".join(f"{str(k).replace('_', ' ')} {one(v)}" for k, v in value.items())
 
 
-def model_details(manifest: dict) -> list[tuple[str, str]]:
+def model_details(manifest: dict | Manifest) -> list[tuple[str, str]]:
     """Model card 'details' rows from run.json, in words (no Python dicts, no paths)."""
     cal = manifest.get("calibration")
     if isinstance(cal, dict):
@@ -368,40 +370,39 @@ def metrics_view(metrics: Metrics | None) -> dict:
     return {**d, "systems": d["scores"], "paired": d["differences"], "population": d["n"]}
 
 
-def performance_section(run: Run) -> dict:
-    """metrics.json as display rows (metric x system) and paired differences, plus curves and
-    calibration computed from evaluation.parquet, the same people and counting as the table."""
-    m = metrics_view(run.metrics)
-    systems = dict(m.get("systems", {}))
-    inc_info = m.get("incumbent") if isinstance(m.get("incumbent"), dict) else None
-    if inc_info is not None and "incumbent" not in systems:
-        systems["incumbent"] = {}  # shown, with "no scores"
-    metric_names = sorted(dict.fromkeys(k for s in systems.values() for k in s), key=_metric_key)
-    order = _system_order(systems)
-    inc = incumbents(run)
-    labels = {s: system_label(s, m, inc) for s in order}
+def _cell(name: str, e: dict | None, unscored: bool) -> dict[str, str]:
+    """One metric of one system as display text and interval ("-" when not computable)."""
+    if unscored:
+        return {"text": NO_SCORES, "ci": ""}
+    if e is None or e.get("value") is None or not np.isfinite(float(e["value"])):
+        return {"text": "-", "ci": ""}
+    return {"text": metric_text(name, e["value"]),
+            "ci": display.interval(e.get("lo"), e.get("hi"),
+                                   lambda v, n=name: metric_text(n, v))}
+
+
+def _metric_rows(metric_names: list[str], order: list[str], systems: dict,
+                 inc_info: dict | None) -> list[dict]:
+    """Rows of the metrics table: one per metric, one cell per system. An incumbent without
+    scores says so rather than showing dashes that read as zero."""
     rows = []
     for name in metric_names:
         cells = {}
         for s in order:
-            e = systems[s].get(name)
             unscored = s == "incumbent" and (not systems[s] or not (inc_info or {}).get(
                 "coverage"))
-            if unscored:
-                cells[s] = {"text": NO_SCORES, "ci": ""}
-            elif e is None or e.get("value") is None or not np.isfinite(float(e["value"])):
-                cells[s] = {"text": "-", "ci": ""}
-            else:
-                cells[s] = {"text": metric_text(name, e["value"]),
-                            "ci": display.interval(e.get("lo"), e.get("hi"),
-                                                   lambda v, n=name: metric_text(n, v))}
+            cells[s] = _cell(name, systems[s].get(name), unscored)
         rows.append({"key": name, "name": display.metric_name(name),
                      "help": display.metric_help(name), "cells": cells})
-    paired = m.get("paired") or {}
-    pair_order = [b for b in _system_order(paired)]
+    return rows
+
+
+def _diff_rows(metric_names: list[str], pair_order: list[str], paired: dict) -> list[dict]:
+    """Rows of the paired-differences table (model minus each baseline on the same resamples);
+    ``star`` marks an interval that excludes zero."""
     diff_rows = []
     for name in metric_names:
-        cells = {}
+        cells: dict[str, dict[str, Any]] = {}
         for b in pair_order:
             d = paired[b].get(name)
             if d is None or d.get("value") is None or not np.isfinite(float(d["value"])):
@@ -413,37 +414,69 @@ def performance_section(run: Run) -> dict:
                         "ci": display.interval(lo, hi, lambda v, n=name: metric_text(n, v, True)),
                         "star": bool(star)}
         diff_rows.append({"key": name, "name": display.metric_name(name), "cells": cells})
-    glossary = {}
+    return diff_rows
+
+
+def _glossary(metric_names: list[str]) -> list[tuple[str, str]]:
+    """Name and plain-English help of each metric family (recall@50 and @100 share one)."""
+    glossary: dict[str, tuple[str, str]] = {}
     for name in metric_names:
         base = name.replace("_at_", "@").partition("@")[0]
         glossary.setdefault(base, (display.metric_name(base), display.metric_help(base)))
-    out = {"metrics": m, "systems": order, "metric_names": metric_names, "labels": labels,
-           "glossary": list(glossary.values()),
-           "rows": rows, "paired_order": pair_order, "diff_rows": diff_rows,
-           "pair_labels": {b: system_label(b, m, inc) for b in pair_order},
-           "incumbents": inc, "calibration": None, "at_k": None, "oe": None, "oe_cohort": None,
-           "incumbent_note": incumbent_note(m, order),
-           "cautions": [plain_caution(c) for c in m.get("cautions") or []]}
+    return list(glossary.values())
+
+
+def _outcome_views(run: Run, out: dict[str, Any]) -> None:
+    """Calibration, observed/expected and the at-k curves, computed from evaluation.parquet
+    (the same people and counting as metrics.json) when outcomes are known."""
     ev = run.evaluation
-    known = ev is not None and "serious_harm" in ev and ev["serious_harm"].notna().any()
-    if known and "model" in ev:
-        e = ev[ev["serious_harm"].notna()].reset_index(drop=True)
-        out["calibration"] = plots.calibration_plot(e["model"], e["serious_harm"])
-        out["calibration_table"] = plots.calibration_bins(e["model"], e["serious_harm"])
-        out["oe"] = observed_expected(e["serious_harm"], e["model"])
-        out["oe_text"] = oe_reading(out["oe"])
-        tb = model_tiebreak(run, e)
-        cohort = cohort_mask(run, e)
-        if cohort is not None and cohort.any():
-            out["oe_cohort"] = observed_expected(e.loc[cohort, "serious_harm"],
-                                                 e.loc[cohort, "model"])
-            out["oe_cohort_text"] = oe_reading(out["oe_cohort"], "in the cohort")
-        scored = [c for c in run.systems() if e[c].notna().any()]  # an unscored incumbent: no line
-        out["curve_systems"] = scored
-        out["tiebreak"] = {"model": tb} if tb is not None else {}
-        out["at_k"] = plots.precision_recall_at_k_plot(
-            e, scored, "serious_harm", run.manifest.get("k"), tiebreak=out["tiebreak"],
-            names={s: display.system_name(s) for s in scored})
+    if ev is None or "serious_harm" not in ev or not ev["serious_harm"].notna().any():
+        return
+    if "model" not in ev:
+        return
+    e = ev[ev["serious_harm"].notna()].reset_index(drop=True)
+    out["calibration"] = plots.calibration_plot(e["model"], e["serious_harm"])
+    out["calibration_table"] = plots.calibration_bins(e["model"], e["serious_harm"])
+    out["oe"] = observed_expected(e["serious_harm"], e["model"])
+    out["oe_text"] = oe_reading(out["oe"])
+    tb = model_tiebreak(run, e)
+    cohort = cohort_mask(run, e)
+    if cohort is not None and cohort.any():
+        out["oe_cohort"] = observed_expected(e.loc[cohort, "serious_harm"],
+                                             e.loc[cohort, "model"])
+        out["oe_cohort_text"] = oe_reading(out["oe_cohort"], "in the cohort")
+    scored = [c for c in run.systems() if e[c].notna().any()]  # an unscored incumbent: no line
+    out["curve_systems"] = scored
+    out["tiebreak"] = {"model": tb} if tb is not None else {}
+    out["at_k"] = plots.precision_recall_at_k_plot(
+        e, scored, "serious_harm", run.manifest.get("k"), tiebreak=out["tiebreak"],
+        names={s: display.system_name(s) for s in scored})
+
+
+def performance_section(run: Run) -> dict:
+    """metrics.json as display rows (metric x system) and paired differences, plus curves and
+    calibration computed from evaluation.parquet, the same people and counting as the table."""
+    m = metrics_view(run.metrics)
+    systems = dict(m.get("systems", {}))
+    inc_info = m.get("incumbent") if isinstance(m.get("incumbent"), dict) else None
+    if inc_info is not None and "incumbent" not in systems:
+        systems["incumbent"] = {}  # shown, with "no scores"
+    metric_names = sorted(dict.fromkeys(k for s in systems.values() for k in s), key=_metric_key)
+    order = _system_order(systems)
+    inc = incumbents(run)
+    paired = m.get("paired") or {}
+    pair_order = [b for b in _system_order(paired)]
+    out: dict[str, Any] = {
+        "metrics": m, "systems": order, "metric_names": metric_names,
+        "labels": {s: system_label(s, m, inc) for s in order},
+        "glossary": _glossary(metric_names),
+        "rows": _metric_rows(metric_names, order, systems, inc_info),
+        "paired_order": pair_order, "diff_rows": _diff_rows(metric_names, pair_order, paired),
+        "pair_labels": {b: system_label(b, m, inc) for b in pair_order},
+        "incumbents": inc, "calibration": None, "at_k": None, "oe": None, "oe_cohort": None,
+        "incumbent_note": incumbent_note(m, order),
+        "cautions": [plain_caution(c) for c in m.get("cautions") or []]}
+    _outcome_views(run, out)
     return out
 
 
@@ -560,7 +593,7 @@ def explain_plots(run: Run) -> list[dict]:
     """The explain stage's global plots with a readable title and, under each, who is not
     shown (people whose indicator value is unknown are left out of a dependence plot)."""
     out = []
-    n = len(run.features) if run.features is not None else None
+    n = len(run.features) if run.features is not None else 0
     for p in run.plots:
         if p.suffix != ".png" and p.with_suffix(".png").exists():
             continue
