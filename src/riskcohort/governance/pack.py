@@ -64,12 +64,12 @@ def _facts(run, perf, fair, data, catalogue) -> dict:
     auc = model.get("roc_auc")
     k = run.manifest.get("k", 100)
     rec = model.get(f"recall@{k}") or model.get(f"recall_at_{k}")
-    acc = [f"{display.metric_name('roc_auc')}: {fmt(auc['value'])} "
+    parts = [f"{display.metric_name('roc_auc')}: {fmt(auc['value'])} "
            f"{display.interval(auc.get('lo'), auc.get('hi'))}" if auc else None,
            f"{display.metric_name(f'recall@{k}').lower()}: {display.percent(rec['value'])} "
            f"{display.interval(rec.get('lo'), rec.get('hi'), display.percent)}"
            if rec else None]
-    acc = [a for a in acc if a]
+    acc = [a for a in parts if a]
     present = [r["table"] for r in data["sources"] if r["present"]]
     absent = ([r["table"] for r in data["sources"] if not r["present"]]
               if data["data_dir_found"] else list(run.manifest.get("absent_sources") or []))
