@@ -81,5 +81,5 @@ def section(run) -> dict:
         "by_management": by,
         "impact": _impact(run),
         "training": record,
-        "training_text": METHOD_TEXT.get(method, "not recorded (a run before issue 17)"),
+        "training_text": METHOD_TEXT.get(method or "", "not recorded (a run before issue 17)"),
     }
