@@ -84,9 +84,8 @@ def _field(cfg: dict, section: str, key: str, label: str) -> dict:
             "list": isinstance(value, list), "key": f"{section}.{key}"}
 
 
-def sections(cfg: dict, facts: dict) -> list[dict]:
-    """The legal and ethical sections: what the law asks, what the engine shows, the force's
-    answers (``value`` None = to be completed)."""
+def _dpa(cfg: dict, facts: dict) -> dict:
+    """Data protection: the lawful basis, and health data as sensitive processing."""
     from riskcohort.display import indicator_name
 
     health = health_inputs(facts.get("features"))
@@ -97,8 +96,7 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
         "and an appropriate policy document."
         if health else "No model input is data concerning health by name; the force should "
         "still confirm that no indicator reveals health, ethnicity or other sensitive data.")
-    k = facts.get("k")
-    return [
+    return (
         {"id": "dpa", "title": "Data Protection Act 2018, Part 3: lawful basis and sensitive "
          "processing (s.35, Schedule 8)",
          "asks": "Processing for a law-enforcement purpose must be lawful and fair (s.35(1)-(2)) "
@@ -119,7 +117,13 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
                            "Data protection impact assessment (s.64)"),
                     _field(cfg, "data_protection", "retention", "Retention"),
                     _field(cfg, "data_protection", "data_protection_officer_consulted",
-                           "Data protection officer consulted")]},
+                           "Data protection officer consulted")]}
+    )
+
+
+def _automated(cfg: dict) -> dict:
+    """Automated decisions: the engine ranks, an officer decides (and the app shows it)."""
+    return (
         {"id": "automated", "title": "Automated decisions: safeguards (ss.49-50)",
          "asks": "A decision that significantly affects a person may not be based solely on "
                  "automated processing unless authorised by law, with safeguards (s.49-50).",
@@ -133,7 +137,14 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
                            "Who decides what (the human decision)"),
                     _field(cfg, "automated_decisions", "how_evidenced",
                            "How each human decision is evidenced"),
-                    _field(cfg, "automated_decisions", "override_policy", "Override policy")]},
+                    _field(cfg, "automated_decisions", "override_policy", "Override policy")]}
+    )
+
+
+def _article8(cfg: dict, facts: dict) -> dict:
+    """Article 8: what cohort membership unlocks must be proportionate to its errors."""
+    k = facts.get("k")
+    return (
         {"id": "article8", "title": "Human Rights Act 1998, Article 8: proportionality",
          "asks": "Interference with private and family life must be in accordance with the law, "
                  "pursue a legitimate aim and be necessary and proportionate; the more cohort "
@@ -150,7 +161,13 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
                            "Less intrusive alternatives considered"),
                     _field(cfg, "human_rights", "safeguards", "Safeguards"),
                     _field(cfg, "human_rights", "challenge_route",
-                           "How a person can challenge")]},
+                           "How a person can challenge")]}
+    )
+
+
+def _equality(cfg: dict, facts: dict) -> dict:
+    """Equality duty: the fairness audit's findings beside the force's consideration."""
+    return (
         {"id": "equality", "title": "Equality Act 2010: public sector equality duty (s.149)",
          "asks": "The force must have due regard to eliminating discrimination and advancing "
                  "equality of opportunity between people who share a protected characteristic "
@@ -164,7 +181,13 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
                     _field(cfg, "equality", "psed_consideration",
                            "How the audit was considered"),
                     _field(cfg, "equality", "age_as_input_justification",
-                           "Justification for age as an input")]},
+                           "Justification for age as an input")]}
+    )
+
+
+def _trial(cfg: dict) -> dict:
+    """ALGO-CARE trial: a time-limited use with success and stop criteria."""
+    return (
         {"id": "trial", "title": "ALGO-CARE: a time-limited trial with success criteria",
          "asks": "ALGO-CARE asks for a time-limited trial with pre-registered success criteria "
                  "and a date by which use is reviewed and, unless renewed, stops.",
@@ -177,8 +200,16 @@ def sections(cfg: dict, facts: dict) -> list[dict]:
                     _field(cfg, "trial", "sunset_date", "Sunset date (use stops unless renewed)"),
                     _field(cfg, "trial", "success_criteria", "Pre-registered success criteria"),
                     _field(cfg, "trial", "stop_criteria", "Stop criteria"),
-                    _field(cfg, "trial", "evaluation_plan", "Evaluation plan")]},
-    ]
+                    _field(cfg, "trial", "evaluation_plan", "Evaluation plan")]}
+    )
+
+
+def sections(cfg: dict, facts: dict) -> list[dict]:
+    """The legal and ethical sections: what the law asks, what the engine shows, the force's
+    answers (``value`` None = to be completed). One function per section, so each law's text
+    can be read and changed alone."""
+    return [_dpa(cfg, facts), _automated(cfg), _article8(cfg, facts), _equality(cfg, facts),
+            _trial(cfg)]
 
 
 def unfilled(secs: list[dict]) -> int:
