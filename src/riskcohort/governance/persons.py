@@ -15,6 +15,7 @@ board while authorised staff can still go back to the records.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,8 +72,9 @@ def choose(scores: pd.DataFrame, n: int = N_PERSONS, seed: int = 0) -> pd.DataFr
     top = s[cohort].sort_values(["rank", "person_id"]).head(n).assign(group="top")
     outside = s[~cohort]
     rng = np.random.default_rng(seed)
-    pick = rng.choice(len(outside), size=min(n, len(outside)), replace=False) if len(outside) \
-        else []
+    pick: np.ndarray | list[int] = (
+        rng.choice(len(outside), size=min(n, len(outside)), replace=False) if len(outside)
+        else [])
     sample = outside.iloc[np.sort(pick)].sort_values(["rank", "person_id"]).assign(group="sample")
     width = max(2, len(str(n)))
     top["pseudonym"] = [f"Top {i + 1:0{width}d}" for i in range(len(top))]
@@ -122,8 +124,8 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
             n_reasons: int = 3) -> dict:
     """The per-person section: ``rows`` (one dict per person, no person ids), ``key`` (the
     pseudonym -> person_id frame, written beside the pack, never in it) and ``note``."""
-    out = {"rows": [], "key": None, "note": None, "n": n, "seed": seed,
-           "look_for": WHAT_TO_LOOK_FOR, "stale_days": STALE_DAYS}
+    out: dict[str, Any] = {"rows": [], "key": None, "note": None, "n": n, "seed": seed,
+                           "look_for": WHAT_TO_LOOK_FOR, "stale_days": STALE_DAYS}
     if scores is None or scores.empty or n <= 0:
         out["note"] = "No scores.csv in the run folder: no per-person explanations."
         return out
@@ -138,7 +140,8 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
         out["note"] = f"Per-person explanations are not available for this run ({exc})."
         logger.warning("per-person section skipped: %s", exc)
         return out
-    dataset, notes = _dataset(run), set()
+    dataset = _dataset(run)
+    notes: set[str] = set()
     marks = _catalogue_marks()
     for row in chosen.to_dict("records"):
         try:
