@@ -121,7 +121,8 @@ def compare(test: pd.DataFrame, with_score: np.ndarray, without_score: np.ndarra
         groups = [str(g) for g in counts.index if g != "unknown"]
     rng = np.random.default_rng(seed)
     rows = []
-    names = [("auc", "AUC", None), ("recall", f"recall@{k}", None)]
+    names: list[tuple[str, str, str | None]] = [("auc", "AUC", None),
+                                                ("recall", f"recall@{k}", None)]
     names += [(f"ratio:{g}", f"equal-risk selection ratio, {ATTRIBUTE} {g} (top {k_eq})", g)
               for g in groups]
     draws = [rng.integers(0, len(y), len(y)) for _ in range(n_boot)]
@@ -252,6 +253,8 @@ def _from_run(run, features, feats, ev, n_boot, seed) -> dict:
     cfg = load_experiment(man.get("experiment_file"), data=run.data_dir, as_of=as_of)
     snaps = tuple(pd.Timestamp(s).date() for s in man.get("training_snapshots", []))
     cfg = cfg.with_overrides(snapshots=snaps)
+    if cfg.data_dir is None:  # from_run checked the run's data folder; reported, not raised
+        raise ValueError("the experiment names no data folder")
     ds = load_dataset(cfg.data_dir)
     logger.info("proxy ablation: rebuilding %d training snapshots", len(snaps))
     tset = trainset.build_training_set(ds, cfg, list(snaps), known_by=as_of)
