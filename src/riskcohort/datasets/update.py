@@ -177,6 +177,52 @@ def build_tables(base_dir: Path, extract_dir: Path, tmp: Path,
     return info
 
 
+def _load_new(tmp: Path, base_dir: Path, extract_dir: Path):
+    """Validate the built version; an error names base and extract (the user's inputs), not
+    the hidden staging folder."""
+    from riskcohort.contract import load_dataset
+
+    try:
+        return load_dataset(tmp)
+    except UserError as exc:
+        raise UserError(f"new version of {base_dir} with extract {extract_dir}: {exc}",
+                        exit_code=exc.exit_code) from None
+
+
+def _records(old, new, info: dict, version: str, base_dir: Path, extract_dir: Path, out: Path,
+             described: dict) -> tuple[dict, dict]:
+    """``dataset.json`` (fingerprints, lineage, inputs) and ``changes.json`` (what changed),
+    stamped with one creation time."""
+    base_manifest = read_json(base_dir / MANIFEST, default={}) or {}
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest = {
+        "fingerprint": new.fingerprint, "base_fingerprint": old.fingerprint,
+        "lineage": [old.fingerprint, *base_manifest.get("lineage", [])],
+        "contract_version": version, "created_at": created,
+        "base_dir": str(base_dir), "extract_dir": str(extract_dir),
+        "extract_files": sorted(p.name for p in extract_dir.iterdir() if p.is_file()),
+        "tables": {n: i["file"] for n, i in info.items()},
+    }
+    report = {"base": {"dir": str(base_dir), "fingerprint": old.fingerprint},
+              "new": {"dir": str(out), "fingerprint": new.fingerprint},
+              "contract_version": version, "created_at": created, **described}
+    return manifest, report
+
+
+def _publish(tmp: Path, out: Path, manifest: dict, report: dict) -> None:
+    """Write the records into the staging folder and rename it into place: the new version
+    appears whole or not at all."""
+    from riskcohort.datasets import changes
+
+    write_json(tmp / MANIFEST, manifest)
+    write_json(tmp / "changes.json", report)
+    write_text(tmp / "changes.md", changes.markdown(report))
+    os.chmod(tmp, 0o755 & ~_umask())
+    if out.exists():
+        out.rmdir()  # empty (checked above): rename needs it gone
+    os.rename(tmp, out)
+
+
 def update_dataset(base_dir: str | Path, extract_dir: str | Path, out_dir: str | Path, *,
                    experiment: str | Path | None = None,
                    log: Callable[[str], Any] | None = None) -> UpdateResult:
@@ -200,33 +246,12 @@ def update_dataset(base_dir: str | Path, extract_dir: str | Path, out_dir: str |
     try:
         info = build_tables(base_dir, extract_dir, tmp, deletions)
         log("validating the new version (base + extract)")
-        try:
-            new = load_dataset(tmp)
-        except UserError as exc:
-            raise UserError(f"new version of {base_dir} with extract {extract_dir}: {exc}",
-                            exit_code=exc.exit_code) from None
+        new = _load_new(tmp, base_dir, extract_dir)
         log("comparing labels of the touched persons")
-        report = changes.describe(old, new, info, experiment=experiment)
-        base_manifest = read_json(base_dir / MANIFEST, default={}) or {}
-        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest = {
-            "fingerprint": new.fingerprint, "base_fingerprint": old.fingerprint,
-            "lineage": [old.fingerprint, *base_manifest.get("lineage", [])],
-            "contract_version": version, "created_at": created,
-            "base_dir": str(base_dir), "extract_dir": str(extract_dir),
-            "extract_files": sorted(p.name for p in extract_dir.iterdir() if p.is_file()),
-            "tables": {n: i["file"] for n, i in info.items()},
-        }
-        report = {"base": {"dir": str(base_dir), "fingerprint": old.fingerprint},
-                  "new": {"dir": str(out), "fingerprint": new.fingerprint},
-                  "contract_version": version, "created_at": created, **report}
-        write_json(tmp / MANIFEST, manifest)
-        write_json(tmp / "changes.json", report)
-        write_text(tmp / "changes.md", changes.markdown(report))
-        os.chmod(tmp, 0o755 & ~_umask())
-        if out.exists():
-            out.rmdir()  # empty (checked above): rename needs it gone
-        os.rename(tmp, out)
+        described = changes.describe(old, new, info, experiment=experiment)
+        manifest, report = _records(old, new, info, version, base_dir, extract_dir, out,
+                                    described)
+        _publish(tmp, out, manifest, report)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
