@@ -71,46 +71,54 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(m // 12, m % 12 + 1, 1)
 
 
-def run_demo(work: Path, preset: str = DEFAULT_PRESET, seed: int = 7, fresh: bool = False,
-             new_months: int = 6, console=None) -> DemoResult:
-    """Simulate, run iteration 1 (champion), retrain on more months, diff, write the report."""
-    from rich.console import Console
+class _Steps:
+    """The demo's console: a heading per step and the seconds each step took (the figures
+    the README quotes)."""
 
-    from riskcohort import governance, simulate, workflow
+    def __init__(self, console) -> None:
+        self.console = console
+        self.starts: list[tuple[str, float]] = []
+
+    def log(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    def step(self, name: str) -> None:
+        self.starts.append((name.split(":")[0], time.perf_counter()))
+        self.log(f"[bold cyan]==>[/] {name}")
+
+    def timings(self) -> dict[str, float]:
+        ends = [t for _, t in self.starts[1:]] + [time.perf_counter()]
+        return {name: round(end - start, 1)
+                for (name, start), end in zip(self.starts, ends, strict=True)}
+
+
+def _data(s: _Steps, work: Path, preset: str, seed: int, fresh: bool,
+          new_months: int) -> tuple[Path, Path]:
+    """Simulate the force once (kept between demo runs unless ``fresh``) and cut a copy as
+    known ``new_months`` earlier, for iteration 1; returns (all data, earlier data)."""
+    from riskcohort import simulate
     from riskcohort.contract.cutoff import cut_dataset
-    from riskcohort.modelling.report import print_run
-    from riskcohort.runfolder import layout
-    from riskcohort.tracking import registry
-    from riskcohort.tracking.compare import cohort_diff
-    from riskcohort.tracking.promotion import markdown
-    from riskcohort.tracking.render import print_diff
-    from riskcohort.tracking.store import default_tracking_uri
 
-    console = console or Console()
-
-    def log(message: str) -> None:
-        console.print(message, highlight=False)
-
-    work = Path(work).resolve()
+    s.step("simulate")
     data = work / "data" / f"{preset}-seed{seed}"
-    uri = default_tracking_uri(work)
-    starts: list[tuple[str, float]] = []
-
-    def step(name):
-        starts.append((name.split(":")[0], time.perf_counter()))
-        log(f"[bold cyan]==>[/] {name}")
-
-    step("simulate")
     if fresh or not (data / "persons.parquet").exists():
         simulate.simulate(data, preset=preset, seed=seed)
     end = latest_record(data)
     cutoff = months_before(end, new_months)
     earlier = cut_dataset(data, work / "data" / f"{preset}-seed{seed}-until-{cutoff}", cutoff)
-    log(f"synthetic force in {data} (records to {end}); as known before {cutoff}: {earlier}")
+    s.log(f"synthetic force in {data} (records to {end}); as known before {cutoff}: {earlier}")
+    return data, earlier
 
-    step("iteration 1: validate, train, backtest, explain, track")
-    experiment = experiment_file(preset)
-    # The latest as-of whose whole outcome window lies in the data known at the cutoff.
+
+def _iteration_one(s: _Steps, work: Path, experiment: Path, earlier: Path, uri: str) -> Path:
+    """Iteration 1 on the earlier data, at the latest as-of whose whole outcome window lies in
+    it; the first model becomes champion (nothing to compare it with). Returns its folder."""
+    from riskcohort import workflow
+    from riskcohort.modelling.report import print_run
+    from riskcohort.runfolder import layout
+    from riskcohort.tracking import registry
+
+    s.step("iteration 1: validate, train, backtest, explain, track")
     first_as_of = latest_record(earlier) - dt.timedelta(days=HORIZON_DAYS)
     runs = work / "runs"
     if (runs / "iteration-1").exists():  # a re-run: earlier runs (one is champion) are kept
@@ -118,37 +126,67 @@ def run_demo(work: Path, preset: str = DEFAULT_PRESET, seed: int = 7, fresh: boo
     first = runs / "iteration-1"
     result1, _ = workflow.run_and_track(experiment, data_dir=earlier, as_of=first_as_of,
                                         out_dir=first, tracking_uri=uri, work=work)
-    print_validation(first / layout.VALIDATION_DIR, console)
-    print_run(result1, console)
+    print_validation(first / layout.VALIDATION_DIR, s.console)
+    print_run(result1, s.console)
     for line in describe_checks(model_checks(first)):
-        log(f"  {line}")
+        s.log(f"  {line}")
     champion = registry.current_version(registry_client(uri), registry.CHAMPION)
-    log(f"registered model da-threat-to-life: version {champion.version} is champion "
-        "(the first model has nothing to be compared with)")
+    s.log(f"registered model da-threat-to-life: version {champion.version} is champion "
+          "(the first model has nothing to be compared with)")
+    return first
 
-    step(f"retrain with {new_months} more months of records")
-    second = runs / "iteration-2"
-    # demo only: approves on the evidence and records "auto-approved" (a force uses approve)
+
+def _retrain(s: _Steps, work: Path, experiment: Path, data: Path, second: Path, uri: str,
+             new_months: int):
+    """Iteration 2 on all the data through ``retrain``; demo only: it approves on the evidence
+    and records "auto-approved" (a force uses ``approve``)."""
+    from riskcohort import workflow
+    from riskcohort.tracking.promotion import markdown
+
+    s.step(f"retrain with {new_months} more months of records")
     result = workflow.retrain(experiment, data, out_dir=second, tracking_uri=uri, work=work,
                               auto_approve=True)
-    console.print(markdown(result.decision, False), markup=False)
+    s.console.print(markdown(result.decision, False), markup=False)
     for line in describe_checks(model_checks(second)):
-        log(f"  iteration 2: {line}")
+        s.log(f"  iteration 2: {line}")
+    return result
 
-    step("cohort change between iterations")
-    print_diff(cohort_diff(str(first), str(second), uri, work), console, 10)
 
-    step("governance pack")
-    # iteration 2's pack is what a board reads to approve it; when it was not promoted, the
-    # champion still in use (iteration 1) gets its own pack, and that is the one announced.
+def _governance(s: _Steps, first: Path, second: Path, promoted: bool) -> Path:
+    """Iteration 2's pack is what a board reads to approve it; when it was not promoted, the
+    champion still in use (iteration 1) gets its own pack, and that is the one announced."""
+    from riskcohort import governance
+
+    s.step("governance pack")
     report = governance.report(second, previous=first)
-    log(f"governance report (iteration 2, the challenger): {report}")
-    if not result.promoted:
+    s.log(f"governance report (iteration 2, the challenger): {report}")
+    if not promoted:
         report = governance.report(first)
-        log(f"governance report (iteration 1, the champion in use): {report}")
-    ends = [t for _, t in starts[1:]] + [time.perf_counter()]
-    timings = {name: round(end - start, 1) for (name, start), end in zip(starts, ends, strict=True)}
-    return DemoResult(work, data, earlier, first, second, report, result.promoted, timings)
+        s.log(f"governance report (iteration 1, the champion in use): {report}")
+    return report
+
+
+def run_demo(work: Path, preset: str = DEFAULT_PRESET, seed: int = 7, fresh: bool = False,
+             new_months: int = 6, console=None) -> DemoResult:
+    """Simulate, run iteration 1 (champion), retrain on more months, diff, write the report."""
+    from rich.console import Console
+
+    from riskcohort.tracking.compare import cohort_diff
+    from riskcohort.tracking.render import print_diff
+    from riskcohort.tracking.store import default_tracking_uri
+
+    s = _Steps(console or Console())
+    work = Path(work).resolve()
+    uri = default_tracking_uri(work)
+    data, earlier = _data(s, work, preset, seed, fresh, new_months)
+    experiment = experiment_file(preset)
+    first = _iteration_one(s, work, experiment, earlier, uri)
+    second = first.parent / "iteration-2"
+    result = _retrain(s, work, experiment, data, second, uri, new_months)
+    s.step("cohort change between iterations")
+    print_diff(cohort_diff(str(first), str(second), uri, work), s.console, 10)
+    report = _governance(s, first, second, result.promoted)
+    return DemoResult(work, data, earlier, first, second, report, result.promoted, s.timings())
 
 
 def model_checks(run_dir: Path, k: int = 100) -> dict:
