@@ -63,7 +63,8 @@ def test_timestamps_are_local_and_readable(client_for, runs, monkeypatch):
     assert c.post(f"/person/{pid}/plan", data={"csrf": c.csrf, "team": "North", "owner": "dee",
                                                "next_review": yesterday}).status_code == 200
     html = c.get(f"/person/{pid}").text
-    tags = re.findall(r'<time datetime="([^"]+)"[^>]*>([^<]+)</time>', html)
+    latest = html[html.index('id="latest-decision"'):]
+    tags = re.findall(r'<time datetime="([^"]+)"[^>]*>([^<]+)</time>', latest)
     assert tags, "decision times are <time> elements"
     stored, shown = tags[0]
     assert stored.endswith("+00:00")  # the exact stored UTC value
