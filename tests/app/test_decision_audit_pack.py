@@ -92,7 +92,8 @@ def test_pack_and_governance_page_show_the_same_decision_audit(world, tmp_path):
     assert any("small group" in r[0] for r in in_pack["ethnicity"])
     assert _overrides(page, "overrides") == _overrides(pack, "pack-overrides")
     assert "of 3 " not in _overrides(pack, "pack-overrides")[0]  # adoptions are counted, not ids
-    assert "sqlite:///" in pack and "Not included" not in pack
+    assert "SQLite database app.db" in pack and "Not included" not in pack
+    assert str(run.parent) not in pack  # no path of this machine in the pack
 
 
 def test_pack_without_db_says_how_to_include_it(world, tmp_path):

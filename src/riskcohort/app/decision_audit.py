@@ -173,8 +173,24 @@ def for_run(db: str, run_dir: str | Path, data: str | Path | None = None) -> dic
             raise UserError(f"--db {db}: no review-app tables ({', '.join(missing)} missing); "
                             "rule: the database `riskcohort serve` uses, migrated by it")
         out = decision_audit(engine, load_iteration(run_dir), data)
-        out["database"] = engine.url.render_as_string(hide_password=True)
+        out["database"] = describe_db(engine.url)
     finally:
         engine.dispose()
     out["computed_at"] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return out
+
+
+def describe_db(url) -> str:
+    """The database as the pack names it: kind and name, never a path of this machine or a
+    host (the pack is shared with a board; it must not carry either).
+
+    >>> from sqlalchemy.engine import make_url
+    >>> describe_db(make_url("sqlite:////srv/app/app.db"))
+    'SQLite database app.db'
+    >>> describe_db(make_url("postgresql+psycopg://u:pw@db.local:5432/dapst"))
+    'PostgreSQL database dapst'
+    """
+    kind = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(url.get_backend_name(),
+                                                              url.get_backend_name())
+    name = Path(url.database).name if url.database else "(unnamed)"
+    return f"{kind} database {name}"
