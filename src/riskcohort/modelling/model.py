@@ -279,6 +279,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
 
     def raw_margin(self, X: ArrayLike) -> np.ndarray:
         """LightGBM raw score (log-odds before calibration), one per row: what SHAP explains."""
+        check_is_fitted(self, ("booster_", "calibrator_"))
         return self._predict(self.booster_, X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -312,6 +313,7 @@ class CohortModel(ClassifierMixin, BaseEstimator):
         the past (drift, recording changes), or the chance nature of the outcome itself. NaN
         when fewer than two members could be trained.
         """
+        check_is_fitted(self, ("booster_", "calibrator_"))
         margin = self._predict(self.booster_, X)
         if len(getattr(self, "members_", [])) < 2:
             nan = np.full(len(margin), np.nan)
