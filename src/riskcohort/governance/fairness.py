@@ -94,6 +94,34 @@ def _fairlearn_points(groups, sel, y, score) -> pd.DataFrame:
     return by_group.astype(float)
 
 
+def _bootstrap(codes: np.ndarray, k: int, sel, y, score, n_boot: int,
+               seed: int) -> dict[str, np.ndarray]:
+    """Each metric per group (and overall, last column) on ``n_boot`` person resamples, drawn
+    once for all metrics so ratios to overall are paired."""
+    rng = np.random.default_rng(seed)
+    n = len(codes)
+    boot = {m: np.empty((n_boot, k + 1)) for m in METRICS}
+    for b in range(n_boot):
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        for m, v in _metrics(_sums(codes, k, w, sel, y, score)).items():
+            boot[m][b] = v
+    return boot
+
+
+def _percentiles(values: np.ndarray, k: int, level: float) -> tuple[np.ndarray, ...]:
+    """Percentile intervals of each group's metric and of its ratio to overall (a group with
+    no positives has no recall at all: its interval is NaN, not a warning)."""
+    tail = (1 - level) / 2 * 100
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = values[:, :k] / values[:, [k]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanpercentile(values, [tail, 100 - tail], axis=0)
+        rlo, rhi = np.nanpercentile(np.where(np.isfinite(ratios), ratios, np.nan),
+                                    [tail, 100 - tail], axis=0)
+    return lo, hi, rlo, rhi
+
+
 def audit(frame: pd.DataFrame, group_col: str, score_col: str = "score",
           selected_col: str = "in_cohort", label_col: str | None = "serious_harm",
           n_boot: int = 500, seed: int = 0, min_members: int = MIN_MEMBERS,
@@ -114,29 +142,15 @@ def audit(frame: pd.DataFrame, group_col: str, score_col: str = "score",
     names, codes = np.unique(groups, return_inverse=True)
     k = len(names)
     points = _fairlearn_points(groups, sel, y, score)
-
-    rng = np.random.default_rng(seed)
-    n = len(frame)
-    boot = {m: np.empty((n_boot, k + 1)) for m in METRICS}
-    for b in range(n_boot):
-        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-        for m, v in _metrics(_sums(codes, k, w, sel, y, score)).items():
-            boot[m][b] = v
-    tail = (1 - level) / 2 * 100
-    counts = _sums(codes, k, np.ones(n), sel, y, score)
-    labels_all = [*names, OVERALL]
+    boot = _bootstrap(codes, k, sel, y, score, n_boot, seed)
+    counts = _sums(codes, k, np.ones(len(frame)), sel, y, score)
     rows = []
     for m in METRICS:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = boot[m][:, :k] / boot[m][:, [k]]
-        with warnings.catch_warnings():  # a group with no positives has no recall at all
-            warnings.simplefilter("ignore", RuntimeWarning)
-            lo, hi = np.nanpercentile(boot[m], [tail, 100 - tail], axis=0)
-            rlo, rhi = np.nanpercentile(np.where(np.isfinite(ratios), ratios, np.nan),
-                                        [tail, 100 - tail], axis=0)
-        for i, g in enumerate(labels_all):
-            value = points.loc[g, m] if has_labels or m not in LABEL_METRICS else np.nan
-            overall = points.loc[OVERALL, m] if has_labels or m not in LABEL_METRICS else np.nan
+        lo, hi, rlo, rhi = _percentiles(boot[m], k, level)
+        known = has_labels or m not in LABEL_METRICS
+        overall = points.loc[OVERALL, m] if known else np.nan
+        for i, g in enumerate([*names, OVERALL]):
+            value = points.loc[g, m] if known else np.nan
             members, positives = int(counts["m"][i]), int(counts["p"][i])
             small = members < min_members or (
                 m in LABEL_METRICS and has_labels and positives < min_positives)
