@@ -138,7 +138,7 @@ def get_session(master: str | None = None) -> Any:
         atexit.register(shutil.rmtree, tmp, ignore_errors=True)
         builder = SparkSession.builder
         if os.environ.get("PYSPARK_GATEWAY_PORT"):  # under spark-submit: its master and memory
-            master = "(spark-submit)"
+            master = "spark-submit"
             conf = {k: v for k, v in _config("cluster", tmp).items()
                     if not k.startswith("spark.driver.")}
         else:
