@@ -91,7 +91,7 @@ def explain_scored(run: ScoredRun, dataset=None, *, plots_dir: Path | None = Non
         from riskcohort.explain.plots import _sample, plot_all
 
         descriptions = [readable_name(labels[n]) for n in run.feature_names]
-        if not chunked:
+        if X is not None:  # not chunked: the whole input matrix is in memory
             written = plot_all(X.to_numpy(), values, run.feature_names, descriptions,
                                Path(plots_dir), seed=seed)
         else:  # the same plotted rows, without a full copy of the inputs
