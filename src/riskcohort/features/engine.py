@@ -78,7 +78,7 @@ def connect(tables: dict[str, pd.DataFrame], materialize: bool = False):
     return con
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+def run(con: Any, sql: str) -> pd.DataFrame:  # a DuckDB cursor or a spark_engine.SparkCursor
     out = con.sql(sql).df()
     for col in out.columns:
         if str(out[col].dtype).startswith("datetime64"):
