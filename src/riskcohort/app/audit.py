@@ -34,11 +34,13 @@ import logging
 import os
 import secrets
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from riskcohort.app.db import GENESIS, audit, audit_head, decisions
 from riskcohort.errors import UserError
@@ -71,7 +73,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(row: dict) -> str:
+def canonical(row: Mapping[str, Any]) -> str:
     """Canonical serialisation hashed for a row.
 
     >>> canonical({"id": 1, "at": "t", "actor": "a", "ip": "i", "action": "x", "target": "p",
@@ -179,12 +181,12 @@ def _mac(key: bytes, label: str, text: str) -> str:
     return hmac.new(key, f"{label}|{text}".encode(), hashlib.sha256).hexdigest()
 
 
-def row_hash(row: dict, key: bytes) -> str:
+def row_hash(row: Mapping[str, Any], key: bytes) -> str:
     """HMAC of the canonical form (the chain link)."""
     return _mac(key, "row", canonical(row))
 
 
-def legacy_hash(row: dict) -> str:
+def legacy_hash(row: Mapping[str, Any]) -> str:
     """Unkeyed SHA-256 link of databases written before the chain was keyed (revision 0001)."""
     return hashlib.sha256(canonical(row).encode("ascii")).hexdigest()
 
@@ -228,7 +230,7 @@ def append(engine: Engine, actor: str, action: str, target: str = "", ip: str = 
         return append_conn(conn, actor, action, target, ip, detail)
 
 
-def row_digest(table: Table, row: dict) -> str:
+def row_digest(table: Table, row: RowMapping | Mapping[str, Any]) -> str:
     """SHA-256 of a sealed row's content (every column but ``audit_id``)."""
     content = {c.name: row[c.name] for c in table.columns if c.name != "audit_id"}
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"),
@@ -292,8 +294,8 @@ def ensure_keyed(engine: Engine, key: bytes, source: str, created: bool) -> None
                             f"{v.reason}; not keying it - investigate first", exit_code=1)
         attach_key(engine, key)
         prev, n = GENESIS, 0
-        for r in conn.execute(select(audit).order_by(audit.c.id)).mappings().all():
-            r = dict(r, prev_hash=prev)
+        for found in conn.execute(select(audit).order_by(audit.c.id)).mappings().all():
+            r = dict(found, prev_hash=prev)
             r["hash"] = row_hash(r, key)
             conn.execute(update(audit).where(audit.c.id == r["id"])
                          .values(prev_hash=r["prev_hash"], hash=r["hash"]))
@@ -344,14 +346,19 @@ def _walk(conn: Connection, key: bytes | None, *, legacy: bool = False, batch: i
                             .order_by(audit.c.id).limit(batch)).mappings().all()
         if not rows:
             break
-        for r in rows:
-            r = dict(r)
+        for found in rows:
+            r = dict(found)
             if r["id"] != expected_id:
                 return Verdict(False, n, expected_id, f"row {expected_id} is missing "
                                f"(next present row is {r['id']})")
             if r["prev_hash"] != prev_hash:
                 return Verdict(False, n, r["id"], "prev_hash does not match the previous row")
-            good = legacy_hash(r) if legacy else row_hash(r, key)
+            if legacy:
+                good = legacy_hash(r)
+            elif key is not None:
+                good = row_hash(r, key)
+            else:
+                raise ValueError("a keyed audit chain is walked with its key")
             if not hmac.compare_digest(good, r["hash"]):
                 return Verdict(False, n, r["id"], "row content does not match its hash")
             if seals is not None and '"digest"' in r["detail"]:
@@ -412,7 +419,7 @@ def verify(engine: Engine, batch: int = 5000, head: dict | None = None) -> Verdi
         if db_head["key_id"] != key_id(key):
             return Verdict(False, 0, None, f"the audit key (key id {key_id(key)}) is not the "
                            f"one this chain was sealed with (key id {db_head['key_id']})")
-        want = int(head["last_id"]) if head else None
+        want = int(head["last_id"]) if head is not None else None
         v = _walk(conn, key, batch=batch, want=want, seals=seals)
         if not v.ok:
             return v
@@ -432,7 +439,7 @@ def verify(engine: Engine, batch: int = 5000, head: dict | None = None) -> Verdi
         return Verdict(False, n, None, f"{total - n} rows outside the chain")
     if sealed is not None:
         return Verdict(False, n, sealed.bad_id, sealed.reason)
-    if head is not None:
+    if head is not None and want is not None:  # want is set exactly when head is given
         if n < want:
             return Verdict(False, n, n + 1, f"the exported head (taken {head.get('exported_at')})"
                            f" records row {want}, but the chain ends at row {n} (truncated or "

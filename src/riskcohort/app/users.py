@@ -133,11 +133,15 @@ def _flush_throttled(conn: Connection, name: str, ip: str) -> None:
 
 def _upsert_ignore(conn: Connection, name: str, ip: str) -> None:
     values = {"username": name, "ip": ip, "failures": 0, "last_at": 0, "next_at": 0}
+    # each dialect has its own insert with ON CONFLICT DO NOTHING (two distinct types)
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(login_throttle).values(**values).on_conflict_do_nothing())
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(login_throttle).values(**values).on_conflict_do_nothing())
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(login_throttle).values(**values).on_conflict_do_nothing())
 
 
 def count_attempt(engine: Engine, name: str, ip: str, *, max_failures: int, window_s: int,
