@@ -26,7 +26,7 @@ from sqlalchemy import Column, Integer, String, Table, select
 from sqlalchemy.engine import Engine
 
 from riskcohort.app import audit as audit_log
-from riskcohort.app.db import metadata
+from riskcohort.app.db import inserted_id, metadata
 from riskcohort.app.plans import plans
 
 logger = logging.getLogger(__name__)
@@ -199,9 +199,9 @@ def acknowledge(engine: Engine, it, key: str, *, user: str, ip: str) -> bool:
     if alert is None:
         return False
     with engine.begin() as conn:
-        rid = conn.execute(alert_acks.insert().values(
+        rid = inserted_id(conn.execute(alert_acks.insert().values(
             alert_key=key, person_id=alert["person_id"], user_name=user,
-            at=audit_log.now_iso())).inserted_primary_key[0]
+            at=audit_log.now_iso())))
         audit_log.seal_row(conn, alert_acks, rid, actor=user, action="alert_ack", ip=ip,
                            target=alert["person_id"],
                            detail={"alert": alert["kind"], "record": alert["record"]})

@@ -10,6 +10,7 @@ depend on how a backend stores datetimes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 
 from riskcohort.errors import UserError
 
@@ -117,6 +118,19 @@ def normalise_url(db: str) -> str:
     if "://" in db:
         return db
     return f"sqlite:///{db}"
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer primary key of the one row an ``insert().values(...)`` just wrote.
+
+    Why a helper: SQLAlchemy types ``inserted_primary_key`` as optional (it is None for a
+    multi-row insert), which a single-row insert into our tables never is; saying so here, once,
+    turns an impossible None into a clear error instead of an index into nothing.
+    """
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the insert returned no primary key (not a single-row insert)")
+    return int(key[0])
 
 
 def make_engine(db: str) -> Engine:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from riskcohort.app import audit as audit_log
-from riskcohort.app.db import decisions
+from riskcohort.app.db import decisions, inserted_id
 from riskcohort.errors import UserError
 
 CHOICES = {"adopt": "adopted", "not_adopt": "not adopted", "refer": "referred"}
@@ -28,9 +28,9 @@ def record(engine: Engine, *, person_id: str, iteration: str, decision: str,
     if len(rationale) < 10 or len(rationale) > 4000:
         raise UserError("rationale: rule required, 10 to 4000 characters")
     with engine.begin() as conn:  # the decision is sealed into the audit chain (audit.seal_row)
-        rid = conn.execute(decisions.insert().values(
+        rid = inserted_id(conn.execute(decisions.insert().values(
             person_id=person_id, iteration=iteration, decision=decision, refer_to=refer_to,
-            rationale=rationale, user_name=user, at=audit_log.now_iso())).inserted_primary_key[0]
+            rationale=rationale, user_name=user, at=audit_log.now_iso())))
         audit_log.seal_row(conn, decisions, rid, actor=user, action="decision",
                            target=person_id, ip=ip,
                            detail={"iteration": iteration, "decision": decision,

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, String, Table, Text, select
 from sqlalchemy.engine import Engine
 
 from riskcohort.app import audit as audit_log
-from riskcohort.app.db import metadata
+from riskcohort.app.db import inserted_id, metadata
 from riskcohort.app.plans import FormError
 
 manual_additions = Table(
@@ -51,9 +51,9 @@ def add(engine: Engine, it, *, person_id: str, reason: str, user: str, ip: str) 
     if person_id in ids(engine):
         raise FormError("reason", "This person has already been added manually.")
     with engine.begin() as conn:
-        rid = conn.execute(manual_additions.insert().values(
+        rid = inserted_id(conn.execute(manual_additions.insert().values(
             person_id=person_id, iteration=it.name, reason=reason, user_name=user,
-            at=audit_log.now_iso())).inserted_primary_key[0]
+            at=audit_log.now_iso())))
         audit_log.seal_row(conn, manual_additions, rid, actor=user, action="manual_add", ip=ip,
                            target=person_id, detail={"iteration": it.name, "reason": reason})
 

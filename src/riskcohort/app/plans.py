@@ -20,7 +20,7 @@ from sqlalchemy import Column, Integer, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
 
 from riskcohort.app import audit as audit_log
-from riskcohort.app.db import decisions, metadata
+from riskcohort.app.db import decisions, inserted_id, metadata
 from riskcohort.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -174,10 +174,10 @@ def create_plan(engine: Engine, *, person_id: str, team: str, owner: str, next_r
         raise FormError("owner", "plan: rule one open plan per person - review or close the "
                         "open plan")
     with engine.begin() as conn:
-        pid = conn.execute(plans.insert().values(
+        pid = inserted_id(conn.execute(plans.insert().values(
             person_id=person_id, team=team, owner=owner, status="open",
             next_review=next_review, created_by=user, created_at=audit_log.now_iso())
-        ).inserted_primary_key[0]
+        ))
         audit_log.seal_row(conn, plans, pid, actor=user, action="plan_create", ip=ip,
                            target=person_id, detail={"team": team, "owner": owner,
                                                      "next_review": next_review})
@@ -203,11 +203,11 @@ def add_tactic(engine: Engine, *, plan_id: int, kind: str, other_text: str, star
             raise FormError("kind", "tactic: rule the plan must be open")
         now = audit_log.now_iso()
         ended = status in ENDED
-        tid = conn.execute(tactics.insert().values(
+        tid = inserted_id(conn.execute(tactics.insert().values(
             plan_id=plan_id, kind=kind, other_text=other_text or None, start_date=start_date,
             status=status, review_date=review_date, note=note,
             end_date=max(start_date, now[:10]) if ended else None, created_by=user,
-            created_at=now, ended_at=now if ended else None)).inserted_primary_key[0]
+            created_at=now, ended_at=now if ended else None)))
         audit_log.seal_row(conn, tactics, tid, actor=user, action="tactic_add", ip=ip,
                            target=plan["person_id"],
                            detail={"plan": plan_id, "kind": kind, "status": status,
@@ -242,30 +242,32 @@ def review_plan(engine: Engine, *, plan_id: int, progress: str, outcome: str,
     progress = _text(progress, "progress", 10, 4000)
     if outcome not in OUTCOMES:
         raise FormError("outcome", "outcome: rule continue or close")
+    review_on: str | None = None  # a plan that continues has a next review date...
+    reason: str | None = None  # ...a closed one an exit reason, never both
     if outcome == "continue":
-        next_review, exit_reason = parse_date(next_review, "next_review"), None
+        review_on = parse_date(next_review, "next_review")
     else:
-        next_review = None
         if exit_reason not in EXIT_REASONS:
             raise FormError("exit_reason", "exit reason: rule one of risk reduced, in custody, "
                             "moved out of area, died, other")
+        reason = exit_reason
     with engine.begin() as conn:
         plan = conn.execute(select(plans).where(plans.c.id == plan_id)).mappings().first()
         if plan is None or plan["status"] != "open":
             raise FormError("progress", "review: rule the plan must be open")
         now = audit_log.now_iso()
-        rid = conn.execute(plan_reviews.insert().values(
-            plan_id=plan_id, progress=progress, outcome=outcome, exit_reason=exit_reason,
-            next_review=next_review, user_name=user, at=now)).inserted_primary_key[0]
+        rid = inserted_id(conn.execute(plan_reviews.insert().values(
+            plan_id=plan_id, progress=progress, outcome=outcome, exit_reason=reason,
+            next_review=review_on, user_name=user, at=now)))
         audit_log.seal_row(conn, plan_reviews, rid, actor=user, action="plan_review", ip=ip,
                            target=plan["person_id"],
                            detail={"plan": plan_id, "outcome": outcome,
-                                   "exit_reason": exit_reason, "next_review": next_review})
-        values = {"last_review_at": now}
+                                   "exit_reason": reason, "next_review": review_on})
+        values: dict[str, str | None] = {"last_review_at": now}
         if outcome == "continue":
-            values["next_review"] = next_review
+            values["next_review"] = review_on
         else:
-            values.update(status="closed", closed_at=now, exit_reason=exit_reason)
+            values.update(status="closed", closed_at=now, exit_reason=reason)
             open_ids = conn.execute(select(tactics.c.id, tactics.c.start_date).where(
                 tactics.c.plan_id == plan_id, tactics.c.end_date.is_(None))).all()
             for tid, start in open_ids:
