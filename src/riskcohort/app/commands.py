@@ -201,8 +201,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
         if not list_users(engine):
             typer.echo(f"no users yet: riskcohort users add NAME --role admin --db {db}")
-        settings = {"secure_cookies": secure_cookies,
-                    "allowed_hosts": list(allowed_hosts(host, allowed_host))}
+        hosts = allowed_hosts(host, allowed_host)
+        # the same settings for one process (Settings) and for --workers processes (JSON)
+        settings = {"secure_cookies": secure_cookies, "allowed_hosts": list(hosts)}
         options = uvicorn_options(host, port, trusted_proxy)
         if workers > 1:
             from riskcohort.app.server import config_env
@@ -212,7 +213,8 @@ def register(app: typer.Typer) -> None:
             engine.dispose()
             uvicorn.run("riskcohort.app.server:build", factory=True, workers=workers, **options)
             return
-        application = create_app(runs, engine, Settings(**settings))
+        application = create_app(runs, engine,
+                                 Settings(secure_cookies=secure_cookies, allowed_hosts=hosts))
         uvicorn.run(application, **options)
 
     @users_app.command("init")

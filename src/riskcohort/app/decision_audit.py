@@ -94,11 +94,12 @@ def rates(engine: Engine, persons: pd.DataFrame | None, as_of: pd.Timestamp) -> 
         rows = []
         for group, g in [("all", people), *sorted(people.groupby(by))]:
             n = len(g)
-            row = {"group": str(group), "n": n, "small": n < SMALL, "cells": []}
+            cells: list[dict[str, object]] = []
+            row = {"group": str(group), "n": n, "small": n < SMALL, "cells": cells}
             for k, words in OUTCOMES.items():
                 hits = int(g[k].sum()) if n else 0
                 lo, hi = wilson(hits, n)
-                row["cells"].append({"outcome": words, "k": hits,
+                cells.append({"outcome": words, "k": hits,
                                      "rate": hits / n if n else None,
                                      "lo": lo if n else None, "hi": hi if n else None,
                                      "text": "–" if not n else

@@ -47,7 +47,8 @@ def local_time(iso_utc: str | None) -> str | None:
 
 
 def _day(ts: str | None) -> str | None:
-    return local_time(ts)[:10] if ts else None
+    local = local_time(ts)
+    return local[:10] if local is not None else None
 
 
 def interventions(engine: Engine) -> pd.DataFrame:
@@ -84,7 +85,7 @@ def _row(iid, pid, kind, start, end, recorded, end_recorded) -> dict:
     rec, end_rec = local_time(recorded), local_time(end_recorded)
     if end is not None and end < start:  # ended before a start planned for later: same day
         end = start
-    if end_rec is not None and end_rec < rec:
+    if end_rec is not None and rec is not None and end_rec < rec:
         end_rec = rec
     return {"intervention_id": iid, "person_id": pid, "kind": kind, "start_date": start,
             "end_date": end, "recorded_at": rec, "end_recorded_at": end_rec}

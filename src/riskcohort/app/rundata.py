@@ -10,6 +10,7 @@ writes to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -41,7 +42,8 @@ class Iteration:
     band_floor: dict[str, float]  # cut-off of each band (run.json "bands"; else lowest score)
     evidence: pd.DataFrame | None = None
     descriptions: dict[str, str] = field(default_factory=dict)  # indicator -> plain words
-    reason_text: object = None  # (indicator, value) -> reason sentence (catalogue wording)
+    # (indicator, value) -> reason sentence (catalogue wording)
+    reason_text: Callable[[str, float], str] | None = None
     report: Path | None = None
     fairness: list[Path] = field(default_factory=list)
     data_dir: Path | None = None  # the run's input data folder, when recorded
@@ -97,7 +99,7 @@ class Iteration:
         return self.contributions.iloc[a:b]
 
 
-def _labels(names: list[str]):
+def _labels(names: list[str]) -> tuple[Callable[[str, float], str], dict[str, str]]:
     """(reason wording, descriptions) from explain's labels (the catalogue), else bare names."""
     try:
         from riskcohort.explain.labels import indicator_labels, render_reason
@@ -203,7 +205,7 @@ def change_column(cur: pd.DataFrame, prev: pd.DataFrame | None) -> pd.Series:
     return pd.Series(out, index=cur.index)
 
 
-def load_runs(paths: list[str | Path]) -> RunSet:
+def load_runs(paths: Sequence[str | Path]) -> RunSet:
     """Load run folders; a path that is not one is searched one level down for run folders."""
     roots: list[Path] = []
     for p in map(Path, paths):

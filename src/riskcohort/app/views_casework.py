@@ -8,6 +8,8 @@ role; the pages are read-only for analysts and governance.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -66,17 +68,19 @@ def plan_page(request: Request, pid: str):
     return _page(request, pid)
 
 
-def _post(request: Request, pid: str, form: str, values: dict, action, done: str):
-    """Run one write; a refused form comes back filled in with the error beside its field."""
+def _post(request: Request, pid: str, form: str, values: dict, action: Callable[[], Any],
+          done: str | Callable[[Any], str]):
+    """Run one write; a refused form comes back filled in with the error beside its field.
+
+    ``done`` names what was done for the confirmation, or says it from the action's result."""
     if not _known(request, pid):
         return error_page(request, 404)
     try:
         result = action()
     except plans.FormError as exc:
         return _page(request, pid, 400, form, values, {"field": exc.field, "text": str(exc)})
-    if callable(done):
-        done = done(result)
-    return RedirectResponse(f"/person/{pid}/plan?done={done}#{form}", status_code=303)
+    said = done(result) if callable(done) else done
+    return RedirectResponse(f"/person/{pid}/plan?done={said}#{form}", status_code=303)
 
 
 def _ctx(request: Request) -> dict:
