@@ -15,6 +15,8 @@ board while authorised staff can still go back to the records.
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -120,6 +122,23 @@ def effect_text(pp: float) -> str:
     return f"{pp:+.1f} pp" if abs(pp) >= 0.05 else "< 0.1 pp"
 
 
+_ABSOLUTE = re.compile(r"(?<![\w.~])/[^\s:;,()'\"]+")
+
+
+def without_paths(message: str, run_dir: str | Path) -> str:
+    """An error message fit for the pack, which is shared with a board: the run folder named by
+    its name and any other absolute path by its last part, never where they lie on this machine.
+
+    >>> without_paths("run folder /srv/runs/iteration-3: has no model; see /srv/x/run.json",
+    ...               "/srv/runs/iteration-3")
+    'run folder iteration-3: has no model; see run.json'
+    """
+    root = Path(run_dir)
+    for form in sorted({str(root.absolute()), str(root.resolve())}, key=len, reverse=True):
+        message = message.replace(form, root.name)
+    return _ABSOLUTE.sub(lambda m: Path(m.group()).name, message)
+
+
 def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int = 0,
             n_reasons: int = 3) -> dict:
     """The per-person section: ``rows`` (one dict per person, no person ids), ``key`` (the
@@ -137,7 +156,8 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
 
         run = load_scored(run_dir)
     except Exception as exc:  # noqa: BLE001 - the rest of the pack must still render
-        out["note"] = f"Per-person explanations are not available for this run ({exc})."
+        out["note"] = ("Per-person explanations are not available for this run "
+                       f"({without_paths(str(exc), run_dir)}).")
         logger.warning("per-person section skipped: %s", exc)
         return out
     dataset = _dataset(run)
@@ -147,7 +167,8 @@ def section(run_dir, scores: pd.DataFrame | None, n: int = N_PERSONS, seed: int 
         try:
             e = explain_person(run, row["person_id"], dataset, with_evidence=dataset is not None)
         except Exception as exc:  # noqa: BLE001 - one failing case is said, not fatal
-            out["note"] = f"Some explanations failed ({exc.__class__.__name__}: {exc})."
+            out["note"] = (f"Some explanations failed ({exc.__class__.__name__}: "
+                           f"{without_paths(str(exc), run_dir)}).")
             logger.warning("explanation of %s failed: %s", row["pseudonym"], exc)
             continue
         as_of = pd.Timestamp(e.as_of)
