@@ -136,6 +136,15 @@ def test_real_effect_is_found(fake_snapshot):
     assert r["lo"] <= 0.4 / 1.0 * 1.5  # roughly the true 0.4
 
 
+@pytest.mark.parametrize("recalibrate", [False, True])
+def test_recalibration_is_an_explicit_option(fake_snapshot, recalibrate):
+    ds, fake_snapshot["snap"] = _force(0.0, seed=1)
+    r = estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", n_boot=60,
+                                 recalibrate=recalibrate)
+    assert r["prognostic_recalibration"]["applied"] is recalibrate, r["prognostic_recalibration"]
+    assert r["lo"] <= 1 <= r["hi"], r
+
+
 def test_learned_ranking_when_no_named_one_fits(fake_snapshot):
     ds, snap = _force(0.0, seed=4)
     fake_snapshot["snap"] = snap.rename(columns={"incumbent": "indicator_x"})

@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
                                       "(the one that reproduces its picks best) | incumbent | "
                                       "iteration_2 | matac_rfgv | v100_harm | dash_dara | "
                                       "learned."),
+        recalibrate: bool = typer.Option(
+            None, "--recalibrate/--no-recalibrate", show_default=False,
+            help="Re-fit the expected harm along the selection ranking near the cut "
+                 "(default: the engine's choice, see docs/impact.md)."),
     ) -> None:
         """Estimate an intervention's effect on serious harm (observational relative risk).
 
@@ -53,7 +57,8 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"option --selection: rule selection_rule: {selection!r} is not one "
                             f"of auto, {', '.join(NAMED)}, {LEARNED}")
         result = estimate_impact(data_dir, _date(date_from, "--from"), _date(date_to, "--to"),
-                                 kind=kind, seed=seed, rule=selection)
+                                 kind=kind, seed=seed, rule=selection,
+                                 **({} if recalibrate is None else {"recalibrate": recalibrate}))
         write_json(out, result)
 
         def f(x):

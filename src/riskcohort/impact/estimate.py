@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 N_BOOT = cutoff.N_BOOT
 BANDWIDTH = 1.0  #: ranks below the cut compared, as a multiple of the month's picks (symmetric)
+RECALIBRATE = True  #: default of ``recalibrate`` (chosen on twin forces, docs/impact.md)
 RECALIBRATION_REGION = 20  #: the recalibration learns from unpicked ranks <= 20 x picks
 KEY_COVARIATES = ("incumbent", "iteration_2", "matac_rfgv", "v100_harm", "dash_dara",
                   "da_count_365d", "harm_365d", "days_since_last_da")
@@ -150,13 +151,16 @@ def _ratio(y, picked, w) -> float:
 
 def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date, *,
                     kind: str = "dapst_managed", seed: int = 0, n_boot: int = N_BOOT,
-                    rule: str = "auto", bandwidth: float = BANDWIDTH) -> dict:
+                    rule: str = "auto", bandwidth: float = BANDWIDTH,
+                    recalibrate: bool = RECALIBRATE) -> dict:
     """Relative risk of serious harm for management starts in [date_from, date_to].
 
     ``data``: a dataset folder or a loaded ``Dataset``. ``rule``: the ranking the team cut
     (``auto`` = the candidate that reproduces the picks best; ``incumbent``, a rule score or
-    ``learned`` to force one). Returns the JSON-ready result (keys ``relative_risk, lo, hi,
-    n_managed, n_comparison, method, assumptions, warnings`` and details). A user mistake (no
+    ``learned`` to force one). ``recalibrate``: re-fit the prognostic model's predictions
+    along the selection score near the cut (see ``RECALIBRATE``). Returns the JSON-ready
+    result (keys ``relative_risk, lo, hi, n_managed, n_comparison, method, assumptions,
+    warnings`` and details). A user mistake (no
     interventions, unknown kind, no complete window) is a ``UserError``.
     """
     lo_d, hi_d = pd.Timestamp(date_from), pd.Timestamp(date_to)
@@ -197,12 +201,15 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
     events = design.serious_events(ds.tables["incidents"])
     y = design.outcomes(windows, events)
 
-    # expected harm without management: learned on every unpicked person, out-of-fold, then
-    # recalibrated along the selection score near the cut (trees flatten at the top)
+    # expected harm without management: learned on every unpicked person, out-of-fold;
+    # optionally recalibrated along the selection score near the cut
     mu0 = np.clip(matching.prognostic(x, y, ~picked, people, seed=seed), cutoff.FLOOR, None)
-    near = ~picked & cutoff.region(rank, n_picks, RECALIBRATION_REGION - 1)
-    mu, recal = matching.recalibrate(mu0, score, y, near)
-    mu = np.clip(mu, cutoff.FLOOR, None)
+    if recalibrate:
+        near = ~picked & cutoff.region(rank, n_picks, RECALIBRATION_REGION - 1)
+        mu, recal = matching.recalibrate(mu0, score, y, near)
+        mu = np.clip(mu, cutoff.FLOOR, None)
+    else:
+        mu, recal = mu0, {"applied": False, "reason": "off (recalibrate=False)"}
 
     reg = cutoff.region(rank, n_picks, bandwidth)
     t_rows = np.flatnonzero(reg & picked)
