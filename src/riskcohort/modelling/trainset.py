@@ -490,9 +490,9 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
     n_columns = len(indicator_names())
     batch_rows = int(batch_rows or DEFAULT_BATCH_ROWS)
     plan = plan_for(cfg, sizes, snaps, n_columns, batch_rows, available_bytes(), row_budget)
-    rates = plan.rates
+    rates = plan.rates or Rates(cfg.negative_sample, 1.0, cfg.negative_sample)
     logger.info(plan.line())
-    if rates is not None and rates.reason:
+    if rates.reason:
         logger.info("negative sampling: %s; training snapshots keep %.3g of negatives "
                     "(configured %s), validation snapshots %.3g, weighted back", rates.reason,
                     rates.train, rates.configured, rates.validation)
