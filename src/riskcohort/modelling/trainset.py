@@ -442,6 +442,25 @@ def _limit_text() -> str:
 
 
 # ---- building ------------------------------------------------------------------------------
+def _release_memory() -> None:
+    """Hand memory freed by a batch back to the system before the next one is built.
+
+    Why: a national snapshot's build allocates and frees ~4 GB (query results, Arrow buffers,
+    frames); the C allocators keep much of it cached, so the process grew by more than the rows
+    it kept after every batch (measured: +0.9 GB a batch where +0.3 GB were kept rows)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(Exception):  # no pyarrow pool to trim
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _rss_text() -> str:
     """This process's resident memory now and at its peak, for the progress log."""
     try:
@@ -527,10 +546,12 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
         parts.append(part)
         keys.append(frame.drop(columns=features))
         weights.append(w_kept)
+        n_rows, n_kept = len(keep), int(keep.sum())
+        del frame, keep, w, w_kept
+        _release_memory()
         logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept; process "
-                    "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], len(keep),
-                    int(keep.sum()), _rss_text())
-        del frame
+                    "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], n_rows, n_kept,
+                    _rss_text())
     features = features or []
     X = _assemble(parts, len(features), dtype)
     key_frame = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame()
