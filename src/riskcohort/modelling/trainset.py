@@ -544,7 +544,9 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
             rounded.update(np.asarray(features)[~same.all(axis=0)].tolist())
         del block
         parts.append(part)
-        keys.append(frame.drop(columns=features))
+        # copy: with copy-on-write, drop() keeps the batch's whole float block alive when a key
+        # column (a label) shares it - measured +0.6 GB per national batch without the copy
+        keys.append(frame.drop(columns=features).copy())
         weights.append(w_kept)
         n_rows, n_kept = len(keep), int(keep.sum())
         del frame, keep, w, w_kept
