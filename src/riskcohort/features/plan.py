@@ -107,14 +107,15 @@ def compile_plan(present: tuple[str, ...], lookback_days: int, dialect: str = "d
         plan["current"] = sql(current)
         cur = ibis.table(current.schema(), name="cur")
         joins = {"incidents_rel": rel.join_incidents, "assessments": rel.join_assessments}
-        plan["rel_aggregate"], branches = {}, []
-        for source, specs in rel.spec_groups():
+        plan["rel_aggregate"] = {}
+        rel_branches: list[tuple] = []
+        for source, rel_specs in rel.spec_groups():
             if source in srcs:
                 joined = joins[source](cur, srcs[source])
-                plan["rel_aggregate"][source] = [(specs, sql(_aggregate(joined, specs)))]
-                branches.append((joined, specs))
+                plan["rel_aggregate"][source] = [(rel_specs, sql(_aggregate(joined, rel_specs)))]
+                rel_branches.append((joined, rel_specs))
         universe = [s for _, specs in rel.spec_groups() for s in specs]
-        plan["rel_rows_all"] = sql(_union_rows(branches, universe))
+        plan["rel_rows_all"] = sql(_union_rows(rel_branches, universe))
     return plan
 
 

@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -341,7 +342,7 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
             feval = _feval(yv, s.groups, share, vw) if metric == "top_share_recall" else None
             b = lgb.train(params, dtr, num_boost_round=max_rounds, valid_sets=[dva],
                           feval=feval, callbacks=[lgb.early_stopping(es, verbose=False)])
-            m = b.predict(xv, raw_score=True, num_iteration=b.best_iteration)
+            m = np.asarray(b.predict(xv, raw_score=True, num_iteration=b.best_iteration))
             auc = (float(roc_auc_score(yv, m, sample_weight=vw)) if 0 < yv.sum() < len(yv)
                    else float("nan"))
             per_trial[i].append((b.best_iteration or max_rounds,
@@ -349,7 +350,7 @@ def search(X: np.ndarray, y: np.ndarray, w: np.ndarray, splits: list[Split], nam
                                  top_share_recall(yv, m, s.groups, share, vw), m))
             del b
         del dtr, dva, xv
-    results = []
+    results: list[dict[str, Any]] = []
     for i, trial in enumerate(candidates):
         iters, aps, aucs, tops, margins = (list(v) for v in zip(*per_trial[i], strict=True))
         score = float(np.mean(tops if metric == "top_share_recall" else aps))

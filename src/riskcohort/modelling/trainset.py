@@ -331,7 +331,9 @@ def parse_bytes(text: str) -> int:
 
 def batches_of(snaps, sizes, batch_rows: int) -> list[list]:
     """Consecutive snapshots grouped so a batch holds about ``batch_rows`` rows (at least one)."""
-    out, cur, rows = [], [], 0
+    out: list[list] = []
+    cur: list = []
+    rows = 0
     for s, n in zip(snaps, sizes, strict=True):
         if cur and rows + n > batch_rows:
             out.append(cur)

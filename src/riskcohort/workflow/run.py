@@ -215,6 +215,8 @@ def run_and_track(config: ExperimentConfig | str | Path, data_dir: str | Path | 
     result = run_experiment(cfg, as_of=as_of, max_quarantine=max_quarantine, overwrite=overwrite,
                             guard=champion_guard(tracking_uri, work),
                             previous_run=previous_iteration(tracking_uri, work))
+    if result.out_dir is None:  # run_experiment publishes or raises; this narrows the type
+        raise RuntimeError("the run folder was not published")
     logger.info("logging the iteration and its baselines to MLflow")
     run_id = log_iteration(result.out_dir, cfg, tracking_uri, work=work)
     return result, run_id
