@@ -8,12 +8,14 @@ Usage::
 
     .venv/bin/python benchmarks/bench_impact.py [--preset force] [--managed 150]
         [--seeds 0,1] [--effects 0.5,0] [--scenario default] [--from 2022-07-01]
-        [--to 2024-06-30] [--out /tmp/bench] [--snapshot-cache DIR]
+        [--to 2024-06-30] [--out /tmp/bench] [--snapshot-cache DIR] [--recalibrate off,on]
 
 ``--snapshot-cache DIR``: reuse ``DIR/<force>.snap.parquet`` (the point-in-time snapshot
 ``impact`` builds, saved by an earlier run with the same code) to skip rebuilding features; the
-estimate is otherwise unchanged. Each row also prints the built-in falsification (fake cut-off),
-the ranking used and how many of the team's picks it reproduces.
+estimate is otherwise unchanged. ``--recalibrate off,on`` measures each force with the
+prognostic recalibration off and on (default: the engine's default only). Each row also
+prints the built-in falsification (fake cut-off), the ranking used and how many of the team's
+picks it reproduces.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/bench_impact")
     ap.add_argument("--scenario", default="default")
     ap.add_argument("--snapshot-cache", default=None)
+    ap.add_argument("--recalibrate", default="default",
+                    help="comma-separated settings to measure: default, on, off")
     a = ap.parse_args()
     from riskcohort.impact import estimate, estimate_impact
     from riskcohort.simulate import simulate
@@ -66,31 +70,39 @@ def main() -> None:
                 return snap
 
             estimate._snapshot = snapshot
-            t0 = time.perf_counter()
-            r = estimate_impact(data, a.date_from, a.date_to)
-            sec = time.perf_counter() - t0
-            (data.parent / f"{data.name}.impact.json").write_text(json.dumps(r, indent=2))
-            covers = r["lo"] <= 1 <= r["hi"]
-            verdict = ("PASS" if (covers if effect == 0 else r["hi"] < 1) else "FAIL")
-            rows.append((seed, effect, r, sec, verdict))
-            print(f"seed {seed} effect {effect}: RR {r['relative_risk']} ({r['lo']}-{r['hi']}) "
-                  f"managed {r['n_managed']} comparison {r['n_comparison']} events "
-                  f"{r['events_managed']}/{r['events_comparison']} naive "
-                  f"{r['naive_contrast']['relative_risk']} later-managed "
-                  f"{r['comparison_managed_later_share']} {sec:.0f}s {verdict}; ranking "
-                  f"{r['selection']['score']} agreement {r['selection']['agreement']}; fake "
-                  f"cut-off {r['checks']['fake_cutoff']}; RD {r['checks']['rd_local_linear']}",
-                  flush=True)
-    print("| seed | effect | RR (95% interval) | managed / comparison | events | fake cut-off | "
-          "unadjusted | naive RR | verdict |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for seed, effect, r, _sec, verdict in rows:
+            for setting in a.recalibrate.split(","):
+                t0 = time.perf_counter()
+                kw = {} if setting == "default" else {"recalibrate": setting == "on"}
+                r = estimate_impact(data, a.date_from, a.date_to, **kw)
+                sec = time.perf_counter() - t0
+                suffix = "" if setting == "default" else f".recalibrate_{setting}"
+                (data.parent / f"{data.name}{suffix}.impact.json").write_text(
+                    json.dumps(r, indent=2))
+                covers = r["lo"] <= 1 <= r["hi"]
+                verdict = ("PASS" if (covers if effect == 0 else r["hi"] < 1) else "FAIL")
+                rows.append((seed, effect, setting, r, sec, verdict))
+                _line(seed, effect, setting, r, sec, verdict)
+    print("| seed | effect | recalibration | RR (95% interval) | managed / comparison | events | "
+          "fake cut-off | unadjusted | naive RR | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for seed, effect, setting, r, _sec, verdict in rows:
         f = r["checks"]["fake_cutoff"]
-        print(f"| {seed} | {effect} | {r['relative_risk']:.2f} ({r['lo']:.2f}-{r['hi']:.2f}) | "
-              f"{r['n_managed']} / {r['n_comparison']} | {r['events_managed']} / "
-              f"{r['events_comparison']} | {f['relative_risk']:.2f} ({f['lo']:.2f}-{f['hi']:.2f})"
-              f" | {r['relative_risk_unadjusted']:.2f} | "
+        print(f"| {seed} | {effect} | {setting} | {r['relative_risk']:.2f} ({r['lo']:.2f}-"
+              f"{r['hi']:.2f}) | {r['n_managed']} / {r['n_comparison']} | {r['events_managed']}"
+              f" / {r['events_comparison']} | {f['relative_risk']:.2f} ({f['lo']:.2f}-"
+              f"{f['hi']:.2f}) | {r['relative_risk_unadjusted']:.2f} | "
               f"{r['naive_contrast']['relative_risk']:.2f} | {verdict} |")
+
+
+def _line(seed, effect, setting, r, sec, verdict) -> None:
+    print(f"seed {seed} effect {effect} recalibration {setting}: RR {r['relative_risk']} "
+          f"({r['lo']}-{r['hi']}) managed {r['n_managed']} comparison {r['n_comparison']} "
+          f"events {r['events_managed']}/{r['events_comparison']} naive "
+          f"{r['naive_contrast']['relative_risk']} later-managed "
+          f"{r['comparison_managed_later_share']} {sec:.0f}s {verdict}; ranking "
+          f"{r['selection']['score']} agreement {r['selection']['agreement']}; fake "
+          f"cut-off {r['checks']['fake_cutoff']}; RD {r['checks']['rd_local_linear']}; "
+          f"recalibration {r['prognostic_recalibration']}", flush=True)
 
 
 if __name__ == "__main__":

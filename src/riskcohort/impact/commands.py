@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         recalibrate: bool = typer.Option(
             None, "--recalibrate/--no-recalibrate", show_default=False,
             help="Re-fit the expected harm along the selection ranking near the cut "
-                 "(default: the engine's choice, see docs/impact.md)."),
+                 "(default: off; measured on twin forces in docs/impact.md)."),
     ) -> None:
         """Estimate an intervention's effect on serious harm (observational relative risk).
 

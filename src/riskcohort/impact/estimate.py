@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 N_BOOT = cutoff.N_BOOT
 BANDWIDTH = 1.0  #: ranks below the cut compared, as a multiple of the month's picks (symmetric)
-RECALIBRATE = True  #: default of ``recalibrate`` (chosen on twin forces, docs/impact.md)
+RECALIBRATE = False  #: default of ``recalibrate``: off, measured on twin forces (docs/impact.md)
 RECALIBRATION_REGION = 20  #: the recalibration learns from unpicked ranks <= 20 x picks
 KEY_COVARIATES = ("incumbent", "iteration_2", "matac_rfgv", "v100_harm", "dash_dara",
                   "da_count_365d", "harm_365d", "days_since_last_da")
