@@ -56,3 +56,15 @@ def engine_at_revision(db_url: str, revision: str):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return eng
+
+
+def stop_server(proc, timeout: float = 20.0) -> None:
+    """End a `riskcohort serve` subprocess started by a fixture: SIGTERM (it shuts down cleanly),
+    SIGKILL only when it does not exit in time, so one hung server cannot hang the suite."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        proc.kill()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.apptest_helpers import free_port, wait_port
+from tests.app.apptest_helpers import free_port, stop_server, wait_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,11 +38,7 @@ def server(tmp_path, run_root):
         wait_port(port, 60)
         yield f"http://127.0.0.1:{port}", db
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
+        stop_server(proc)
 
 
 @pytest.mark.browser

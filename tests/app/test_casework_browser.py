@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.app.apptest_helpers import free_port, wait_port
+from tests.app.apptest_helpers import free_port, stop_server, wait_port
 from tests.app.conftest import BACKENDS, new_pg_db
 from tests.app.test_browser import ARTIFACTS, CHROMIUM_ARGS, PW, _cli
 
@@ -40,11 +40,7 @@ def casework_server(request, tmp_path, run_root, monkeypatch):
         wait_port(port, 60)
         yield f"http://127.0.0.1:{port}", db, data, request.param
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
+        stop_server(proc)
 
 
 def _refresh_data(data, pid: str) -> None:

@@ -25,7 +25,7 @@ from riskcohort.app import users
 from riskcohort.app.audit import query
 from riskcohort.app.db import open_db
 from riskcohort.app.users import add_user
-from tests.app.apptest_helpers import csrf_of, free_port, wait_port
+from tests.app.apptest_helpers import csrf_of, free_port, stop_server, wait_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("app-real-server")]
 PW = "real server password"
@@ -58,11 +58,7 @@ def server(tmp_path_factory, run_root):
         yield {"base": f"http://127.0.0.1:{port}", "port": port, "db": db, "file": db_file,
                "pid": proc.pid}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
+        stop_server(proc)
         log.close()
 
 
