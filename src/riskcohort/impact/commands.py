@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Estimate an intervention's effect on serious harm (observational relative risk).
 
-        Serious harm during management and the 12 months after, against comparable unmanaged
-        people."""
+        Serious harm in a fixed window from each start: managed vs unmanaged just below the cut.
+        """
         from riskcohort.impact.estimate import estimate_impact
         from riskcohort.io import write_json
 
