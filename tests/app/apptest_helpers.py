@@ -68,3 +68,17 @@ def stop_server(proc, timeout: float = 20.0) -> None:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:  # pragma: no cover
         proc.kill()
+
+
+def browser_sign_in(page, name: str, password: str = PASSWORD) -> None:
+    """Fill and submit the login form on the page showing it (Playwright)."""
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("form.login button")
+
+
+def browser_switch_user(page, name: str, password: str = PASSWORD) -> None:
+    """Sign out through the page's logout button, then sign in as ``name`` (Playwright)."""
+    page.click("form.logout button")
+    page.wait_for_selector("form.login")
+    browser_sign_in(page, name, password)

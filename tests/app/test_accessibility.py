@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from tests.app.apptest_helpers import browser_sign_in, browser_switch_user
 from tests.app.test_browser import ARTIFACTS, CHROMIUM_ARGS, PW, server  # noqa: F401
 
 BLOCKING = {"serious", "critical"}
@@ -46,9 +47,7 @@ def test_pages_have_no_serious_accessibility_violations(server, runs):  # noqa: 
         page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
         page.goto(base + "/login")
         problems += _axe_problems(axe, page, "login")
-        page.fill("input[name=username]", "dee")
-        page.fill("input[name=password]", PW)
-        page.click("button[type=submit]")
+        browser_sign_in(page, "dee", PW)
         page.wait_for_selector("table#cohort")
         problems += _axe_problems(axe, page, "cohort")
         page.goto(f"{base}/person/{pid}")
@@ -68,11 +67,7 @@ def test_pages_have_no_serious_accessibility_violations(server, runs):  # noqa: 
         problems += _axe_problems(axe, page, "plan")
         page.goto(base + "/plans/overdue")
         problems += _axe_problems(axe, page, "overdue")
-        page.click("form.logout button")
-        page.wait_for_selector("form.login")
-        page.fill("input[name=username]", "gov")
-        page.fill("input[name=password]", PW)
-        page.click("form.login button")
+        browser_switch_user(page, "gov", PW)
         page.goto(base + "/governance")
         page.wait_for_selector("#decision-audit")
         problems += _axe_problems(axe, page, "governance")

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.apptest_helpers import free_port, stop_server, wait_port
+from tests.app.apptest_helpers import (
+    browser_sign_in,
+    browser_switch_user,
+    free_port,
+    stop_server,
+    wait_port,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -56,9 +62,7 @@ def test_review_journey_in_chromium(server, runs):
         page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
         page.goto(base + "/cohort")
         assert page.url.endswith("/login")
-        page.fill("input[name=username]", "dee")
-        page.fill("input[name=password]", PW)
-        page.click("button[type=submit]")
+        browser_sign_in(page, "dee", PW)
         page.wait_for_selector("table#cohort")
         assert page.locator("table#cohort tbody tr").count() == 50
         page.screenshot(path=str(ARTIFACTS / "app-1-cohort.png"), full_page=True)
@@ -72,11 +76,7 @@ def test_review_journey_in_chromium(server, runs):
         page.click("form.decision button[type=submit]")
         page.wait_for_selector("#decision-history >> text=refer to MARAC")
         page.screenshot(path=str(ARTIFACTS / "app-3-decision.png"), full_page=True)
-        page.click("form.logout button")
-        page.wait_for_selector("form.login")
-        page.fill("input[name=username]", "gov")
-        page.fill("input[name=password]", PW)
-        page.click("form.login button")
+        browser_switch_user(page, "gov", PW)
         page.goto(base + "/audit?action=decision")
         row = page.locator("table#audit tbody tr").first
         assert "dee" in row.inner_text() and pid in row.inner_text()

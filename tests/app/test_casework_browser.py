@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.app.apptest_helpers import free_port, stop_server, wait_port
+from tests.app.apptest_helpers import browser_sign_in, free_port, stop_server, wait_port
 from tests.app.conftest import BACKENDS, new_pg_db
 from tests.app.test_browser import ARTIFACTS, CHROMIUM_ARGS, PW, _cli
 
@@ -70,9 +70,7 @@ def test_casework_round_trip_in_chromium(casework_server, runs, tmp_path):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.goto(base + "/login")
-        page.fill("input[name=username]", "dee")
-        page.fill("input[name=password]", PW)
-        page.click("button[type=submit]")
+        browser_sign_in(page, "dee", PW)
         page.wait_for_selector("#alerts >> text=No new alert")
         page.goto(f"{base}/person/{pid}")
         assert page.locator("form.decision").bounding_box()["y"] < 900  # on the first screen
