@@ -96,3 +96,34 @@ def test_horizon_may_end_at_the_end_of_the_latest_recorded_day(outcome_data):
     assert len(features.build(outcome_data, ["2023-06-03"], labels=True)) > 0
     with pytest.raises(UserError):
         features.build(outcome_data, ["2023-06-04"], labels=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_keep_builds_only_the_kept_rows_with_the_same_values(seed):
+    """Sampling while building (training's negative sampling) equals building all, then
+    filtering: same rows in the same order, same values bit for bit, NaN where NaN."""
+    import numpy as np
+
+    from tests.features.feature_data import random_dataset
+
+    data = random_dataset(np.random.default_rng(seed), n_persons=12, n_events=12)
+    dates = ["2021-01-01", "2022-03-01", "2023-06-01"]
+    kw = dict(labels=True, labels_known_by="2024-12-31", lookback_days=3000)
+    whole = features.build(data, dates, **kw)
+    seen = []
+
+    def keep(frame):
+        seen.append(list(frame.columns))
+        pick = frame["person_id"].astype(str).str[-1].isin(["1", "3", "4", "8"])
+        return (pick | (frame["serious_harm"] > 0)).to_numpy()
+
+    part = features.build(data, dates, keep=keep, **kw)
+    expected = whole.loc[keep(whole)].reset_index(drop=True)
+    assert seen[0][:2] == ["person_id", "as_of"] and "serious_harm" in seen[0]
+    assert 0 < len(part) < len(whole) and part.attrs["population_rows"] == len(whole)
+    assert list(part.columns) == list(whole.columns)
+    assert part["person_id"].tolist() == expected["person_id"].tolist()
+    assert (part["as_of"] == expected["as_of"]).all()
+    for col in part.columns.drop(["person_id", "as_of"]):
+        assert np.array_equal(part[col].to_numpy(np.float64),
+                              expected[col].to_numpy(np.float64), equal_nan=True), col

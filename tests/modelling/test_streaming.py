@@ -51,15 +51,19 @@ def _all_at_once(dataset, cfg, snaps, as_of):
 @pytest.mark.slow
 def test_streamed_training_set_equals_all_at_once_and_scores_equal(small_run):
     dataset, cfg, as_of, snaps = small_run
-    calls = []
+    calls, sampled = [], []
 
-    def build(*args):
+    def build(*args, **kw):
         calls.append(list(args[2]))
-        return _build(*args)
+        out = _build(*args, **kw)
+        assert "keep" in kw
+        sampled.append(out.attrs["population_rows"] > len(out))
+        return out
 
     streamed = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of, build=build,
                                            batch_rows=6_000)
     assert len(calls) > 2 and sorted(sum(calls, [])) == sorted(snaps)  # really in batches
+    assert any(sampled)  # training batches were sampled while built (validation kept whole)
     expected, w_expected, n_before = _all_at_once(dataset, cfg, snaps, as_of)
     got = streamed.frame
     assert streamed.rows_before_sampling == n_before

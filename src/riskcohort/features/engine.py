@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -122,6 +122,43 @@ def _relationship(con, plan, popdf, out: dict[str, np.ndarray]) -> None:
     con.execute("DROP TABLE cur")  # ~0.7 GB at national scale, not needed by later queries
 
 
+def _labels(con, popdf: pd.DataFrame, horizon_days, serious_offences, domestic_only,
+            labels_known_by, dialect: str) -> pd.DataFrame:
+    """``serious_harm``, ``homicide`` (int) and ``harm_weight`` per population row, in order."""
+    sql = compile_labels(
+        int(horizon_days), tuple(serious_offences), bool(domestic_only),
+        None if labels_known_by is None else pd.Timestamp(labels_known_by), dialect,
+    )
+    lab = placed(run(con, sql), len(popdf))
+    return pd.DataFrame({
+        "serious_harm": lab["serious_harm"].fillna(0).astype("int64").to_numpy(),
+        "homicide": lab["homicide"].fillna(0).astype("int64").to_numpy(),
+        "harm_weight": lab["harm_weight"].astype("float64").fillna(0.0).to_numpy(),
+    })
+
+
+def _restrict(con, popdf: pd.DataFrame, lab: pd.DataFrame,
+              keep: Callable[[pd.DataFrame], np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The population (DuckDB ``pop`` and ``popdf``) and labels cut to the rows ``keep``
+    chooses, renumbered ``rid`` 0..m-1 in the same order (``placed`` relies on it)."""
+    keys = pd.DataFrame({"person_id": popdf["person_id"].to_numpy(),
+                         "as_of": popdf["as_of"].to_numpy()})
+    mask = np.asarray(keep(pd.concat([keys, lab], axis=1)), dtype=bool)
+    if mask.shape != (len(popdf),):
+        raise ValueError(f"keep returned {mask.shape}, expected ({len(popdf)},)")
+    kept = np.flatnonzero(mask)
+    con.register("kept_rids", pd.DataFrame({"old_rid": kept, "new_rid": np.arange(len(kept))}))
+    columns = ", ".join("k.new_rid AS rid" if c == "rid" else f'p."{c}"' for c in popdf.columns)
+    con.execute(f"CREATE TEMP TABLE pop_kept AS SELECT {columns} FROM pop p "
+                "JOIN kept_rids k ON p.rid = k.old_rid ORDER BY k.new_rid")
+    con.execute("DROP TABLE pop")
+    con.execute("ALTER TABLE pop_kept RENAME TO pop")
+    con.unregister("kept_rids")
+    popdf = popdf.iloc[kept].reset_index(drop=True)
+    popdf["rid"] = np.arange(len(kept), dtype=popdf["rid"].dtype)
+    return popdf, lab.iloc[kept].reset_index(drop=True)
+
+
 def _engine(engine: str | None, master: str | None) -> tuple[str, str | None]:
     """The engine and Spark master of a call: the arguments, else the job's ``--engine``."""
     from riskcohort.spark.session import ENGINES, selected
@@ -145,8 +182,16 @@ def build(
     labels_known_by: Any = None,
     engine: str | None = None,
     spark_master: str | None = None,
+    keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per (person_id, as_of) of the scored population; float indicator columns.
+
+    ``keep`` (with ``labels``): given the population's ``person_id``, ``as_of`` and labels, a
+    boolean mask of the rows to build. Why: a training job samples its negatives by a row hash
+    that needs only those columns, so sampling before the indicators are aggregated builds a
+    fifth (a national job: a twentieth) of the rows, with the same values for every row kept.
+    ``frame.attrs["population_rows"]`` is the population before ``keep``. On Spark the whole
+    population is built and ``keep`` applied to the result (same rows, same values).
 
     ``engine``: ``"duckdb"`` (in process) or ``"spark"`` (the same compiled plan on Apache Spark,
     ``spark_engine.py``; same frame); default: the job's ``--engine``
@@ -183,6 +228,11 @@ def build(
     popdf = run(con, "SELECT * FROM pop ORDER BY rid")
     if not np.array_equal(popdf["rid"].to_numpy(), np.arange(len(popdf))):
         raise RuntimeError("population row ids are not 0..n-1")  # placed() relies on it
+    population_rows = len(popdf)
+    lab = _labels(con, popdf, horizon_days, serious_offences, domestic_only, labels_known_by,
+                  dialect) if labels else None
+    if keep is not None and lab is not None and engine == "duckdb":
+        popdf, lab = _restrict(con, popdf, lab, keep)
     notes = [f"absent source: {name}" for name in absent_sources(tables)]
 
     # One float block, a row per indicator, filled in place and wrapped without a copy (a dict
@@ -216,17 +266,14 @@ def build(
     # same dtypes whether or not the population is empty
     frame.insert(0, "as_of", popdf["as_of"].astype("datetime64[ns]").to_numpy())
     frame.insert(0, "person_id", popdf["person_id"].astype("str").array)
-    if labels:
-        sql = compile_labels(
-            int(horizon_days), tuple(serious_offences), bool(domestic_only),
-            None if labels_known_by is None else pd.Timestamp(labels_known_by), dialect,
-        )
-        lab = placed(run(con, sql), len(frame))
-        for col in ("serious_harm", "homicide"):
-            frame[col] = lab[col].fillna(0).astype("int64").to_numpy()
-        frame["harm_weight"] = lab["harm_weight"].astype("float64").fillna(0.0).to_numpy()
+    if lab is not None:
+        for col in lab.columns:
+            frame[col] = lab[col].to_numpy()
+        if keep is not None and engine != "duckdb":
+            frame = frame.loc[np.asarray(keep(frame), dtype=bool)].reset_index(drop=True)
     con.close()
     frame.attrs["notes"] = list(dict.fromkeys(notes))
+    frame.attrs["population_rows"] = population_rows
     logger.debug("features: %d rows x %d columns (labels: %s)", len(frame), frame.shape[1],
                  labels)
     return frame

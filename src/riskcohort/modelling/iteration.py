@@ -142,13 +142,13 @@ def cohort_record(rank: np.ndarray, tied: np.ndarray, k: int) -> dict:
     return {"k": int(k), "cohort_size": size, "cohort_note": note}
 
 
-def _build(dataset, cfg, as_of_list, labels, known_by=None):
+def _build(dataset, cfg, as_of_list, labels, known_by=None, keep=None):
     from riskcohort import features
 
     return features.build(
         dataset, as_of_list, labels=labels, horizon_days=cfg.horizon_days,
         serious_offences=cfg.serious_offences, domestic_only=cfg.domestic_only,
-        lookback_days=cfg.lookback_days, labels_known_by=known_by,
+        lookback_days=cfg.lookback_days, labels_known_by=known_by, keep=keep,
     )
 
 

@@ -496,9 +496,11 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
                        row_budget: int | None = None) -> TrainingSet:
     """Indicators and labels of ``snaps``, a batch at a time, sampled as they come.
 
-    ``build(dataset, cfg, snapshots, labels, known_by)`` builds one batch (the iteration's
-    feature call; injectable for tests). ``batch_rows`` overrides the rows per batch,
-    ``row_budget`` the :data:`ROW_BUDGET` (tests).
+    ``build(dataset, cfg, snapshots, labels, known_by, keep=...)`` builds one batch (the
+    iteration's feature call; injectable for tests). ``keep`` is the sampling mask, applied
+    by the builder before the indicators are aggregated (only the kept rows are built: the
+    same rows and values as sampling afterwards, a fraction of the work).
+    ``batch_rows`` overrides the rows per batch, ``row_budget`` the :data:`ROW_BUDGET` (tests).
     """
     from riskcohort.features.engine import indicator_names
 
@@ -523,15 +525,19 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
     features: list | None = None
     columns: list = []
     rounded: set = set()
+    def keep(frame: pd.DataFrame) -> np.ndarray:
+        return sample_weights(frame, rates.train, cfg.seed, whole, rates.validation) > 0
+
     for i, batch in enumerate(plan.batches):
-        frame = build(dataset, cfg, batch, True, known_by)
+        frame = build(dataset, cfg, batch, True, known_by, keep=keep)
         notes.extend(frame.attrs.get("notes", []))
-        before += len(frame)
+        n_rows = int(frame.attrs.get("population_rows", len(frame)))
+        before += n_rows
         # sample first (the row hash does not depend on order), then sort the kept rows only:
         # a sorted copy of a whole national snapshot would cost GBs
         w = sample_weights(frame, rates.train, cfg.seed, whole, rates.validation)
-        keep = w > 0
-        frame = frame.loc[keep].assign(_weight=w[keep])
+        kept = w > 0  # every row when the builder applied ``keep``; the same mask if not
+        frame = frame.loc[kept].assign(_weight=w[kept])
         frame = frame.sort_values(["as_of", "person_id"], kind="stable").reset_index(drop=True)
         w_kept = frame.pop("_weight").to_numpy()
         if features is None:
@@ -550,8 +556,8 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
         # column (a label) shares it - measured +0.6 GB per national batch without the copy
         keys.append(frame.drop(columns=features).copy())
         weights.append(w_kept)
-        n_rows, n_kept = len(keep), int(keep.sum())
-        del frame, keep, w, w_kept
+        n_kept = int(kept.sum())
+        del frame, kept, w, w_kept
         _release_memory()
         logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept; process "
                     "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], n_rows, n_kept,
