@@ -34,13 +34,20 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the model folds and the "
                                  "bootstrap."),
         selection: str = typer.Option("auto", "--selection", help="Ranking the team cut: auto "
-                                      "(the one that reproduces its picks best) | incumbent | "
+                                      "(per month, the one that reproduces that month's "
+                                      "picks best) | incumbent | "
                                       "iteration_2 | matac_rfgv | v100_harm | dash_dara | "
                                       "learned."),
+        months: str = typer.Option(
+            "sharp", "--months",
+            help="sharp: only months whose picks the ranking reproduces (>= 80%), when they "
+                 "hold 200 managed people, else all months with a warning | all: every "
+                 "month."),
         recalibrate: bool = typer.Option(
             None, "--recalibrate/--no-recalibrate", show_default=False,
             help="Re-fit the expected harm along the selection ranking near the cut "
-                 "(default: off; measured on twin forces in docs/impact.md)."),
+                 "(default: on for sharp months, off when all months are used; see "
+                 "docs/impact.md)."),
     ) -> None:
         """Estimate an intervention's effect on serious harm (observational relative risk).
 
@@ -56,8 +63,11 @@ def register(app: typer.Typer) -> None:
         if selection not in ("auto", LEARNED, *NAMED):
             raise UserError(f"option --selection: rule selection_rule: {selection!r} is not one "
                             f"of auto, {', '.join(NAMED)}, {LEARNED}")
+        if months not in ("sharp", "all"):
+            raise UserError(f"option --months: rule months_mode: {months!r} is not one of "
+                            "sharp, all")
         result = estimate_impact(data_dir, _date(date_from, "--from"), _date(date_to, "--to"),
-                                 kind=kind, seed=seed, rule=selection,
+                                 kind=kind, seed=seed, rule=selection, months=months,
                                  **({} if recalibrate is None else {"recalibrate": recalibrate}))
         write_json(out, result)
 
@@ -69,8 +79,14 @@ def register(app: typer.Typer) -> None:
                    f"managed vs {result['n_comparison']} comparable unmanaged people; "
                    f"observational - see assumptions in {out}")
         fake = result["checks"]["fake_cutoff"]
-        typer.echo(f"ranking cut: {result['selection']['score']}; falsification (fake cut-off "
-                   f"among unpicked people): {f(fake['relative_risk'])} ({f(fake['lo'])}-"
-                   f"{f(fake['hi'])})")
+        used = result["months_used"]
+        typer.echo(f"months: {used['used']} ({len(used['kept'])} of "
+                   f"{len(result['months'])} kept); ranking cut: "
+                   f"{result['selection']['score']}; falsification (fake cut-off among unpicked "
+                   f"people): {f(fake['relative_risk'])} ({f(fake['lo'])}-{f(fake['hi'])})")
+        every = result["checks"]["all_months"]
+        if used["used"] != "all":
+            typer.echo(f"all months: {f(every['relative_risk'])} ({f(every['lo'])}-"
+                       f"{f(every['hi'])}), {every['n_managed']} managed")
         for w in result["warnings"][1:]:
             typer.echo(f"warning: {w}")

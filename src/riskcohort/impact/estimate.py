@@ -5,7 +5,9 @@ can see, so comparing them with everyone else makes any management look harmful.
 manages "its top K" cuts a ranking, so the comparable people are the ones just below its cut:
 each month, the people the team newly picked against the people it could have picked and did
 not, ranked next to them by the same ranking (``selection``: the incumbent's score, a rule
-score, or a ranking learned from the picks, whichever reproduces the picks best). Inside that
+score, or a ranking learned from the picks, whichever reproduces the month's picks best). The
+primary estimate uses the *sharp* months, where that ranking reproduces most picks (``months``:
+elsewhere something the extract does not hold decided who crossed the cut). Inside that
 cut-off region risk still falls with rank, so each person's expected harm without management
 (a prognostic model fitted on unmanaged people) adjusts the comparison (``cutoff``). Outcomes
 are followed over one fixed window for everyone. Built-in falsification: the same estimate at
@@ -26,30 +28,39 @@ import pandas as pd
 
 from riskcohort.errors import UserError, examples
 from riskcohort.impact import cutoff, design, matching, selection
+from riskcohort.impact import months as month_rule
 
 logger = logging.getLogger(__name__)
 
 N_BOOT = cutoff.N_BOOT
 BANDWIDTH = 1.0  #: ranks below the cut compared, as a multiple of the month's picks (symmetric)
-RECALIBRATE = False  #: default of ``recalibrate``: off, measured on twin forces (docs/impact.md)
+#: default of ``recalibrate``: None = on for sharp months (no unpicked person above the cut, so
+#: the expected harm of the picks must be extrapolated along the ranking), off for all months
+#: (measured less biased there on twin forces, docs/impact.md)
+RECALIBRATE: bool | None = None
+MONTHS = "sharp"  #: default of ``months``: the sharp months, else all (``months`` module)
 RECALIBRATION_REGION = 20  #: the recalibration learns from unpicked ranks <= 20 x picks
 KEY_COVARIATES = ("incumbent", "iteration_2", "matac_rfgv", "v100_harm", "dash_dara",
                   "da_count_365d", "harm_365d", "days_since_last_da")
 METHOD = (
     "cut-off comparison (regression discontinuity design, local form) with prognostic "
     "adjustment: each month, the people not under management are ranked by the selection "
-    "score (the team's ranking when a candidate reproduces its picks, otherwise a ranking "
-    "learned out-of-fold from the picks; see 'selection'); the month's new management starts "
+    "score (chosen month by month: the team's ranking when a candidate reproduces its picks, "
+    "otherwise a ranking learned out-of-fold from the picks; see 'selection'); the primary "
+    "estimate uses the sharp months, whose ranking holds at least {share:.0%} of their picks, "
+    "when they hold at least {min} managed people (otherwise all months; see 'months_used'); "
+    "the month's new management starts "
     "are compared with the unpicked people in the top (1 + {bw:g}) x picks ranks, i.e. as many "
     "ranks below the cut as there are picks above it; outcome: serious domestic harm "
     "perpetrated within {days} days of the start (the median management length, {typ} days, "
     "plus 12 months), the same fixed window for everyone; relative risk = observed/expected "
     "among the managed over observed/expected among the comparison, expected harm from an "
-    "out-of-fold prognostic model fitted on every person not picked that month; 95% "
+    "out-of-fold prognostic model fitted on every person not picked in the months used; 95% "
     "interval from a bootstrap clustered by person, widened to the exact Poisson interval for "
     "the event counts when that is wider. Checks reported beside it: the same "
     "estimate at a fake cut-off among unpicked people (must cover 1), a local-linear "
-    "regression discontinuity on rank without the model, and other bandwidths."
+    "regression discontinuity on rank without the model, other bandwidths, and the "
+    "estimate on all months."
 )
 ASSUMPTIONS = [
     "Observational: no randomisation. The estimate is causal only if, near the team's cut-off, "
@@ -70,6 +81,12 @@ ASSUMPTIONS = [
     "its length.",
     "It applies to people near the team's cut-off; the very highest-risk people, far above "
     "the cut, are in it only through the adjustment.",
+    "Sharp months only (the default): months whose picks the ranking reproduces poorly (a "
+    "fuzzy design, where something the extract does not hold decided who crossed the cut) are "
+    "left out of the primary estimate. Which months are kept depends on who was picked and on "
+    "the rankings, never on outcomes, so the restriction cannot manufacture an effect; it "
+    "makes the estimate about the months in which the team's choice can be reproduced (the "
+    "all-months estimate is in checks.all_months).",
     "Outcome as recorded in this extract: serious domestic harm (homicide, attempted murder, "
     "GBH with intent, GBH) by the person, occurred in the window; only windows complete by the "
     "extract date are used.",
@@ -149,25 +166,43 @@ def _ratio(y, picked, w) -> float:
     return float((rt / nt) / (rc / nc))
 
 
-def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date, *,
-                    kind: str = "dapst_managed", seed: int = 0, n_boot: int = N_BOOT,
-                    rule: str = "auto", bandwidth: float = BANDWIDTH,
-                    recalibrate: bool = RECALIBRATE) -> dict:
-    """Relative risk of serious harm for management starts in [date_from, date_to].
+def _contrast(keep: np.ndarray, reg: np.ndarray, picked: np.ndarray, y: np.ndarray,
+              mu: np.ndarray, people: np.ndarray, n_boot: int, seed: int) -> dict:
+    """The cut-off comparison on the rows of ``keep`` (a set of months): the picks in the
+    region against the unpicked in it, observed/expected ratio, interval, counts."""
+    t_rows = np.flatnonzero(keep & reg & picked)
+    c_rows = np.flatnonzero(keep & reg & ~picked)
+    out: dict[str, Any] = {"t_rows": t_rows, "c_rows": c_rows, "ok": False,
+                           "rr": float("nan"), "lo": float("nan"), "hi": float("nan"),
+                           "n_ok": 0}
+    if len(t_rows) == 0 or len(c_rows) == 0:
+        return out
+    rows = np.concatenate([t_rows, c_rows])
+    yy, mm, tt, pp = y[rows], mu[rows], picked[rows], people[rows]
+    rr = cutoff.oe_ratio(yy, mm, tt, np.ones(len(rows)))
+    lo, hi, n_ok = cutoff.bootstrap(lambda w: cutoff.oe_ratio(yy, mm, tt, w), pp, n_boot, seed)
+    # never narrower than the exact interval for the event counts (a bootstrap degenerates
+    # with few events and ignores nothing else; the wider of the two is reported)
+    elo, ehi = cutoff.exact_interval(yy, mm, tt)
+    lo, hi = min(lo, elo), max(hi, ehi)
+    out.update(rows=rows, yy=yy, mm=mm, tt=tt, rr=rr, lo=lo, hi=hi, n_ok=n_ok,
+               ok=bool(np.isfinite(rr) and np.isfinite(lo) and np.isfinite(hi)))
+    return out
 
-    ``data``: a dataset folder or a loaded ``Dataset``. ``rule``: the ranking the team cut
-    (``auto`` = the candidate that reproduces the picks best; ``incumbent``, a rule score or
-    ``learned`` to force one). ``recalibrate``: re-fit the prognostic model's predictions
-    along the selection score near the cut (see ``RECALIBRATE``). Returns the JSON-ready
-    result (keys ``relative_risk, lo, hi, n_managed, n_comparison, method, assumptions,
-    warnings`` and details). A user mistake (no
-    interventions, unknown kind, no complete window) is a ``UserError``.
-    """
-    lo_d, hi_d = pd.Timestamp(date_from), pd.Timestamp(date_to)
-    if hi_d < lo_d:
-        raise UserError(f"options --from/--to: rule date_order: --from {lo_d.date()} is after "
-                        f"--to {hi_d.date()}")
-    ds = _dataset(data)
+
+def _summary(c: dict, people: np.ndarray, months: list[str]) -> dict:
+    """The JSON-ready figures of one contrast (``checks.all_months``)."""
+    tt = c.get("tt", np.zeros(0, bool))
+    yy = c.get("yy", np.zeros(0))
+    return {"relative_risk": _r(c["rr"]), "lo": _r(c["lo"]), "hi": _r(c["hi"]),
+            "n_managed": int(len(c["t_rows"])),
+            "n_comparison": int(len(np.unique(people[c["c_rows"]]))),
+            "events_managed": int(yy[tt].sum()), "events_comparison": int(yy[~tt].sum()),
+            "months": len(months)}
+
+
+def _setup(ds, kind: str, lo_d: pd.Timestamp, hi_d: pd.Timestamp) -> dict:
+    """Units, the month snapshot of candidates, who was picked, and the outcome of every row."""
     iv = _interventions(ds, kind)
     periods = design.periods_of(iv, kind)
     extract_end = pd.to_datetime(ds.tables["incidents"]["recorded_at"]).max().normalize()
@@ -185,92 +220,146 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
     snap = _snapshot(ds, [pd.Timestamp(m) for m in months])
     snap["person_id"] = snap["person_id"].astype(str)
     snap, picked = _candidates(snap, units, periods, months)
-    n_in_pop = int(picked.sum())
-    counts["not_in_scored_population"] = int(len(units) - n_in_pop)
+    counts["not_in_scored_population"] = int(len(units) - int(picked.sum()))
+    windows = _windows(snap, picked, units, horizon)
+    y = design.outcomes(windows, design.serious_events(ds.tables["incidents"]))
+    return {"periods": periods, "extract_end": extract_end, "typical": typical,
+            "horizon": horizon, "counts": counts, "months": months, "snap": snap,
+            "picked": picked, "windows": windows, "y": y}
+
+
+def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date, *,
+                    kind: str = "dapst_managed", seed: int = 0, n_boot: int = N_BOOT,
+                    rule: str = "auto", bandwidth: float = BANDWIDTH,
+                    recalibrate: bool | None = RECALIBRATE, months: str = MONTHS) -> dict:
+    """Relative risk of serious harm for management starts in [date_from, date_to].
+
+    ``data``: a dataset folder or a loaded ``Dataset``. ``rule``: the ranking the team cut
+    (``auto`` = per month, the candidate that reproduces the month's picks best; ``incumbent``,
+    a rule score or ``learned`` to force one). ``months``: ``sharp`` (default) = the primary
+    estimate uses the months whose ranking holds at least ``months.SHARP_AGREEMENT`` of their
+    picks, when they hold ``months.MIN_SHARP_MANAGED`` managed people (otherwise all months,
+    with a warning); ``all`` = every month. ``recalibrate``: re-fit the prognostic model's
+    predictions along the selection score near the cut (``None``: on for the sharp months,
+    off for all months; see ``RECALIBRATE``). Returns the
+    JSON-ready result (keys ``relative_risk, lo, hi, n_managed, n_comparison, method,
+    assumptions, warnings`` and details; the all-months estimate is ``checks.all_months``). A
+    user mistake (no interventions, unknown kind, no complete window) is a ``UserError``.
+    """
+    lo_d, hi_d = pd.Timestamp(date_from), pd.Timestamp(date_to)
+    if hi_d < lo_d:
+        raise UserError(f"options --from/--to: rule date_order: --from {lo_d.date()} is after "
+                        f"--to {hi_d.date()}")
+    if months not in month_rule.MODES:
+        raise UserError(f"option --months: rule months_mode: {months!r} is not one of "
+                        f"{', '.join(month_rule.MODES)}")
+    s = _setup(_dataset(data), kind, lo_d, hi_d)
+    snap, picked, y, counts = s["snap"], s["picked"], s["y"], s["counts"]
     month = snap["as_of"].to_numpy()
     people = snap["person_id"].to_numpy()
     x = snap.drop(columns=["person_id", "as_of"]).select_dtypes("number")
     x = x.assign(month_index=snap["as_of"].rank(method="dense").to_numpy())
 
-    rule_name, score, agree = selection.choose(snap, x, picked, month, people, seed=seed,
-                                               rule=rule)
-    rank = selection.month_rank(score, month)
+    rank, z, agree, by_month = selection.choose(snap, x, picked, month, people, seed=seed,
+                                             rule=rule)
     n_picks = pd.Series(picked.astype(int)).groupby(month).transform("sum").to_numpy()
 
-    windows = _windows(snap, picked, units, horizon)
-    events = design.serious_events(ds.tables["incidents"])
-    y = design.outcomes(windows, events)
-
-    # expected harm without management: learned on every unpicked person, out-of-fold;
-    # optionally recalibrated along the selection score near the cut
-    mu0 = np.clip(matching.prognostic(x, y, ~picked, people, seed=seed), cutoff.FLOOR, None)
-    if recalibrate:
-        near = ~picked & cutoff.region(rank, n_picks, RECALIBRATION_REGION - 1)
-        mu, recal = matching.recalibrate(mu0, score, y, near)
-        mu = np.clip(mu, cutoff.FLOOR, None)
-    else:
-        mu, recal = mu0, {"applied": False, "reason": "off (recalibrate=False)"}
-
     reg = cutoff.region(rank, n_picks, bandwidth)
-    t_rows = np.flatnonzero(reg & picked)
-    c_rows = np.flatnonzero(reg & ~picked)
-    counts["picked_outside_region"] = int(n_in_pop - len(t_rows))
-    if len(t_rows) == 0 or len(c_rows) == 0:
+    all_months = [m["month"] for m in by_month]
+    every = np.ones(len(y), dtype=bool)
+    mu0_all = _prognostic(x, y, picked, every, people, seed)
+    exp_all = _recalibrated(mu0_all, y, picked, every, rank, n_picks, z, bool(recalibrate))
+    all_c = _contrast(every, reg, picked, y, exp_all[0], people, n_boot, seed)
+    if len(all_c["t_rows"]) == 0 or len(all_c["c_rows"]) == 0:
         raise UserError("file interventions: rule impact_no_comparison: no month has unpicked "
                         "people next to the team's picks in the ranking; a comparison at the "
                         "cut-off is impossible")
-    rows = np.concatenate([t_rows, c_rows])
-    yy, mm, tt, pp = y[rows], mu[rows], picked[rows], people[rows]
-    one = np.ones(len(rows))
-    rr = cutoff.oe_ratio(yy, mm, tt, one)
-    lo, hi, n_ok = cutoff.bootstrap(lambda w: cutoff.oe_ratio(yy, mm, tt, w), pp, n_boot, seed)
-    # never narrower than the exact interval for the event counts (a bootstrap degenerates
-    # with few events and ignores nothing else; the wider of the two is reported)
-    elo, ehi = cutoff.exact_interval(yy, mm, tt)
-    lo, hi = min(lo, elo), max(hi, ehi)
-    rr_raw = _ratio(yy, tt, one)
-    if not (np.isfinite(rr) and np.isfinite(lo) and np.isfinite(hi)):
+    sharp = month_rule.sharp_months(by_month)
+    sharp_rows = month_rule.rows_in(month, sharp)
+    sharp_managed = int((sharp_rows & reg & picked).sum())
+    exp_sharp, sharp_c = exp_all, _contrast(sharp_rows & False, reg, picked, y, exp_all[0],
+                                            people, n_boot, seed)
+    if months == "sharp" and sharp and sharp_managed >= month_rule.MIN_SHARP_MANAGED:
+        # the model of harm without management is learned in the sharp months only: in a
+        # fuzzy month the unpicked near the top are the people hidden information passed over,
+        # so their outcomes would teach it the wrong risk for the people at the cut
+        mu0 = mu0_all if len(sharp) == len(all_months) else _prognostic(
+            x, y, picked, sharp_rows, people, seed)
+        exp_sharp = _recalibrated(mu0, y, picked, sharp_rows, rank, n_picks, z,
+                                  recalibrate is None or recalibrate)
+        sharp_c = _contrast(sharp_rows, reg, picked, y, exp_sharp[0], people, n_boot, seed)
+    used, fallback = month_rule.decide(months, by_month, sharp_managed, sharp_c["ok"])
+    keep, c, kept, (mu, recal) = (sharp_rows, sharp_c, sharp, exp_sharp) if used == "sharp" \
+        else (every, all_c, all_months, exp_all)
+    if not c["ok"]:
+        yy, tt = c.get("yy", np.zeros(0)), c.get("tt", np.zeros(0, bool))
         raise UserError(f"file interventions: rule impact_too_few_events: {int(yy[tt].sum())} "
-                        f"serious-harm events among {len(t_rows)} managed and "
-                        f"{int(yy[~tt].sum())} among {len(c_rows)} comparison people: no "
+                        f"serious-harm events among {len(c['t_rows'])} managed and "
+                        f"{int(yy[~tt].sum())} among {len(c['c_rows'])} comparison people: no "
                         "relative risk or interval can be estimated; use a longer --from/--to")
+    t_rows, c_rows, rows = c["t_rows"], c["c_rows"], c["rows"]
+    yy, mm, tt = c["yy"], c["mm"], c["tt"]
+    n_in_pop = int((picked & keep).sum())
+    counts["picked_outside_region"] = int(n_in_pop - len(t_rows))
 
-    checks = _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed)
-    naive_all = float(np.mean(y[~picked]))
+    checks = _checks(y, mu, picked & keep, rank, n_picks, people, bandwidth, rows, n_boot,
+                     seed, keep)
+    checks["all_months"] = {**_summary(all_c, people, all_months),
+                            "note": "the same estimate on every month, sharp or not (the "
+                                    "primary estimate when --months all or when too few "
+                                    "sharp months)"}
+    naive_all = float(np.mean(y[keep & ~picked]))
     naive = float(np.mean(yy[tt])) / naive_all if naive_all > 0 else float("nan")
-    later = design.managed_within(windows.iloc[c_rows].reset_index(drop=True), periods)
-    balance = _balance(snap, mu, t_rows, c_rows, picked)
-    warnings = _warnings(yy, tt, counts, n_in_pop, later, balance, rr, lo, hi, agree,
-                         rule_name, checks)
+    later = design.managed_within(s["windows"].iloc[c_rows].reset_index(drop=True),
+                                  s["periods"])
+    balance = _balance(snap, mu, t_rows, c_rows, picked & keep, keep)
+    for m in by_month:
+        m["sharp"] = m["month"] in set(sharp)
+    name = selection.label([m for m in by_month if m["month"] in set(kept)])
+    agree_used = month_rule.pooled_agreement(by_month, kept)
+    warnings = _warnings(yy, tt, counts, n_in_pop, later, balance, c["rr"], c["lo"], c["hi"],
+                         agree_used, name, checks, fallback)
     result = {
-        "relative_risk": _r(rr), "lo": _r(lo), "hi": _r(hi),
+        "relative_risk": _r(c["rr"]), "lo": _r(c["lo"]), "hi": _r(c["hi"]),
         "n_managed": int(len(t_rows)),
         "n_comparison": int(len(np.unique(people[c_rows]))),
-        "method": METHOD.format(bw=bandwidth, days=horizon, typ=typical),
+        "method": METHOD.format(bw=bandwidth, days=s["horizon"], typ=s["typical"],
+                                share=month_rule.SHARP_AGREEMENT,
+                                min=month_rule.MIN_SHARP_MANAGED),
         "assumptions": ASSUMPTIONS,
         "warnings": warnings,
         "kind": kind, "from": str(lo_d.date()), "to": str(hi_d.date()),
-        "extract_end": str(extract_end.date()),
-        "outcome": f"serious domestic harm perpetrated within {horizon} days of the start "
-                   f"(median management length {typical} days + {design.AFTER_DAYS})",
-        "window_days": horizon,
-        "selection": {"score": rule_name, "agreement": agree,
-                      "note": "share of the team's picks that each ranking's within-month top "
-                              "n holds (n = the month's new starts); the highest is used"},
+        "extract_end": str(s["extract_end"].date()),
+        "outcome": f"serious domestic harm perpetrated within {s['horizon']} days of the start "
+                   f"(median management length {s['typical']} days + {design.AFTER_DAYS})",
+        "window_days": s["horizon"],
+        "selection": {"score": name, "agreement": agree, "agreement_used": _r(agree_used),
+                      "by_month": by_month,
+                      "note": "agreement: share of the team's picks that a ranking's "
+                              "within-month top n holds (n = the month's new starts), pooled "
+                              "over all months for every candidate; by_month: the ranking "
+                              "chosen in each month (the highest there) and its agreement"},
+        "months_used": {"requested": months, "used": used, "kept": kept,
+                        "left_out": [m for m in all_months if m not in set(kept)],
+                        "sharp_agreement": month_rule.SHARP_AGREEMENT,
+                        "min_sharp_managed": month_rule.MIN_SHARP_MANAGED,
+                        "sharp_months_managed": sharp_managed,
+                        "prognostic_model_fitted_on": "the unpicked people of the kept months",
+                        "fallback": fallback},
         "bandwidth": bandwidth,
         "prognostic_recalibration": recal,
         "risk_managed": _r(float(np.mean(yy[tt]))),
         "risk_comparison": _r(float(np.mean(yy[~tt]))),
         "expected_managed": _r(float(np.mean(mm[tt]))),
         "expected_comparison": _r(float(np.mean(mm[~tt]))),
-        "relative_risk_unadjusted": _r(rr_raw),
+        "relative_risk_unadjusted": _r(_ratio(yy, tt, np.ones(len(rows)))),
         "events_managed": int(yy[tt].sum()), "events_comparison": int(yy[~tt].sum()),
         "n_comparison_rows": int(len(c_rows)),
         "comparison_managed_later_share": _r(float(np.mean(later)) if len(later) else 0.0),
         "management_starts": {k: int(v) for k, v in counts.items()},
-        "months": [str(pd.Timestamp(m).date()) for m in months],
+        "months": all_months,
         "balance_smd": balance,
-        "bootstrap": {"replicates": n_ok, "clustered_by": "person", "seed": seed},
+        "bootstrap": {"replicates": c["n_ok"], "clustered_by": "person", "seed": seed},
         "checks": checks,
         "naive_contrast": {
             "relative_risk": _r(naive),
@@ -279,15 +368,37 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
                      "comparison moves it",
         },
     }
-    logger.info("impact %s: RR %.3f (%.3f-%.3f), %d managed", kind, rr, lo, hi, len(t_rows))
+    logger.info("impact %s: RR %.3f (%.3f-%.3f), %d managed, months %s", kind, c["rr"],
+                c["lo"], c["hi"], len(t_rows), used)
     return result
 
 
-def _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed) -> dict:
-    """Falsification and sensitivity: a fake cut-off, a model-free RD, other bandwidths."""
+def _prognostic(x, y, picked, fit, people, seed) -> np.ndarray:
+    """Expected harm without management for every row: an out-of-fold model learned on the
+    unpicked rows of ``fit`` (a set of months)."""
+    return np.clip(matching.prognostic(x, y, fit & ~picked, people, seed=seed), cutoff.FLOOR,
+                   None)
+
+
+def _recalibrated(mu0, y, picked, fit, rank, n_picks, z, recalibrate
+                  ) -> tuple[np.ndarray, dict]:
+    """``mu0``, or (``recalibrate``) re-fitted on the unpicked rows of ``fit`` near the cut
+    along the selection score standardised in its month, and so extrapolated along it above
+    the cut."""
+    if not recalibrate:
+        return mu0, {"applied": False, "reason": "off"}
+    near = fit & ~picked & cutoff.region(rank, n_picks, RECALIBRATION_REGION - 1)
+    mu, recal = matching.recalibrate(mu0, z, y, near)
+    return np.clip(mu, cutoff.FLOOR, None), recal
+
+
+def _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed,
+            keep) -> dict:
+    """Falsification and sensitivity on the months of ``keep``: a fake cut-off, a model-free
+    RD, other bandwidths."""
     out: dict[str, Any] = {}
     # fake cut-off: the next 2 x bandwidth x picks unpicked ranks below the region, split in two
-    below = ~picked & ~cutoff.region(rank, n_picks, bandwidth) \
+    below = keep & ~picked & ~cutoff.region(rank, n_picks, bandwidth) \
         & cutoff.region(rank, n_picks, 3 * bandwidth)
     fake_t = cutoff.region(rank, n_picks, 2 * bandwidth)[below]
     fy, fm, fp = y[below], mu[below], people[below]
@@ -310,7 +421,7 @@ def _checks(y, mu, picked, rank, n_picks, people, bandwidth, rows, n_boot, seed)
     # other bandwidths (half and double)
     for bw in (bandwidth / 2, bandwidth * 2):
         reg = cutoff.region(rank, n_picks, bw)
-        sel = np.flatnonzero(reg)
+        sel = np.flatnonzero(reg & keep)
         yb, mb, tb, pb = y[sel], mu[sel], picked[sel], people[sel]
         est = cutoff.oe_ratio(yb, mb, tb, np.ones(len(yb)))
         blo, bhi, _ = cutoff.bootstrap(lambda w, yb=yb, mb=mb, tb=tb: cutoff.oe_ratio(
@@ -324,22 +435,28 @@ def _r(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(round(x, 4))
 
 
-def _balance(snap, mu, t_rows, c_rows, picked) -> dict:
-    """|SMD| of the key scores: managed vs all unpicked (before) and vs the comparison (after)."""
+def _balance(snap, mu, t_rows, c_rows, picked, keep) -> dict:
+    """|SMD| of the key scores: managed vs all unpicked (before) and vs the comparison (after),
+    on the months of ``keep``."""
     out = {}
     cols = {"expected_harm": mu}
     for c in KEY_COVARIATES:
         if c in snap:
             cols[c] = snap[c].to_numpy(dtype=float)
     for name, v in cols.items():
-        out[name] = {"before": _r(matching.smd(v[picked], v[~picked])),
+        out[name] = {"before": _r(matching.smd(v[picked & keep], v[~picked & keep])),
                      "after": _r(matching.smd(v[t_rows], v[c_rows]))}
     return out
 
 
 def _warnings(yy, tt, counts, n_in_pop, later, balance, rr, lo, hi, agree, rule_name,
-              checks) -> list[str]:
+              checks, fallback) -> list[str]:
     out = ["Observational estimate: see assumptions for what would bias it."]
+    if fallback:
+        out.append(f"All months are used, sharp or not, because {fallback}: where the team's "
+                   "picks only partly follow the ranking, the people who crossed the cut were "
+                   "moved by something the extract does not hold, which can bias the estimate "
+                   "either way.")
     ev_t, ev_c = int(yy[tt].sum()), int(yy[~tt].sum())
     if ev_t < 20 or ev_c < 20:
         out.append(f"Few outcome events (managed {ev_t}, comparison {ev_c}): the interval is "
@@ -347,11 +464,11 @@ def _warnings(yy, tt, counts, n_in_pop, later, balance, rr, lo, hi, agree, rule_
     if counts["window_not_complete"]:
         out.append(f"{counts['window_not_complete']} starts whose outcome window is not complete "
                    "by the extract date were left out.")
-    a = agree.get(rule_name, 0.0)
-    if a < 0.7:
+    if agree < 0.7:
         out.append(f"No ranking the engine can rebuild reproduces the team's picks well (best: "
-                   f"{rule_name}, {a:.0%} of picks in its top n): the team chose on something "
-                   "the extract does not hold, which can bias the estimate either way.")
+                   f"{rule_name}, {agree:.0%} of the picks of the months used in its top n): "
+                   "the team chose on something the extract does not hold, which can bias the "
+                   "estimate either way.")
     if n_in_pop and counts["picked_outside_region"] / n_in_pop > 0.1:
         out.append(f"{counts['picked_outside_region']} of {n_in_pop} managed people ranked below "
                    "the compared region by the selection score and were left out.")

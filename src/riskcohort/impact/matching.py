@@ -69,7 +69,9 @@ def prognostic(x: pd.DataFrame, y: np.ndarray, fit: np.ndarray, groups: np.ndarr
 def recalibrate(mu0: np.ndarray, score: np.ndarray, y: np.ndarray, fit: np.ndarray
                 ) -> tuple[np.ndarray, dict]:
     """``mu0`` re-fitted near the cut-off: logit(mu) = a + b logit(mu0) + c z, where ``z`` is the
-    selection score (standardised, clipped to the range of the rows it is fitted on).
+    selection score (standardised over the rows it is fitted on; not clipped, so above the cut
+    the fit extrapolates linearly on the logit scale, as a parametric regression discontinuity
+    does).
 
     Why: a tree model predicts the same risk for everyone in its top leaf, so among the few
     people at the very top it cannot tell the picked (higher on the ranking) from the people just

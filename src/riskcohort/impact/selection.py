@@ -8,8 +8,9 @@ so every ranking the engine can rebuild at the month start is a candidate: the i
 out-of-fold gradient-boosted classifier of "picked this month" on the point-in-time indicators
 and those scores, folds by person so a person's own pick never sets their score). The candidate
 whose within-month top ``n`` (``n`` = the month's new management starts) reproduces the most
-picks is used; that agreement is reported, because where no ranking reproduces the picks the
-team chose on something the extract does not hold, and the estimate can be biased.
+of the month's picks is used, month by month; that agreement is reported, because where no
+ranking reproduces the picks the team chose on something the extract does not hold, and the
+estimate can be biased (``estimate`` leaves such months out of the primary estimate).
 """
 
 from __future__ import annotations
@@ -81,14 +82,52 @@ def learned_score(x: pd.DataFrame, picked: np.ndarray, month: np.ndarray, groups
     return out
 
 
+def month_agreement(score: np.ndarray, picked: np.ndarray, month: np.ndarray) -> pd.DataFrame:
+    """Per month: the picks (``n_picks``), how many the score's top ``n`` holds (``hits``) and
+    their share (``agreement``), in month order."""
+    rank = month_rank(score, month)
+    n = pd.Series(picked.astype(int)).groupby(month).transform("sum").to_numpy()
+    hit = picked & (rank <= n + 0.5)
+    g = pd.DataFrame({"month": month, "hits": hit, "n_picks": picked}).groupby(
+        "month", sort=True).sum()
+    g["agreement"] = g["hits"] / g["n_picks"].clip(lower=1)
+    return g
+
+
+def _pick(agree: dict[str, float], named: list[str]) -> str:
+    """The tie/learned rule: the named ranking with the highest agreement (ties: the first in
+    ``NAMED`` order), unless the learned one holds more than ``PREFER_NAMED`` more picks."""
+    best = max(named, key=lambda k: agree[k]) if named else LEARNED
+    if LEARNED in agree and (not named or agree[LEARNED] > agree[best] + PREFER_NAMED):
+        return LEARNED
+    return best
+
+
+def label(by_month: list[dict]) -> str:
+    """One readable name for the rankings used: ``learned``, or ``learned (11 months) and
+    incumbent (5 months)`` when months differ."""
+    used = pd.Series([m["ranking"] for m in by_month]).value_counts()
+    if len(used) == 1:
+        return str(used.index[0])
+    return " and ".join(f"{k} ({v} month{'s' if v != 1 else ''})" for k, v in used.items())
+
+
 def choose(snap: pd.DataFrame, x: pd.DataFrame, picked: np.ndarray, month: np.ndarray,
            groups: np.ndarray, seed: int = 0, rule: str = "auto"
-           ) -> tuple[str, np.ndarray, dict[str, float]]:
-    """(name, score, agreement of every candidate) of the ranking the estimate cuts.
+           ) -> tuple[np.ndarray, np.ndarray, dict[str, float], list[dict]]:
+    """The ranking the estimate cuts, chosen **per month**: (within-month rank of every row,
+    the chosen ranking's score standardised within the month, pooled agreement of every
+    candidate, one entry per month).
 
-    ``rule="auto"`` takes the candidate with the highest agreement; the learned score only when
-    it reproduces clearly more picks (by more than ``PREFER_NAMED``) than every named ranking, so
-    a ranking the force really has is used as it is. A named ``rule`` forces it.
+    Why per month: what the team's rule read can be in the extract for some months and not for
+    others (a rule that reads three years of history, an incumbent score that starts late), so
+    the ranking that reproduces the picks best can change over time, and how well it does is a
+    property of the month. ``rule="auto"`` takes, in each month, the candidate whose top ``n``
+    holds the most of that month's picks (the learned score only when it holds more than
+    ``PREFER_NAMED`` more than every named ranking, so a ranking the force really has is used
+    as it is). A named ``rule`` or ``learned`` forces it in every month. Each month's entry is
+    ``{month, ranking, agreement, n_picks}``; the pooled ``agreement`` of each candidate over
+    all months is reported as before.
     """
     named = {c: snap[c].to_numpy(dtype=float) for c in NAMED if c in snap}
     if rule not in ("auto", LEARNED) and rule not in named:
@@ -100,12 +139,21 @@ def choose(snap: pd.DataFrame, x: pd.DataFrame, picked: np.ndarray, month: np.nd
                         axis=1) if named else np.zeros(len(snap))
         scores[LEARNED] = learned_score(x, picked, month, groups, pre, seed=seed)
     agree = {k: round(agreement(v, picked, month), 4) for k, v in scores.items()}
-    if rule != "auto":
-        return rule, scores[rule], agree
-    best_named = max((agree[k] for k in named), default=-1.0)
-    if LEARNED in agree and agree[LEARNED] > best_named + PREFER_NAMED:
-        name = LEARNED
-    else:
-        name = max(named, key=lambda k: agree[k])
-    logger.info("selection ranking %s (agreement %.2f)", name, agree[name])
-    return name, scores[name], agree
+    per = {k: month_agreement(v, picked, month) for k, v in scores.items()}
+    ranks = {k: month_rank(v, month) for k, v in scores.items()}
+    rank = np.full(len(snap), np.nan)
+    z = np.full(len(snap), np.nan)
+    by_month = []
+    for m in per[next(iter(per))].index:
+        a = {k: float(per[k].at[m, "agreement"]) for k in scores}
+        name = rule if rule != "auto" else _pick(a, list(named))
+        rows = month == m
+        rank[rows] = ranks[name][rows]
+        v = scores[name][rows]
+        sd = np.nanstd(v) if np.isfinite(v).any() else 0.0
+        z[rows] = (v - np.nanmean(v)) / sd if sd > 0 else 0.0
+        by_month.append({"month": str(pd.Timestamp(m).date()), "ranking": name,
+                         "agreement": round(a[name], 4),
+                         "n_picks": int(per[name].at[m, "n_picks"])})
+    logger.info("selection rankings per month: %s", label(by_month))
+    return rank, z, agree, by_month
