@@ -63,6 +63,11 @@ _MIN_RATE = 0.005  # the lowest training rate the budget may choose (then the pl
 #: measured 11.5 on a national snapshot (2.9 M people x 117 indicators added 3.9 GB); 16 leaves
 #: a margin.
 _BUILD_BYTES_PER_VALUE = 16
+#: Bytes per population row while a batch is built, besides its kept rows' values: the DuckDB
+#: population and label tables and their pandas copies, before the population is cut to the
+#: kept rows (``features.build(keep=...)``). Measured on national snapshots: 200-370 (a 3.1 M
+#: population with 0.63 M rows kept peaked 1.8 GB above the memory held before it).
+_POPULATION_BYTES_PER_ROW = 400
 _KEY_BYTES_PER_ROW = 120  # person_id, as_of, labels, protected and intervention-role columns
 #: Bytes per model input while fitting, besides the matrix: LightGBM's feature bins (1 byte) and
 #: its row-wise histogram copy (2 bytes) of a fold, plus scikit-learn's NaN/inf check (1 byte).
@@ -355,20 +360,22 @@ def estimate(sizes, snaps, whole, rate: float, n_columns: int, batch_rows: int,
     """
     rates = rates or Rates(float(rate), 1.0, float(rate))
     whole = set(whole)
-    kept = sum(n * min(1.0, (rates.validation if s in whole else rates.train)
-                       + _POSITIVE_ALLOWANCE)
-               for s, n in zip(snaps, sizes, strict=True))
-    batches = batches_of(snaps, sizes, batch_rows)
     size_of = dict(zip(snaps, sizes, strict=True))
-    biggest = max((sum(size_of[s] for s in b) for b in batches), default=0)
+    kept_of = {s: n * min(1.0, (rates.validation if s in whole else rates.train)
+                          + _POSITIVE_ALLOWANCE) for s, n in size_of.items()}
+    kept = sum(kept_of.values())
+    batches = batches_of(snaps, sizes, batch_rows)
+    # one batch in flight: its population (labels, the cut) and the indicators of its kept rows
+    in_flight = max((sum(kept_of[s] * n_columns * _BUILD_BYTES_PER_VALUE
+                         + size_of[s] * _POPULATION_BYTES_PER_ROW for s in b)
+                     for b in batches), default=0)
     dtype = "float32" if kept > FLOAT64_MAX_ROWS else "float64"
     width = 4 if dtype == "float32" else 8
     matrix = kept * n_columns * width
     keys = kept * _KEY_BYTES_PER_ROW
     # building: the kept parts, the keys and one batch in flight; assembling the matrix at the
     # end holds the parts and the matrix being filled (each part is freed once copied)
-    build = matrix + keys + max(biggest * n_columns * _BUILD_BYTES_PER_VALUE,
-                                matrix // max(1, len(batches)))
+    build = matrix + keys + max(int(in_flight), matrix // max(1, len(batches)))
     fit = matrix + keys + kept * n_columns * _FIT_BYTES_PER_VALUE
     return MemoryPlan(len(snaps), int(max(sizes, default=0)), int(kept), n_columns, batches,
                       int(build), int(fit), available, rates, dtype)
