@@ -143,6 +143,29 @@ def test_month_rules():
     month = np.array([T("2021-01-01"), T("2021-04-01"), T("2021-07-01")])
     assert months.rows_in(month, ["2021-04-01"]).tolist() == [False, True, False]
     assert selection.label([{"ranking": "learned"}] * 2) == "learned"
+    assert selection.label([{"ranking": r} for r in ("learned", "learned", "incumbent",
+                                                     "dash_dara")]) == \
+        "learned (2 months), incumbent (1 month) and dash_dara (1 month)"
+
+
+def test_cli_writes_the_estimate_and_says_which_months(fake_snapshot, monkeypatch, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from riskcohort.cli import app
+
+    ds, fake_snapshot["snap"] = _force(0.0, seed=11, hidden=3)
+    monkeypatch.setattr(estimate, "_dataset", lambda data: ds)
+    out = tmp_path / "impact.json"
+    res = CliRunner().invoke(app, ["impact", str(tmp_path), "--from", "2021-01-01", "--to",
+                                   "2022-06-30", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "months: sharp (3 of 6 kept)" in res.output, res.output
+    assert "all months: " in res.output
+    r = json.loads(out.read_text())
+    assert r["months_used"]["kept"] == ["2021-10-01", "2022-01-01", "2022-04-01"]
+    assert len(r["selection"]["by_month"]) == 6 and "all_months" in r["checks"]
 
 
 def test_unknown_months_mode(fake_snapshot, tmp_path):

@@ -109,7 +109,8 @@ def label(by_month: list[dict]) -> str:
     used = pd.Series([m["ranking"] for m in by_month]).value_counts()
     if len(used) == 1:
         return str(used.index[0])
-    return " and ".join(f"{k} ({v} month{'s' if v != 1 else ''})" for k, v in used.items())
+    parts = [f"{k} ({v} month{'s' if v != 1 else ''})" for k, v in used.items()]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def choose(snap: pd.DataFrame, x: pd.DataFrame, picked: np.ndarray, month: np.ndarray,
