@@ -41,8 +41,8 @@ def register(app: typer.Typer) -> None:
         months: str = typer.Option(
             "sharp", "--months",
             help="sharp: only months whose picks the ranking reproduces (>= 80%), when they "
-                 "hold 200 managed people, else all months with a warning | all: every "
-                 "month."),
+                 "hold at least 200 managed people, else all months with a warning | all: "
+                 "every month."),
         recalibrate: bool = typer.Option(
             None, "--recalibrate/--no-recalibrate", show_default=False,
             help="Re-fit the expected harm along the selection ranking near the cut "
