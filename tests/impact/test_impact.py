@@ -6,12 +6,11 @@ replaced by the fixture's scores."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.impact.fixture_force import fixture_dataset, quarter_records
 
 from riskcohort.errors import UserError
 from riskcohort.impact import cutoff, design, estimate, selection
@@ -89,18 +88,10 @@ def _force(effect: float, seed: int, months=("2021-01-01", "2021-04-01", "2021-0
         other = rng.normal(size=n)  # an indicator the team did not use
         snaps.append(pd.DataFrame({"person_id": pid, "as_of": start, "incumbent": s,
                                    "other": other}))
-        ivs.append(pd.DataFrame({"person_id": pid[picked], "kind": "dapst_managed",
-                                 "start_date": start, "end_date": start + pd.DateOffset(months=6)}))
-        days = rng.integers(0, 540, harm.sum())
-        incs.append(pd.DataFrame({"perpetrator_id": pid[harm], "offence": "gbh", "domestic": True,
-                                  "occurred_at": start + pd.to_timedelta(days, "D"),
-                                  "recorded_at": start + pd.to_timedelta(days + 1, "D")}))
-    incs.append(pd.DataFrame({"perpetrator_id": ["X"], "offence": ["abh"], "domestic": [True],
-                              "occurred_at": [T("2024-12-30")], "recorded_at": [T("2024-12-31")]}))
-    iv = pd.concat(ivs, ignore_index=True)
-    iv["intervention_id"] = [f"V{i}" for i in range(len(iv))]
-    ds = SimpleNamespace(root=Path("fixture"), tables={
-        "incidents": pd.concat(incs, ignore_index=True), "interventions": iv})
+        iv, inc = quarter_records(pid, start, picked, harm, rng)
+        ivs.append(iv)
+        incs.append(inc)
+    ds = fixture_dataset(ivs, incs)
     snap = pd.concat(snaps, ignore_index=True)
     return ds, snap
 
