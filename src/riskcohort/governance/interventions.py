@@ -7,7 +7,8 @@ training. The section states, from the run folder and the data folder it names: 
 management at the scoring date (and how many of them the cohort holds), outcomes of managed and
 unmanaged people in the backtest horizon (``metrics.json["by_management"]``), the impact
 estimate (an ``impact.json`` attachment written by ``riskcohort impact``, if the run has one)
-with its interval, assumptions and warnings, and the training method (``run.json``).
+with its interval, the months and ranking(s) it rests on (``impact_text``), assumptions and
+warnings, and the training method (``run.json``).
 Missing pieces are said, not hidden.
 """
 
@@ -17,6 +18,8 @@ import json
 import logging
 
 import pandas as pd
+
+from riskcohort.governance import impact_text
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +79,12 @@ def section(run) -> dict:
     method = (record or {}).get("method")
     metrics = run.metrics
     by = _get(metrics, "by_management") if metrics is not None else None
+    impact = _impact(run)
     return {
         "managed_now": _managed_at(run),
         "by_management": by,
-        "impact": _impact(run),
+        "impact": impact,
+        "impact_text": impact_text.view(impact),
         "training": record,
         "training_text": METHOD_TEXT.get(method or "", "not recorded (a run before issue 17)"),
     }
