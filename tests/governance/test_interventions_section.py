@@ -281,3 +281,37 @@ def test_months_text_on_the_estimators_own_json(tmp_path, monkeypatch, hidden):
     im = estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", n_boot=50)
     html = _pack_block(interventions.section(_run(tmp_path, im)))
     check_months_text(im, html)
+
+
+@pytest.mark.slow
+def test_report_impact_option_attaches_and_shows_the_estimate(tmp_path):
+    """``riskcohort report RUN --impact FILE``: the file becomes the verified impact.json
+    attachment, byte for byte, and the pack's section says its months; a wrong file is one
+    line, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from riskcohort.cli import app
+    from riskcohort.runfolder import open_run
+    from tests.governance.gov_fixture import write_run
+
+    run = write_run(tmp_path / "r")
+    im = _json([0.26, 0.16, 0.28, 1.0, 1.0, 1.0], ["incumbent"] * 6)
+    src = tmp_path / "estimate.json"
+    src.write_text(json.dumps(im, indent=1))
+    out = tmp_path / "pack.html"
+    res = CliRunner().invoke(app, ["report", str(run), "--out", str(out), "--n-boot", "20",
+                                   "--persons", "0", "--impact", str(src)])
+    assert res.exit_code == 0, res.output
+    assert open_run(run).attachments["impact.json"].read_bytes() == src.read_bytes()
+    html = out.read_text(encoding="utf-8")
+    check_months_text(im, html[html.index('<h3 id="interventions">'):])
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"relative_risk": 1.0}))
+    res = CliRunner().invoke(app, ["report", str(run), "--out", str(out), "--n-boot", "20",
+                                   "--impact", str(bad)])
+    assert res.exit_code == 2, res.output
+    assert "impact_keys" in res.output and "n_managed" in res.output
+    assert "Traceback" not in res.output

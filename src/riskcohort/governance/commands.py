@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         work: Path | None = typer.Option(None, "--work", help="Work folder (its mlflow.db and governance.toml; default $RISKCOHORT_WORK)."),
         db: str | None = typer.Option(None, "--db", help="The review app's database: adds the decision audit (the team's decisions by group, overrides)."),
         data: Path | None = typer.Option(None, "--data", help="Data folder with the persons table for the decision audit (default: the run's)."),
+        impact: Path | None = typer.Option(None, "--impact", help="An estimate written by `riskcohort impact --out`: attached to the run as impact.json and shown in the interventions section."),
         governance_template: Path | None = typer.Option(
             None, "--governance-template", help="Write the governance.toml template to this file and stop."),
     ) -> None:
@@ -51,7 +52,8 @@ def register(app: typer.Typer) -> None:
 
         path = governance_report(run_dir, db=db, data=data, out=out, pdf=pdf, previous=previous,
                                  n_boot=n_boot, seed=seed, governance=governance,
-                                 n_persons=persons, tracking_uri=tracking_uri, work=work)
+                                 n_persons=persons, tracking_uri=tracking_uri, work=work,
+                                 impact=impact)
         typer.echo(f"governance pack: {path}")
         typer.echo(f"transparency record: {path.with_suffix('.atrs.md')}")
         typer.echo(f"pseudonym key (keep with the person data): {path.with_suffix('.pseudonyms.csv')}")

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+from pathlib import Path
 
 import pandas as pd
 
+from riskcohort.errors import UserError
 from riskcohort.governance import impact_text
+from riskcohort.runfolder import attach
 
 logger = logging.getLogger(__name__)
 
 IMPACT_ATTACHMENT = "impact.json"  #: ``riskcohort impact --out`` attached to the run folder
+IMPACT_KEYS = ("relative_risk", "lo", "hi", "n_managed", "n_comparison", "warnings")
 METHOD_TEXT = {
     "censor": "person-snapshots whose outcome year overlapped management were left out of "
               "training (their outcome was not the outcome without management)",
@@ -63,6 +68,28 @@ def _managed_at(run) -> dict | None:
             "kinds": sorted(iv.loc[on, "kind"].astype(str).unique()),
             "in_cohort": int(in_cohort.isin(people).sum()),
             "cohort_size": int(len(in_cohort))}
+
+
+def attach_impact(run_dir: str | Path, path: str | Path) -> Path:
+    """Attach an estimate written by ``riskcohort impact --out`` to a published run folder as
+    ``impact.json`` (``riskcohort report --impact FILE``).
+
+    Why an attachment: the run folder is published whole and verified, so a file added later is
+    recorded with its sha256 (``runfolder.attach``) and the pack shows only a verified one. The
+    file is copied byte for byte, so the pack and the estimate cannot disagree."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"file {p}: rule impact_file: no such file; write it with `riskcohort "
+                        "impact DATA_DIR --from DATE --to DATE --out FILE.json`")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"file {p}: rule impact_json: not a JSON file ({exc})") from None
+    missing = [k for k in IMPACT_KEYS if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise UserError(f"file {p}: rule impact_keys: missing {', '.join(missing)}; expected "
+                        "the JSON written by `riskcohort impact --out`")
+    return attach(run_dir, IMPACT_ATTACHMENT, lambda tmp: shutil.copyfile(p, tmp))
 
 
 def _impact(run) -> dict | None:

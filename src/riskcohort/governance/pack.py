@@ -169,15 +169,18 @@ def report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = False
            previous: str | Path | None = None, n_boot: int = N_BOOT, seed: int = 0,
            governance: str | Path | None = None, n_persons: int = persons.N_PERSONS,
            tracking_uri: str | None = None, work: str | Path | None = None,
-           decision_audit: dict | None = None) -> Path:
+           decision_audit: dict | None = None, impact: str | Path | None = None) -> Path:
     """Write the governance pack for ``run_dir``; return the HTML path.
 
     Also writes ``<out stem>.atrs.md`` beside the HTML, ``<out stem>.pseudonyms.csv`` (the key
     from the per-person section's pseudonyms to person ids: keep it where person data is kept;
     it is never inside the pack), ``fairness.json`` in the run folder and, with ``pdf=True``,
     ``<out stem>.pdf`` (needs WeasyPrint). ``governance`` is the force's governance.toml
-    (default: looked up beside the run, then in the work folder).
+    (default: looked up beside the run, then in the work folder). ``impact``: an estimate
+    written by ``riskcohort impact --out``, attached to the run as impact.json first.
     """
+    if impact is not None:
+        interventions.attach_impact(run_dir, impact)
     ctx = build(run_dir, previous=previous, n_boot=n_boot, seed=seed, governance=governance,
                 n_persons=n_persons, tracking_uri=tracking_uri, work=work,
                 decision_audit=decision_audit)
