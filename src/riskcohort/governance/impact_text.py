@@ -68,10 +68,11 @@ def _and(parts: list[str]) -> str:
 
 
 def _months(isos: list[str]) -> str:
-    """The months named (up to ``LIST_MAX``), else their span."""
+    """The months named (up to ``LIST_MAX``), else the first and the last (they need not be
+    consecutive; the table lists each)."""
     if len(isos) <= LIST_MAX:
         return _and([month(m) for m in isos])
-    return f"{month(isos[0])} to {month(isos[-1])}, listed in the table below"
+    return f"between {month(isos[0])} and {month(isos[-1])}; each is in the table below"
 
 
 def _n_months(n: int) -> str:
