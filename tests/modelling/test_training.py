@@ -132,6 +132,43 @@ def test_top_share_recall_counts_the_top_of_each_snapshot_separately():
     assert np.isnan(training.top_share_recall(np.zeros(4), margin[:4], groups[:4], 0.5))
 
 
+def _top_share_by_full_sort(y, margin, groups, share, weight=None):
+    """The metric's definition, written the slow way: a full stable sort of every group."""
+    caught = total = 0.0
+    for g in sorted(set(groups.tolist())):
+        m = groups == g
+        order = np.argsort(-margin[m], kind="stable")
+        w = np.ones(m.sum()) if weight is None else weight[m]
+        if weight is None:
+            k = max(1, int(round(share * m.sum())))
+        else:
+            k = max(1, int(np.searchsorted(np.cumsum(w[order]), round(share * w.sum()),
+                                           side="right")))
+        caught += float((y[m][order[:k]] * w[order[:k]]).sum())
+        total += float((y[m] * w).sum())
+    return caught / total if total else float("nan")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_share_recall_equals_a_full_sort_with_ties_and_weights(seed):
+    """Only the top of each group is sorted (early stopping calls it every round); ties at the
+    cut are taken in row order, as a stable full sort takes them."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 5000))
+    groups = np.array([dt.date(2024, 1 + int(i), 1) for i in rng.integers(0, 4, n)], dtype=object)
+    y = (rng.random(n) < 0.05).astype(float)
+    margin = np.round(rng.normal(size=n), 1)  # many ties
+    weight = rng.choice([1.0, 5.0, 1 / 0.0418], n)
+    for share in (0.01, 0.05, 0.3):
+        for w in (None, weight):
+            got = training.top_share_recall(y, margin, groups, share, w)
+            want = _top_share_by_full_sort(y, margin, groups, share, w)
+            assert got == pytest.approx(want, rel=1e-12, nan_ok=True), (share, w is None)
+    rows = training.group_rows(groups)
+    assert training.top_share_recall(y, margin, groups, 0.05, weight, rows=rows) == \
+        training.top_share_recall(y, margin, groups, 0.05, weight)
+
+
 def test_selection_by_top_share_recall_picks_trials_and_rounds_by_it():
     f = panel(n_people=600, seed=3)
     spec = {**SPEC, "selection": {"metric": "top_share_recall", "share": 0.05}}

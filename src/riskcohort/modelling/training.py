@@ -144,8 +144,21 @@ def lgb_params(spec: dict, trial: dict, monotone: list[int] | None, seed: int) -
     return p
 
 
+def group_rows(groups: np.ndarray) -> list[np.ndarray]:
+    """Row positions of each group, groups in sorted order, rows in their original order.
+
+    Why: early stopping evaluates :func:`top_share_recall` after every boosting round; finding
+    the groups (snapshot dates, an object array) each time sorted the whole validation fold in
+    Python objects - about 2 s a round on a national fold of 1.3 M rows, hours over a search.
+    """
+    codes, _ = pd.factorize(np.asarray(groups), sort=True)
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if len(order) else []
+
+
 def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
-                     share: float = 0.01, weight: np.ndarray | None = None) -> float:
+                     share: float = 0.01, weight: np.ndarray | None = None, *,
+                     rows: list[np.ndarray] | None = None) -> float:
     """Share of the positives caught in the top ``share`` of each group (validation snapshot).
 
     Why: the team acts on the top of the ranking, not on its bulk. Log loss and average
@@ -156,6 +169,7 @@ def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
     ``weight``: each row stands for that many people (sampled validation negatives,
     ``modelling.trainset``): the top share is then the top ``share`` of the weighted
     population, and positives are counted by weight. Unit weights give the unweighted figure.
+    ``rows``: :func:`group_rows` of ``groups``, when the caller evaluates the same groups often.
 
     >>> top_share_recall(np.array([1, 0, 0, 1, 0, 0]), np.array([.9, .1, .2, .1, .8, .3]),
     ...                  np.array([0, 0, 0, 1, 1, 1]), share=0.34)
@@ -165,27 +179,45 @@ def top_share_recall(y: np.ndarray, margin: np.ndarray, groups: np.ndarray,
     0.5
     """
     caught, total = 0.0, 0.0
-    for g in np.unique(groups):
-        m = groups == g
-        order = np.argsort(-margin[m], kind="stable")
+    for m in (group_rows(groups) if rows is None else rows):
+        mg = margin[m]
         if weight is None:
-            k = max(1, int(round(share * m.sum())))
-            caught += y[m][order[:k]].sum()
+            k = max(1, int(round(share * len(m))))
+            caught += y[m][_top_order(mg, k)[:k]].sum()
             total += y[m].sum()
             continue
         wg = weight[m]
+        target = round(share * float(wg.sum()))
+        w_min = float(wg.min()) if len(wg) else 0.0
+        order = _top_order(mg, int(target / w_min) + 2 if w_min > 0 else len(mg))
         cum = np.cumsum(wg[order])
-        k = max(1, int(np.searchsorted(cum, round(share * cum[-1]), side="right")))
+        k = max(1, int(np.searchsorted(cum, target, side="right")))
         top = order[:k]
         caught += float((y[m][top] * wg[top]).sum())
         total += float((y[m] * wg).sum())
     return float(caught / total) if total else float("nan")
 
 
+def _top_order(margin: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest margins, and every tie with the ``k``-th, highest first
+    and ties in row order: the first ``k`` of a stable descending sort, without sorting the
+    rest (the top 1% is all the metric reads; a full sort each round was most of its cost)."""
+    n = len(margin)
+    if k >= n:
+        return np.argsort(-margin, kind="stable")
+    kth = np.partition(margin, n - k)[n - k]
+    candidates = np.flatnonzero(margin >= kth)
+    return candidates[np.argsort(-margin[candidates], kind="stable")]
+
+
 def _feval(y_va: np.ndarray, groups: np.ndarray, share: float, weight=None):
-    """LightGBM eval function (higher is better) for early stopping on the top share."""
+    """LightGBM eval function (higher is better) for early stopping on the top share; the
+    groups are found once, not after every round."""
+    rows = group_rows(groups)
+
     def top_share(preds, _data):
-        return "top_share_recall", top_share_recall(y_va, preds, groups, share, weight), True
+        return ("top_share_recall",
+                top_share_recall(y_va, preds, groups, share, weight, rows=rows), True)
     return top_share
 
 
