@@ -88,3 +88,19 @@ def test_evaluation_by_management():
     out = treatment.by_management(ev, _tables(), T("2023-01-01"), 365, ["model"])
     assert out["managed"]["people"] == 2 and out["unmanaged"]["people"] == 2
     assert out["unmanaged"]["auc_model"] == 1.0 and out["managed"]["serious_harm"] == 1
+
+
+def test_default_is_feature_fixed_and_adds_nothing_without_management():
+    """The default chosen by benchmarks/bench_treatment.py (docs/modelling.md, Interventions);
+    on data where no training row was managed it must train the same model as without
+    interventions (no constant ``managed_in_horizon`` column)."""
+    assert treatment.DEFAULT == "feature_fixed"
+    from riskcohort.modelling.config import ExperimentConfig
+    assert ExperimentConfig("x", None, None).interventions == treatment.DEFAULT
+    frame = _frame().iloc[[1, 4]].reset_index(drop=True)  # a in 2021 and d: never managed
+    w = treatment.adjust(frame, np.ones(2), "feature_fixed", _tables(), 365, T("2024-01-01"),
+                         ["x"])
+    assert w.extra == [] and treatment.FEATURE not in frame and (w.weights == 1).all()
+    empty = treatment.adjust(_frame(), np.ones(5), "feature_fixed", {}, 365, T("2024-01-01"),
+                             ["x"])
+    assert empty.extra == [] and empty.record["rows_managed_in_horizon"] == 0

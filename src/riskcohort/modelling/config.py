@@ -75,7 +75,7 @@ class ExperimentConfig:
     max_snapshots: int = 36
     negative_sample: float = 1.0
     exclude_features: tuple[str, ...] = ()
-    interventions: str = "censor"  # modelling.treatment.METHODS (issue 17.3)
+    interventions: str = "feature_fixed"  # modelling.treatment.DEFAULT (issue 17.3)
     cv_folds: int = 3
     cv_block_months: int = 2
     min_train_snapshots: int = 2

@@ -6,16 +6,22 @@ people are safer than they are (the team prevented some of their harm), and the 
 drops exactly the people the team should keep. What a ranking should estimate is the risk
 *without* intervention. The methods a careful data scientist would compare:
 
-- ``censor`` (default): person-snapshots whose outcome horizon overlaps a management period get
-  weight 0 (their outcome is not the untreated outcome). Simple and safe; it loses the managed
-  people's rows, so the riskiest people are under-represented in training.
+- ``censor``: person-snapshots whose outcome horizon overlaps a management period get weight 0
+  (their outcome is not the untreated outcome). Simple; but a team that picks on recent
+  incidents picks people *because* of an outcome inside an earlier snapshot's horizon, so the
+  rows it drops are disproportionately positive (censoring that depends on the outcome).
 - ``ipw``: ``censor`` plus inverse-probability-of-censoring weights: the kept rows are weighted
   by 1 / P(not managed in the horizon | indicators), so people like the managed ones count for
   those left out. Corrects the under-representation if management depended on recorded
   indicators only; unstable when that probability is near 0 (weights are capped).
-- ``feature_fixed``: keep every row, add the share of the horizon under management as a training
-  feature (``managed_in_horizon``), and set it to 0 ("not managed") when scoring. Uses all data;
-  relies on the model separating management from risk (hard when only the riskiest are managed).
+- ``feature_fixed`` (default): keep every row, add the share of the horizon under management as
+  a training feature (``managed_in_horizon``), and set it to 0 ("not managed") when scoring. Uses
+  all data; relies on the model separating management from risk. The default since the
+  out-of-time comparison on forces with a known effect (``benchmarks/bench_treatment.py``,
+  docs/modelling.md "Interventions"): first or second of the four on top-100 and top-200
+  capture of the untreated risk on every force measured, and ahead of ``censor`` on both.
+  When no training row has management in its horizon it adds nothing (same model as without
+  interventions).
 - ``ignore``: train on the outcomes as recorded (the naive baseline, for comparison only).
 
 Whatever the method, the intervention-role indicators of the catalogue (``currently_managed``,
@@ -36,7 +42,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 METHODS = ("censor", "feature_fixed", "ipw", "ignore")
-DEFAULT = "censor"
+DEFAULT = "feature_fixed"  #: chosen by benchmarks/bench_treatment.py (docs/modelling.md)
 FEATURE = "managed_in_horizon"  #: the training-time feature of ``feature_fixed`` (0 at scoring)
 MAX_IPW = 10.0  #: cap of the inverse-probability weights (a near-certain pick is not 1/0)
 
@@ -124,7 +130,7 @@ def adjust(frame: pd.DataFrame, weights: np.ndarray, method: str, tables: dict,
             w = w * _ipw(frame, features, overlap, w)
             record["max_weight"] = float(w[~overlap].max())
         w[overlap] = 0.0
-    elif method == "feature_fixed":
+    elif method == "feature_fixed" and overlap.any():  # nothing managed: no constant column
         frame[FEATURE] = share
         extra = [FEATURE]
     logger.info("training interventions=%s: %d of %d rows have management in their horizon",
