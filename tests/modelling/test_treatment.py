@@ -104,3 +104,21 @@ def test_default_is_feature_fixed_and_adds_nothing_without_management():
     empty = treatment.adjust(_frame(), np.ones(5), "feature_fixed", {}, 365, T("2024-01-01"),
                              ["x"])
     assert empty.extra == [] and empty.record["rows_managed_in_horizon"] == 0
+
+
+def test_every_scoring_path_scores_feature_fixed_as_not_managed():
+    feats = pd.DataFrame({"person_id": ["a", "b"], "x": [1.0, 2.0]})
+    fixed = treatment.for_scoring(feats, ["x", treatment.FEATURE])
+    assert fixed[treatment.FEATURE].tolist() == [0.0, 0.0] and "x" in fixed
+    assert treatment.FEATURE not in feats  # the caller's frame is not modified
+    assert list(treatment.for_scoring(feats, ["x"]).columns) == list(feats.columns)
+
+
+def test_explanations_name_the_not_managed_input_in_words():
+    from riskcohort.explain.labels import indicator_labels, readable_name, render_reason
+
+    label = indicator_labels([treatment.FEATURE])[treatment.FEATURE]
+    sentence = render_reason(label, 0.0)
+    assert readable_name(label) == "Scored as if not managed by the team"
+    assert sentence.startswith("Scored as if not managed by the team:")
+    assert "_" not in sentence and "managed in horizon" not in sentence

@@ -181,7 +181,20 @@ def _from_catalogue() -> dict[str, Label]:
     return out
 
 
+def _training_only_labels() -> dict[str, Label]:
+    """Model inputs that are not indicators: ``feature_fixed``'s share of the outcome year
+    under management, set to 0 at scoring (``modelling.treatment``). An officer reads what
+    that means for this score, not the column name."""
+    from riskcohort.modelling.treatment import FEATURE
+
+    text = "Scored as if not managed by the team"
+    return {FEATURE: Label(FEATURE, text, reason=(
+        f"{text}: training learned how management lowered recorded harm, and this score "
+        "leaves that out"))}
+
+
 def indicator_labels(names: list[str]) -> dict[str, Label]:
-    """A label for each name: the catalogue's entry, or the bare column name."""
-    known = _from_catalogue()
+    """A label for each name: the catalogue's entry, a training-only input's, or the bare
+    column name."""
+    known = {**_training_only_labels(), **_from_catalogue()}
     return {n: known.get(n, Label(n, n.replace("_", " "))) for n in names}

@@ -218,9 +218,7 @@ def _train(cfg, dataset, tables: dict, as_of: dt.date) -> _Trained:
 
 def _population(cfg, dataset, as_of: dt.date, backtest: bool, extra: list[str]) -> pd.DataFrame:
     """The people to score at ``as_of`` (with outcomes on a backtest); refused when empty."""
-    now = _build(dataset, cfg, [as_of], labels=backtest)
-    for col in extra:  # feature_fixed: scored as "not managed"
-        now[col] = 0.0
+    now = treatment.for_scoring(_build(dataset, cfg, [as_of], labels=backtest), extra)
     if len(now) == 0:
         raise UserError(f"modelling: as-of {as_of}: rule 'someone to score', nobody had a "
                         "domestic incident known in the lookback window")

@@ -111,6 +111,15 @@ def _ipw(frame: pd.DataFrame, features: list[str], treated: np.ndarray,
     return np.minimum(1.0 / np.clip(p_not, 1e-6, 1.0), MAX_IPW)
 
 
+def for_scoring(feats: pd.DataFrame, model_inputs) -> pd.DataFrame:
+    """``feats`` with ``FEATURE`` set to 0 ("not managed") when the model takes it: what a
+    ``feature_fixed`` model scores (every scoring path calls this; LightGBM would otherwise
+    read the absent column as missing, which only happens to mean 0)."""
+    if FEATURE in {str(n) for n in model_inputs}:
+        feats = feats.assign(**{FEATURE: 0.0})
+    return feats
+
+
 def adjust(frame: pd.DataFrame, weights: np.ndarray, method: str, tables: dict,
            horizon_days: int, known_by, features: list[str]) -> Adjusted:
     """Apply ``method`` to a training frame (adds ``FEATURE`` to ``frame`` for

@@ -42,6 +42,7 @@ def score_registered(model_ref: str | int, data_dir: str | Path, as_of: str | dt
     """Publish a run folder scoring ``data_dir`` at ``as_of`` with a registered model."""
     from riskcohort import features
     from riskcohort.contract import gate, load_dataset
+    from riskcohort.modelling import treatment
     from riskcohort.modelling.config import DEFAULT_BANDS
     from riskcohort.modelling.iteration import SCORE_COLUMNS, score_frame
     from riskcohort.modelling.model import CohortModel
@@ -67,6 +68,7 @@ def score_registered(model_ref: str | int, data_dir: str | Path, as_of: str | dt
             raise UserError(f"data {data_dir}: as-of {when}: rule 'someone to score', nobody "
                             "had a domestic incident known in the lookback window")
         model = CohortModel.load(reg.model_dir)
+        feats = treatment.for_scoring(feats, model.feature_names_in_)
         missing = [f for f in model.feature_names_in_ if f not in feats.columns]
         k = int(k or cfg["k"])
         bands = cfg["bands"] or DEFAULT_BANDS
