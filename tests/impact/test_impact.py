@@ -96,14 +96,6 @@ def _force(effect: float, seed: int, months=("2021-01-01", "2021-04-01", "2021-0
     return ds, snap
 
 
-@pytest.fixture
-def fake_snapshot(monkeypatch):
-    state = {}
-    monkeypatch.setattr(estimate, "_snapshot", lambda ds, months: state["snap"].loc[
-        state["snap"]["as_of"].isin(months)].reset_index(drop=True))
-    return state
-
-
 def test_placebo_covers_one_and_naive_does_not(fake_snapshot):
     ds, fake_snapshot["snap"] = _force(0.0, seed=1)
     r = estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", n_boot=150)

@@ -44,14 +44,6 @@ def _force(effect: float, seed: int, hidden: int, ranking=None, n=2000, k=150):
     return ds, pd.concat(snaps, ignore_index=True)
 
 
-@pytest.fixture
-def fake_snapshot(monkeypatch):
-    state = {}
-    monkeypatch.setattr(estimate, "_snapshot", lambda ds, ms: state["snap"].loc[
-        state["snap"]["as_of"].isin(ms)].reset_index(drop=True))
-    return state
-
-
 def _run(fake_snapshot, effect, seed, hidden, **kw):
     ds, fake_snapshot["snap"] = _force(effect, seed, hidden, **kw.pop("force", {}))
     return estimate.estimate_impact(ds, "2021-01-01", "2022-06-30", n_boot=100, **kw)
