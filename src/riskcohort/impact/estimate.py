@@ -277,8 +277,9 @@ def estimate_impact(data: Any, date_from: str | dt.date, date_to: str | dt.date,
     sharp = month_rule.sharp_months(by_month)
     sharp_rows = month_rule.rows_in(month, sharp)
     sharp_managed = int((sharp_rows & reg & picked).sum())
-    exp_sharp, sharp_c = exp_all, _contrast(sharp_rows & False, reg, picked, y, exp_all[0],
-                                            people, n_boot, seed)
+    nobody = np.zeros(len(y), dtype=bool)  # no sharp contrast unless the branch below runs
+    exp_sharp, sharp_c = exp_all, _contrast(nobody, reg, picked, y, exp_all[0], people, n_boot,
+                                            seed)
     if months == "sharp" and sharp and sharp_managed >= month_rule.MIN_SHARP_MANAGED:
         # the model of harm without management is learned in the sharp months only: in a
         # fuzzy month the unpicked near the top are the people hidden information passed over,

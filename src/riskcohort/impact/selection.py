@@ -46,10 +46,12 @@ def agreement(score: np.ndarray, picked: np.ndarray, month: np.ndarray) -> float
 
     1.0 means the team cut exactly this ranking; a share near ``n / candidates`` means the
     ranking has nothing to do with the team's choice."""
-    rank = month_rank(score, month)
-    n = pd.Series(picked.astype(int)).groupby(month).transform("sum").to_numpy()
-    hit = picked & (rank <= n + 0.5)
-    return float(hit.sum() / max(picked.sum(), 1))
+    return pooled(month_agreement(score, picked, month))
+
+
+def pooled(per_month: pd.DataFrame) -> float:
+    """The agreement over all months of a :func:`month_agreement` table."""
+    return float(per_month["hits"].sum() / max(int(per_month["n_picks"].sum()), 1))
 
 
 def learned_score(x: pd.DataFrame, picked: np.ndarray, month: np.ndarray, groups: np.ndarray,
@@ -82,10 +84,12 @@ def learned_score(x: pd.DataFrame, picked: np.ndarray, month: np.ndarray, groups
     return out
 
 
-def month_agreement(score: np.ndarray, picked: np.ndarray, month: np.ndarray) -> pd.DataFrame:
+def month_agreement(score: np.ndarray, picked: np.ndarray, month: np.ndarray,
+                    rank: np.ndarray | None = None) -> pd.DataFrame:
     """Per month: the picks (``n_picks``), how many the score's top ``n`` holds (``hits``) and
-    their share (``agreement``), in month order."""
-    rank = month_rank(score, month)
+    their share (``agreement``), in month order. ``rank``: the score's :func:`month_rank`, when
+    the caller has it."""
+    rank = month_rank(score, month) if rank is None else rank
     n = pd.Series(picked.astype(int)).groupby(month).transform("sum").to_numpy()
     hit = picked & (rank <= n + 0.5)
     g = pd.DataFrame({"month": month, "hits": hit, "n_picks": picked}).groupby(
@@ -139,9 +143,9 @@ def choose(snap: pd.DataFrame, x: pd.DataFrame, picked: np.ndarray, month: np.nd
         pre = np.nanmax(np.column_stack([month_rank(v, month) * -1.0 for v in named.values()]),
                         axis=1) if named else np.zeros(len(snap))
         scores[LEARNED] = learned_score(x, picked, month, groups, pre, seed=seed)
-    agree = {k: round(agreement(v, picked, month), 4) for k, v in scores.items()}
-    per = {k: month_agreement(v, picked, month) for k, v in scores.items()}
     ranks = {k: month_rank(v, month) for k, v in scores.items()}
+    per = {k: month_agreement(v, picked, month, ranks[k]) for k, v in scores.items()}
+    agree = {k: round(pooled(per[k]), 4) for k in scores}
     rank = np.full(len(snap), np.nan)
     z = np.full(len(snap), np.nan)
     by_month = []
