@@ -259,6 +259,15 @@ def interval(lo, hi, fmt=number) -> str:
     return f"[{fmt(lo)}, {fmt(hi)}]"
 
 
+def and_list(parts: list[str]) -> str:
+    """Items as a sentence lists them: 'a', 'a and b', 'a, b and c'.
+
+    >>> and_list(["Oct 2021"]), and_list(["a", "b", "c"])
+    ('Oct 2021', 'a, b and c')
+    """
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 PLURALS = {"person": "people", "homicide": "homicides", "child": "children"}
 
 

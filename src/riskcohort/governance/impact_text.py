@@ -42,7 +42,7 @@ def rr(x) -> str:
 
 def share(x) -> str:
     """A share of picks as the section shows rates (percent, 1 decimal)."""
-    return "not available" if x is None else f"{100 * float(x):.1f}%"
+    return display.percent(x, digits=1)
 
 
 def threshold(x) -> str:
@@ -63,15 +63,11 @@ def ranking(key: str) -> str:
     return RANKINGS.get(key, f"the {display.system_name(key)} ranking")
 
 
-def _and(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
 def _months(isos: list[str]) -> str:
     """The months named (up to ``LIST_MAX``), else the first and the last (they need not be
     consecutive; the table lists each)."""
     if len(isos) <= LIST_MAX:
-        return _and([month(m) for m in isos])
+        return display.and_list([month(m) for m in isos])
     return f"between {month(isos[0])} and {month(isos[-1])}; each is in the table below"
 
 
@@ -131,7 +127,7 @@ def ranking_text(im: dict) -> str | None:
         which = f"{ranking(counts[0][0])} in all {_n_months(counts[0][1])}"
         together = "It holds"
     else:
-        which = _and([f"{ranking(k)} in {_n_months(n)}" for k, n in counts])
+        which = display.and_list([f"{ranking(k)} in {_n_months(n)}" for k, n in counts])
         together = "Together they hold"
     text = ("The team's selection rule is not recorded, so in each month the engine uses the "
             "ranking, among those it can rebuild from the data, whose top places hold the most "

@@ -23,6 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
+from riskcohort import display
 from riskcohort.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -113,8 +114,8 @@ def label(by_month: list[dict]) -> str:
     used = pd.Series([m["ranking"] for m in by_month]).value_counts()
     if len(used) == 1:
         return str(used.index[0])
-    parts = [f"{k} ({v} month{'s' if v != 1 else ''})" for k, v in used.items()]
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return display.and_list([f"{k} ({v} month{'s' if v != 1 else ''})"
+                             for k, v in used.items()])
 
 
 def choose(snap: pd.DataFrame, x: pd.DataFrame, picked: np.ndarray, month: np.ndarray,
