@@ -127,3 +127,30 @@ def test_keep_builds_only_the_kept_rows_with_the_same_values(seed):
     for col in part.columns.drop(["person_id", "as_of"]):
         assert np.array_equal(part[col].to_numpy(np.float64),
                               expected[col].to_numpy(np.float64), equal_nan=True), col
+
+
+def test_population_built_in_passes_equals_all_at_once():
+    """``chunk_rows`` (how a national snapshot stays in memory) changes nothing: the passes'
+    frame equals the one-pass frame, bit for bit, with labels, with ``keep`` and without."""
+    import numpy as np
+
+    from tests.features.feature_data import random_dataset
+
+    data = random_dataset(np.random.default_rng(5), n_persons=14, n_events=14)
+    dates = ["2021-01-01", "2022-03-01", "2023-06-01"]
+
+    def odd(frame):
+        return frame["person_id"].astype(str).str[-1].isin(["1", "3", "5", "7", "9"]).to_numpy()
+
+    for kw in (dict(labels=True, labels_known_by="2024-12-31", lookback_days=3000),
+               dict(lookback_days=3000), dict(lookback_days=3000, keep=odd)):
+        whole = features.build(data, dates, chunk_rows=None, **kw)
+        assert len(whole) > 2 * 7, "the passes must split the population, unevenly"
+        part = features.build(data, dates, chunk_rows=7, **kw)
+        assert part["person_id"].tolist() == whole["person_id"].tolist()
+        assert (part["as_of"] == whole["as_of"]).all()
+        for col in whole.columns.drop(["person_id", "as_of"]):
+            assert np.array_equal(part[col].to_numpy(np.float64),
+                                  whole[col].to_numpy(np.float64), equal_nan=True), (kw, col)
+        if "keep" in kw:
+            assert len(whole) < whole.attrs["population_rows"]

@@ -39,6 +39,9 @@ from riskcohort.features.sources import SOURCE_TABLES
 logger = logging.getLogger(__name__)
 
 AGE_NAME = "age_at_as_of"
+#: Population rows aggregated per pass on DuckDB (:func:`build`): 10^6 rows x 117 indicators
+#: hold ~1.9 GB in flight; a force's snapshot (~0.2 M rows) is one pass.
+CHUNK_ROWS = 1_000_000
 
 
 def indicator_names() -> list[str]:
@@ -137,13 +140,14 @@ def _labels(con, popdf: pd.DataFrame, horizon_days, serious_offences, domestic_o
     })
 
 
-def _restrict(con, popdf: pd.DataFrame, lab: pd.DataFrame,
-              keep: Callable[[pd.DataFrame], np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The population (DuckDB ``pop`` and ``popdf``) and labels cut to the rows ``keep``
-    chooses, renumbered ``rid`` 0..m-1 in the same order (``placed`` relies on it)."""
+def _restrict(con, popdf: pd.DataFrame, lab: pd.DataFrame | None,
+              keep: Callable[[pd.DataFrame], np.ndarray]
+              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The population (DuckDB ``pop`` and ``popdf``) and labels (if any) cut to the rows
+    ``keep`` chooses, renumbered ``rid`` 0..m-1 in the same order (``placed`` relies on it)."""
     keys = pd.DataFrame({"person_id": popdf["person_id"].to_numpy(),
                          "as_of": popdf["as_of"].to_numpy()})
-    mask = np.asarray(keep(pd.concat([keys, lab], axis=1)), dtype=bool)
+    mask = np.asarray(keep(keys if lab is None else pd.concat([keys, lab], axis=1)), dtype=bool)
     if mask.shape != (len(popdf),):
         raise ValueError(f"keep returned {mask.shape}, expected ({len(popdf)},)")
     kept = np.flatnonzero(mask)
@@ -156,7 +160,52 @@ def _restrict(con, popdf: pd.DataFrame, lab: pd.DataFrame,
     con.unregister("kept_rids")
     popdf = popdf.iloc[kept].reset_index(drop=True)
     popdf["rid"] = np.arange(len(kept), dtype=popdf["rid"].dtype)
-    return popdf, lab.iloc[kept].reset_index(drop=True)
+    return popdf, None if lab is None else lab.iloc[kept].reset_index(drop=True)
+
+
+def row_spans(n: int, chunk_rows: int | None) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of population rows aggregated together: one span unless
+    ``chunk_rows`` is given and smaller than ``n``.
+
+    >>> row_spans(5, 2), row_spans(5, None), row_spans(0, 2)
+    ([(0, 2), (2, 4), (4, 5)], [(0, 5)], [(0, 0)])
+    """
+    if not chunk_rows or n <= chunk_rows:
+        return [(0, n)]
+    return [(lo, min(lo + chunk_rows, n)) for lo in range(0, n, chunk_rows)]
+
+
+def _narrow(con, popdf: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
+    """DuckDB ``pop`` made of the rows ``lo..hi-1`` of ``pop_all``, ``rid`` renumbered from 0
+    (``placed`` relies on it); returns the same rows of ``popdf``, renumbered alike."""
+    columns = ", ".join(f"rid - {lo} AS rid" if c == "rid" else f'"{c}"' for c in popdf.columns)
+    con.execute(f"CREATE TEMP TABLE pop AS SELECT {columns} FROM pop_all "
+                f"WHERE rid >= {lo} AND rid < {hi} ORDER BY rid")
+    part = popdf.iloc[lo:hi].reset_index(drop=True)
+    part["rid"] = np.arange(hi - lo, dtype=popdf["rid"].dtype)
+    return part
+
+
+def _indicators(con, plan, popdf: pd.DataFrame, columns: dict[str, np.ndarray], tables: dict,
+                notes: list[str]) -> set[str]:
+    """Run the compiled queries over ``pop`` and write each indicator into ``columns`` (arrays
+    of ``len(popdf)``, views into the caller's block); returns the names written. Sources
+    absent from ``tables`` are noted and left to the caller (NaN)."""
+    for name in rel.NAMES:  # written row by row: NaN where a person has no relationship
+        columns[name][:] = np.nan
+    # first, while little of the block is written: its DuckDB temp table is the largest
+    _relationship(con, plan, popdf, columns)
+    filled = set(rel.NAMES)
+    for source in by_source():
+        if source in plan["aggregate"]:
+            for group, sql in plan["aggregate"][source]:
+                for name, values in _finish(popdf, run(con, sql), group):
+                    columns[name][:] = values
+                    filled.add(name)
+        else:  # left NaN
+            missing = [n for n in SOURCE_TABLES[source] if n not in tables]
+            notes.append(f"indicators from {'+'.join(missing)} are NaN ({source})")
+    return filled
 
 
 def _engine(engine: str | None, master: str | None) -> tuple[str, str | None]:
@@ -183,15 +232,21 @@ def build(
     engine: str | None = None,
     spark_master: str | None = None,
     keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
+    chunk_rows: int | None = CHUNK_ROWS,
 ) -> pd.DataFrame:
     """One row per (person_id, as_of) of the scored population; float indicator columns.
 
-    ``keep`` (with ``labels``): given the population's ``person_id``, ``as_of`` and labels, a
+    ``keep``: given the population's ``person_id``, ``as_of`` and (with ``labels``) labels, a
     boolean mask of the rows to build. Why: a training job samples its negatives by a row hash
     that needs only those columns, so sampling before the indicators are aggregated builds a
     fifth (a national job: a twentieth) of the rows, with the same values for every row kept.
     ``frame.attrs["population_rows"]`` is the population before ``keep``. On Spark the whole
     population is built and ``keep`` applied to the result (same rows, same values).
+
+    ``chunk_rows``: on DuckDB, rows aggregated per pass (:data:`CHUNK_ROWS`; ``None``: all at
+    once). Why: a query's result holds ~16 bytes per row and indicator in flight, ~6 GB for a
+    whole national snapshot at once; a row's values depend on its own records only, so the
+    passes give the same frame, bit for bit (tests/features/test_population_labels.py).
 
     ``engine``: ``"duckdb"`` (in process) or ``"spark"`` (the same compiled plan on Apache Spark,
     ``spark_engine.py``; same frame); default: the job's ``--engine``
@@ -231,7 +286,7 @@ def build(
     population_rows = len(popdf)
     lab = _labels(con, popdf, horizon_days, serious_offences, domestic_only, labels_known_by,
                   dialect) if labels else None
-    if keep is not None and lab is not None and engine == "duckdb":
+    if keep is not None and engine == "duckdb":
         popdf, lab = _restrict(con, popdf, lab, keep)
     notes = [f"absent source: {name}" for name in absent_sources(tables)]
 
@@ -241,21 +296,18 @@ def build(
     # of the queries' peak; rows never written are NaN-filled at the end.
     names = indicator_names()
     block = np.empty((len(names), len(popdf)))
+    filled: set[str] = set()
+    spans = row_spans(len(popdf), chunk_rows if engine == "duckdb" else None)
+    if len(spans) > 1:  # each span gets its own ``pop`` (the queries read that name)
+        con.execute("ALTER TABLE pop RENAME TO pop_all")
+    for lo, hi in spans:
+        part = popdf if len(spans) == 1 else _narrow(con, popdf, lo, hi)
+        columns = {name: row[lo:hi] for name, row in zip(names, block, strict=True)}
+        filled |= _indicators(con, plan, part, columns, tables, notes)
+        if len(spans) > 1:
+            con.execute("DROP TABLE pop")
+        del part, columns
     columns = dict(zip(names, block, strict=True))
-    for name in rel.NAMES:  # written row by row: NaN where a person has no relationship
-        columns[name][:] = np.nan
-    # first, while little of the block is written: its DuckDB temp table is the largest
-    _relationship(con, plan, popdf, columns)
-    filled = set(rel.NAMES)
-    for source in by_source():
-        if source in plan["aggregate"]:
-            for group, sql in plan["aggregate"][source]:
-                for name, values in _finish(popdf, run(con, sql), group):
-                    columns[name][:] = values
-                    filled.add(name)
-        else:  # left NaN
-            missing = [n for n in SOURCE_TABLES[source] if n not in tables]
-            notes.append(f"indicators from {'+'.join(missing)} are NaN ({source})")
     age = (popdf["as_of"] - popdf["birth_date"]).dt.days / 365.25
     columns[AGE_NAME][:] = age.to_numpy(dtype="float64")
     filled.add(AGE_NAME)
@@ -269,8 +321,8 @@ def build(
     if lab is not None:
         for col in lab.columns:
             frame[col] = lab[col].to_numpy()
-        if keep is not None and engine != "duckdb":
-            frame = frame.loc[np.asarray(keep(frame), dtype=bool)].reset_index(drop=True)
+    if keep is not None and engine != "duckdb":
+        frame = frame.loc[np.asarray(keep(frame), dtype=bool)].reset_index(drop=True)
     con.close()
     frame.attrs["notes"] = list(dict.fromkeys(notes))
     frame.attrs["population_rows"] = population_rows

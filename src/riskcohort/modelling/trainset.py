@@ -358,6 +358,8 @@ def estimate(sizes, snaps, whole, rate: float, n_columns: int, batch_rows: int,
     ``rates`` (from :func:`sampling_rates`) overrides ``rate`` with the budgeted rates; without
     it the training snapshots use ``rate`` and the validation snapshots are kept whole.
     """
+    from riskcohort.features.engine import CHUNK_ROWS
+
     rates = rates or Rates(float(rate), 1.0, float(rate))
     whole = set(whole)
     size_of = dict(zip(snaps, sizes, strict=True))
@@ -365,9 +367,12 @@ def estimate(sizes, snaps, whole, rate: float, n_columns: int, batch_rows: int,
                           + _POSITIVE_ALLOWANCE) for s, n in size_of.items()}
     kept = sum(kept_of.values())
     batches = batches_of(snaps, sizes, batch_rows)
-    # one batch in flight: its population (labels, the cut) and the indicators of its kept rows
-    in_flight = max((sum(kept_of[s] * n_columns * _BUILD_BYTES_PER_VALUE
-                         + size_of[s] * _POPULATION_BYTES_PER_ROW for s in b)
+    # one batch in flight: its population (labels, the cut), the indicators of its kept rows
+    # and the queries of one pass over at most CHUNK_ROWS of them (features.build)
+    in_flight = max((sum(kept_of[s] * n_columns * 8 + size_of[s] * _POPULATION_BYTES_PER_ROW
+                         for s in b)
+                     + min(sum(kept_of[s] for s in b), CHUNK_ROWS) * n_columns
+                     * (_BUILD_BYTES_PER_VALUE - 8)
                      for b in batches), default=0)
     dtype = "float32" if kept > FLOAT64_MAX_ROWS else "float64"
     width = 4 if dtype == "float32" else 8
