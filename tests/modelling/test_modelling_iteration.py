@@ -116,3 +116,17 @@ def test_no_positives_in_training_window(dataset_factory, tmp_path):
     none = dataset_factory(n=200, seed=2, serious_scale=0.0)
     with pytest.raises(UserError, match="both outcomes"):
         run_iteration(config(), none, as_of="2022-10-01")
+
+
+def test_too_few_snapshots_for_validation_refused_before_any_indicator_is_built(
+        data, monkeypatch):
+    """The fold rule is checked on the snapshot dates: a national training set takes many
+    minutes to build, and a refusal after it wastes them."""
+    from riskcohort.modelling import trainset
+
+    def never(*args, **kwargs):
+        raise AssertionError("the training set was built before the refusal")
+
+    monkeypatch.setattr(trainset, "build_training_set", never)
+    with pytest.raises(UserError, match="enough snapshots for time-ordered validation"):
+        run_iteration(config(max_snapshots=4, min_train_snapshots=3), data, as_of="2022-10-01")

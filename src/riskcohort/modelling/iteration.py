@@ -196,6 +196,8 @@ def _train(cfg, dataset, tables: dict, as_of: dt.date) -> _Trained:
     """Build the training snapshots known by ``as_of`` and fit the model on them, adjusting for
     management (issue 17.3: outcomes WITH management are not the risk without it)."""
     snaps = training_snapshots(cfg, tables, as_of)
+    training.require_folds(snaps, cfg.horizon_days, cfg.cv_folds, cfg.cv_block_months,
+                           cfg.min_train_snapshots)  # refused before the heavy work
     logger.info("as-of %s: building features for %d training snapshots", as_of, len(snaps))
     # a batch of snapshots at a time, negatives sampled as built (bounded memory: trainset.py)
     tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of)

@@ -264,19 +264,28 @@ def _snapshot_dates(groups) -> np.ndarray:
     return pd.to_datetime(pd.Series(np.asarray(groups))).dt.date.to_numpy()
 
 
+def require_folds(snapshots, horizon_days: int, n_folds: int, block: int, min_train: int):
+    """:func:`folds` of ``snapshots``, or a ``UserError`` saying what is missing when there are
+    none. Called on the snapshot dates before any indicator is built (a national training set
+    takes many minutes to build) and again on the training rows."""
+    fold_list = folds(sorted(snapshots), horizon_days, n_folds, block, min_train)
+    if not fold_list:
+        need = min_train + block + horizon_days // 28
+        raise UserError(
+            f"modelling: rule 'enough snapshots for time-ordered validation': "
+            f"{len(set(snapshots))} training snapshots, need about {need} monthly snapshots (at "
+            f"least {min_train} training + {block} validation, {horizon_days} days apart); use "
+            "an earlier data start, a later --as-of, or lower "
+            "training.min_train_snapshots/cv_block_months"
+        )
+    return fold_list
+
+
 def rolling_origin_splits(groups, y: np.ndarray, horizon_days: int, n_folds: int, block: int,
                           min_train: int) -> list[Split]:
     """Folds by snapshot date with a horizon gap (module doc); UserError when there are none."""
     dates = _snapshot_dates(groups)
-    fold_list = folds(sorted(set(dates)), horizon_days, n_folds, block, min_train)
-    if not fold_list:
-        need = min_train + block + horizon_days // 28
-        raise UserError(
-            f"modelling: rule 'enough snapshots for time-ordered validation': {len(set(dates))} "
-            f"training snapshots, need about {need} monthly snapshots (at least {min_train} "
-            f"training + {block} validation, {horizon_days} days apart); use an earlier data "
-            "start, a later --as-of, or lower training.min_train_snapshots/cv_block_months"
-        )
+    fold_list = require_folds(sorted(set(dates)), horizon_days, n_folds, block, min_train)
     out = []
     for train_d, val_d in fold_list:
         tr, va = np.isin(dates, train_d), np.isin(dates, val_d)
