@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskcohort import interrupts
+from riskcohort import interrupts, memory
 from riskcohort.errors import UserError
 from riskcohort.modelling import baselines as bl
 from riskcohort.modelling import spark_scoring, training, trainset, treatment
@@ -255,11 +255,16 @@ def run_iteration(cfg, dataset, as_of=None) -> IterationResult:
     tables = dataset.tables if hasattr(dataset, "tables") else dataset
     as_of = _resolve_as_of(cfg, tables, as_of)
     fit = _train(cfg, dataset, tables, as_of)
+    memory.release()  # the training set is gone with _train: give its pages back before scoring
     backtest = pd.Timestamp(as_of) + pd.Timedelta(days=cfg.horizon_days) <= data_range(tables)[1]
-    logger.info("scoring the population at %s (backtest: %s)", as_of, backtest)
+    logger.info("scoring the population at %s (backtest: %s); process memory %s", as_of,
+                backtest, memory.process_memory())
     now = _population(cfg, dataset, as_of, backtest, fit.extra)
+    logger.info("scoring snapshot: %d people x %d columns; process memory %s", len(now),
+                now.shape[1], memory.process_memory())
     scores = score_frame(fit.model, now, cfg.k, cfg.bands)
     base = bl.compute(now, dataset, as_of, cfg.incumbent_window_days)
+    logger.info("scored, baselines computed; process memory %s", memory.process_memory())
     metrics: dict = {"backtest": bool(backtest), "incumbent": base.attrs["incumbent"],
                      "validation": {"mean_ap": max(r["ap"] for r in fit.info["search"])}}
     ev = None

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from riskcohort.errors import UserError
+from riskcohort.memory import GIB, process_memory, release, size_text
 from riskcohort.modelling import training
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,6 @@ _KEY_BYTES_PER_ROW = 120  # person_id, as_of, labels, protected and intervention
 #: its row-wise histogram copy (2 bytes) of a fold, plus scikit-learn's NaN/inf check (1 byte).
 _FIT_BYTES_PER_VALUE = 4
 _POSITIVE_ALLOWANCE = 0.02  # positives are kept whole; ~1% of rows, doubled for safety
-GIB = 1024 ** 3
 
 
 @dataclass
@@ -402,15 +402,6 @@ def _candidates(cfg, n_snaps: int):
            {"negative_sample": 0.02, "cv_folds": 1})
 
 
-def size_text(n: int | float) -> str:
-    """Bytes in words people read: ``'12.3 GB'``, ``'45 MB'``.
-
-    >>> size_text(3 * GIB), size_text(5 * 1024 ** 2)
-    ('3.0 GB', '5 MB')
-    """
-    return f"{n / GIB:.1f} GB" if n >= 0.1 * GIB else f"{n / 1024 ** 2:.0f} MB"
-
-
 def plan_for(cfg, sizes, snaps, n_columns: int, batch_rows: int, available: int | None,
              row_budget: int | None = None) -> MemoryPlan:
     """The memory plan of ``cfg`` on these snapshots (rates budgeted, then estimated)."""
@@ -456,39 +447,6 @@ def _limit_text() -> str:
 
 
 # ---- building ------------------------------------------------------------------------------
-def _release_memory() -> None:
-    """Hand memory freed by a batch back to the system before the next one is built.
-
-    Why: a national snapshot's build allocates and frees ~4 GB (query results, Arrow buffers,
-    frames); the C allocators keep much of it cached, so the process grew by more than the rows
-    it kept after every batch (measured: +0.9 GB a batch where +0.3 GB were kept rows)."""
-    import contextlib
-    import ctypes
-    import gc
-
-    gc.collect()
-    with contextlib.suppress(Exception):  # no pyarrow pool to trim
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _rss_text() -> str:
-    """This process's resident memory now and at its peak, for the progress log."""
-    try:
-        import resource
-
-        import psutil
-
-        now = psutil.Process().memory_info().rss
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        return f"{size_text(now)} (peak {size_text(peak)})"
-    except Exception:  # noqa: BLE001 - no psutil or no /proc: the log line without it
-        return "unknown"
-
-
 def _assemble(parts: list, n_columns: int, dtype) -> np.ndarray:
     """One C-ordered matrix from the batch parts; each part is freed as soon as it is copied,
     so the peak is the matrix plus one part, not twice the matrix."""
@@ -570,10 +528,10 @@ def build_training_set(dataset, cfg, snaps, *, known_by, build=None,
         weights.append(w_kept)
         n_kept = int(kept.sum())
         del frame, kept, w, w_kept
-        _release_memory()
+        release()
         logger.info("training snapshots batch %d/%d (%s..%s): %d rows, %d kept; process "
                     "memory %s", i + 1, len(plan.batches), batch[0], batch[-1], n_rows, n_kept,
-                    _rss_text())
+                    process_memory())
     features = features or []
     X = _assemble(parts, len(features), dtype)
     key_frame = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame()

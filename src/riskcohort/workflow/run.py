@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskcohort import runfolder
+from riskcohort import memory, runfolder
 from riskcohort.runfolder import layout as L
 
 if TYPE_CHECKING:
@@ -134,6 +134,7 @@ def explain_into(writer: runfolder.RunWriter, manifest: runfolder.Manifest, feat
     scored = scored_run(writer.target, manifest, writer.path(L.MODEL_DIR), features, scores)
     frame, summary = explain_scored(scored, dataset, plots_dir=writer.path(L.PLOTS_DIR))
     writer.write_explanations(frame, summary)
+    logger.info("explanations written; process memory %s", memory.process_memory())
 
 
 def run_into(writer: runfolder.RunWriter, cfg, dataset, as_of=None, *, explain: bool = True):
@@ -217,6 +218,8 @@ def run_and_track(config: ExperimentConfig | str | Path, data_dir: str | Path | 
                             previous_run=previous_iteration(tracking_uri, work))
     if result.out_dir is None:  # run_experiment publishes or raises; this narrows the type
         raise RuntimeError("the run folder was not published")
-    logger.info("logging the iteration and its baselines to MLflow")
+    memory.release()  # the loaded dataset went with run_experiment: give its pages back
+    logger.info("logging the iteration and its baselines to MLflow; process memory %s",
+                memory.process_memory())
     run_id = log_iteration(result.out_dir, cfg, tracking_uri, work=work)
     return result, run_id
