@@ -78,3 +78,25 @@ def test_absent_sources_give_nan_not_errors():
     out = bl.compute(f, None, "2024-01-01")
     assert out["dash_dara"].isna().all()
     assert out["matac_rfgv"].notna().all()
+
+
+@pytest.mark.parametrize("stored", ["date32", "timestamp[ns]", "timestamp[us]"])
+def test_oracle_reads_the_month_of_as_of_only(tmp_path, stored):
+    """The month is read with a Parquet filter (a national truth file is 150 M person-months):
+    the latest month in (as_of - 31 days, as_of], whatever type the dates are stored as."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from riskcohort.modelling.baselines import oracle_scores
+
+    months = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"] * 2)
+    arrow_type = pa.date32() if stored == "date32" else pa.timestamp(stored[10:12])
+    (tmp_path / "_truth").mkdir()
+    pq.write_table(pa.table({
+        "person_id": ["a", "a", "a", "b", "b", "b"],
+        "month_start": pa.array(months.to_pydatetime(), type=pa.timestamp("us")).cast(arrow_type),
+        "p_serious_harm": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}), tmp_path / "_truth" / "risk.parquet")
+    people = pd.DataFrame({"person_id": ["b", "a", "c"]})
+    np.testing.assert_array_equal(oracle_scores(people, tmp_path, "2024-02-15"), [0.5, 0.2, np.nan])
+    np.testing.assert_array_equal(oracle_scores(people, tmp_path, "2024-03-01"), [0.6, 0.3, np.nan])
+    assert oracle_scores(people, tmp_path, "2025-03-01") is None

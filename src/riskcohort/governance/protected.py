@@ -76,6 +76,17 @@ def attach_protected(frame: pd.DataFrame, data_dir: Path | None, as_of) -> pd.Da
     return out.drop(columns=["birth_date"], errors="ignore")
 
 
+def _truth_month(path: Path, month: pd.Timestamp) -> pd.Timestamp:
+    """The latest ``month_start`` of the truth file on or before ``month``, else its first."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    starts = pq.read_table(path, columns=["month_start"]).column(0).cast(pa.date32())
+    before = pc.filter(starts, pc.less_equal(starts, pa.scalar(month.date(), pa.date32())))
+    return pd.Timestamp((pc.max(before) if len(before) else pc.min(starts)).as_py())
+
+
 def attach_true_risk(frame: pd.DataFrame, data_dir: Path | None, as_of,
                      evaluation: pd.DataFrame | None = None) -> pd.DataFrame:
     """``frame`` + ``true_risk`` from evaluation's oracle column, else ``_truth/risk.parquet``.
@@ -92,12 +103,12 @@ def attach_true_risk(frame: pd.DataFrame, data_dir: Path | None, as_of,
     path = Path(data_dir) / "_truth" / "risk.parquet" if data_dir else None
     if path is None or not path.exists():
         return out
-    risk = pd.read_parquet(path)
+    pick = _truth_month(path, pd.Timestamp(as_of).to_period("M").to_timestamp())
+    # one month read (a national truth file is 150 M person-months, ~9 GB read whole)
+    risk = pd.read_parquet(path, columns=["person_id", "p_serious_harm"],
+                           filters=[("month_start", "==", pick.date())])
     risk["person_id"] = risk["person_id"].astype(str)
-    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
-    starts = pd.to_datetime(risk["month_start"])
-    pick = starts[starts <= month].max() if (starts <= month).any() else starts.min()
-    risk = risk[starts == pick][["person_id", "p_serious_harm"]].drop_duplicates("person_id")
+    risk = risk.drop_duplicates("person_id")
     out = out.merge(risk.rename(columns={"p_serious_harm": "true_risk"}), on="person_id",
                     how="left")
     out.attrs["true_risk_source"] = f"_truth/risk.parquet at month_start {pick.date()}"

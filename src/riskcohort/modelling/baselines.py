@@ -121,9 +121,13 @@ def oracle_scores(frame: pd.DataFrame, root: Path | None, as_of) -> np.ndarray |
     path = Path(root) / "_truth" / "risk.parquet" if root is not None else None
     if path is None or not path.is_file():
         return None
-    truth = pd.read_parquet(path, columns=["person_id", "month_start", "p_serious_harm"])
-    ms = pd.to_datetime(truth["month_start"])
     t = pd.Timestamp(as_of)
+    # only the month wanted is read: the whole file of a national force is 150 M person-months
+    # (~9 GB in memory; reading it all took the national run to 19 GB while scoring)
+    lo = (t - pd.Timedelta(days=31)).date()
+    truth = pd.read_parquet(path, columns=["person_id", "month_start", "p_serious_harm"],
+                            filters=[("month_start", ">", lo), ("month_start", "<=", t.date())])
+    ms = pd.to_datetime(truth["month_start"])
     ok = (ms <= t) & (ms > t - pd.Timedelta(days=31))
     if not ok.any():
         return None
