@@ -26,8 +26,9 @@ from riskcohort.explain.shap_adapter import METHOD, contributions, raw_margin
 from riskcohort.runfolder import layout as L
 
 ADDITIVITY_TOL = 1e-6
-#: People explained (and written) per chunk: 200,000 x 117 indicators ~ 23 M long rows.
-CHUNK_PEOPLE = 200_000
+#: People explained (and written) per chunk: 50,000 x 114 indicators ~ 5.7 M long rows, ~0.7 GB
+#: in flight with the Arrow copy (200,000 a chunk took a national run 6 GB above what it held).
+CHUNK_PEOPLE = 50_000
 logger = logging.getLogger(__name__)
 
 

@@ -70,12 +70,16 @@ def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str =
 
     model = CohortModel.load(model_dir)
     names = [str(n) for n in model.feature_names_in_]
-    frame = (features.reindex(columns=names) if features is not None
-             else pd.DataFrame(columns=names, dtype="float64"))
-    example = frame.astype("float64").median().fillna(0.0).to_frame().T
+    # column by column: a float64 copy of a national snapshot (3.3 M x 114) is 3 GB
+    empty = pd.Series(dtype="float64")
+    columns = {n: features[n] if features is not None and n in features else empty
+               for n in names}
+    example = pd.DataFrame({n: [col.astype("float64").median()] for n, col in columns.items()},
+                           columns=names).fillna(0.0)
     # the signature keeps the run's column types: the features the run scored are what a
     # caller passes (MLflow refuses int64 data for a float64 column and the reverse)
-    for col, dtype in frame.dtypes.items():
+    for col, values in columns.items():
+        dtype = values.dtype
         if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             example[col] = example[col].round().astype(dtype)
     signature = infer_signature(example, model.predict_risk(example))
