@@ -20,6 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "riskcohort"
 #: Layer of each top-level part of ``riskcohort`` (lower = more basic).
 LAYERS = {
     "": 0, "_offline": 0, "errors": 0, "io": 0, "runfolder": 0, "interrupts": 0,
+    "memory": 0,  # what the process holds, logged by every heavy stage
     "spark": 0,  # the Spark session and --engine choice, shared by features and modelling
     "contract": 1,
     "features": 2, "simulate": 2, "display": 2,  # display names indicators from the catalogue
