@@ -24,7 +24,7 @@ import pandas as pd
 from riskcohort import interrupts, memory
 from riskcohort.errors import UserError
 from riskcohort.modelling import baselines as bl
-from riskcohort.modelling import spark_scoring, training, trainset, treatment
+from riskcohort.modelling import scoreplan, spark_scoring, training, trainset, treatment
 from riskcohort.modelling.manifest import manifest, monotone_for, summarise
 from riskcohort.modelling.metrics import evaluate
 from riskcohort.modelling.model import CohortModel
@@ -192,12 +192,22 @@ def _resolve_as_of(cfg, tables: dict, as_of) -> dt.date:
     return as_of
 
 
+def _check_scoring_fits(cfg, tables: dict, as_of: dt.date) -> None:
+    """The scoring stage's memory, estimated and refused before training (``scoreplan``)."""
+    from riskcohort.features.engine import indicator_names
+
+    people = trainset.population_sizes(tables, [as_of], cfg.lookback_days, cfg.domestic_only)[0]
+    scoreplan.check(scoreplan.estimate(people, len(indicator_names()),
+                                       trainset.available_bytes()))
+
+
 def _train(cfg, dataset, tables: dict, as_of: dt.date) -> _Trained:
     """Build the training snapshots known by ``as_of`` and fit the model on them, adjusting for
     management (issue 17.3: outcomes WITH management are not the risk without it)."""
     snaps = training_snapshots(cfg, tables, as_of)
     training.require_folds(snaps, cfg.horizon_days, cfg.cv_folds, cfg.cv_block_months,
                            cfg.min_train_snapshots)  # refused before the heavy work
+    _check_scoring_fits(cfg, tables, as_of)
     logger.info("as-of %s: building features for %d training snapshots", as_of, len(snaps))
     # a batch of snapshots at a time, negatives sampled as built (bounded memory: trainset.py)
     tset = trainset.build_training_set(dataset, cfg, snaps, known_by=as_of)
