@@ -11,7 +11,8 @@ excludes), each from a measured national run:
 
 - the scored snapshot, every indicator in float64, and the SHAP contributions of the same
   size (``2 x 8`` bytes per person and indicator);
-- the population and label tables while it is built (``_POPULATION_BYTES_PER_ROW``);
+- the population and label tables while it is built, then the scores
+  (``_POPULATION_BYTES_PER_ROW``);
 - one pass of the indicator queries (``features.engine.CHUNK_ROWS`` rows in flight), which is
   more than one chunk of the long explanation table with its Arrow copy (``explain.run``
   writes 50,000 people a chunk: ~0.7 GB for 114 indicators).
@@ -27,7 +28,10 @@ from riskcohort.memory import size_text
 
 logger = logging.getLogger(__name__)
 
-_POPULATION_BYTES_PER_ROW = 400
+#: Per person besides the indicators: the population and label tables while the snapshot is
+#: built, then the scores frame beside it. The national run (3.26 M people) peaked 8.0 GB
+#: above the loaded dataset while writing the scored snapshot; this estimates 8.4 GB for it.
+_POPULATION_BYTES_PER_ROW = 600
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def estimate(people: int, columns: int, available: int | None) -> ScorePlan:
     """:class:`ScorePlan` of scoring ``people`` on ``columns`` indicators (module doc).
 
     >>> estimate(3_200_000, 117, None).line()[-40:]
-    'plained; estimated peak 7.6 GB (unknown)'
+    'plained; estimated peak 8.2 GB (unknown)'
     """
     from riskcohort.features.engine import CHUNK_ROWS
 
