@@ -64,7 +64,7 @@ def _log_model(run: runfolder.RunFolder):
     scores.csv shows; the model/ files (booster for SHAP included) are its artifacts."""
     from riskcohort.tracking import pyfunc_model
 
-    return pyfunc_model.log_model(run.path(L.MODEL_DIR), run.features)
+    return pyfunc_model.log_model(run.path(L.MODEL_DIR), column=run.feature_column)
 
 
 def logged_files(run: runfolder.RunFolder) -> list[str]:

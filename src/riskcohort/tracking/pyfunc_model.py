@@ -19,6 +19,7 @@ absent indicator is scored as unknown, like the run does).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -57,10 +58,12 @@ def requirements() -> list[str]:
     return out
 
 
-def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str = "model"):
+def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str = "model", *,
+              column: Callable[[str], pd.Series | None] | None = None):
     """Log the saved model folder as the pyfunc; returns MLflow's ``ModelInfo``.
 
-    ``features`` (the scored snapshot) gives the signature's column types and a synthetic input
+    ``features`` (the scored snapshot), or ``column`` reading it a column at a time, gives the
+    signature's column types and a synthetic input
     example (column medians), so no real person's row is copied into the registry. MLflow
     checks inputs against the signature: pass the indicator columns with the run's types.
     """
@@ -72,8 +75,14 @@ def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str =
     names = [str(n) for n in model.feature_names_in_]
     # column by column: a float64 copy of a national snapshot (3.3 M x 114) is 3 GB
     empty = pd.Series(dtype="float64")
-    columns = {n: features[n] if features is not None and n in features else empty
-               for n in names}
+
+    def read(n: str) -> pd.Series:
+        if column is not None:  # one column at a time from the run folder
+            found = column(n)
+            return empty if found is None else found
+        return features[n] if features is not None and n in features else empty
+
+    columns = {n: read(n) for n in names}
     example = pd.DataFrame({n: [col.astype("float64").median()] for n, col in columns.items()},
                            columns=names).fillna(0.0)
     # the signature keeps the run's column types: the features the run scored are what a
