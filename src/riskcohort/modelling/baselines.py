@@ -127,11 +127,9 @@ def oracle_scores(frame: pd.DataFrame, root: Path | None, as_of) -> np.ndarray |
     lo = (t - pd.Timedelta(days=31)).date()
     truth = pd.read_parquet(path, columns=["person_id", "month_start", "p_serious_harm"],
                             filters=[("month_start", ">", lo), ("month_start", "<=", t.date())])
-    ms = pd.to_datetime(truth["month_start"])
-    ok = (ms <= t) & (ms > t - pd.Timedelta(days=31))
-    if not ok.any():
+    if len(truth) == 0:  # the filter kept the window: nothing dated in it
         return None
-    sel = truth.loc[ok].assign(month_start=ms[ok]).sort_values("month_start")
+    sel = truth.assign(month_start=pd.to_datetime(truth["month_start"])).sort_values("month_start")
     sel = sel.drop_duplicates("person_id", keep="last")
     merged = frame[["person_id"]].astype(str).merge(
         sel.assign(person_id=sel["person_id"].astype(str)), on="person_id", how="left"

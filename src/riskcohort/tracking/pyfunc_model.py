@@ -58,6 +58,15 @@ def requirements() -> list[str]:
     return out
 
 
+def _frame_column(features: pd.DataFrame | None) -> Callable[[str], pd.Series | None]:
+    """One column of an in-memory frame at a time (None when absent), like
+    ``RunFolder.feature_column`` reads one from the run folder."""
+    def column(name: str) -> pd.Series | None:
+        return features[name] if features is not None and name in features else None
+
+    return column
+
+
 def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str = "model", *,
               column: Callable[[str], pd.Series | None] | None = None):
     """Log the saved model folder as the pyfunc; returns MLflow's ``ModelInfo``.
@@ -74,15 +83,9 @@ def log_model(model_dir: Path, features: pd.DataFrame | None = None, name: str =
     model = CohortModel.load(model_dir)
     names = [str(n) for n in model.feature_names_in_]
     # column by column: a float64 copy of a national snapshot (3.3 M x 114) is 3 GB
+    read = column or _frame_column(features)  # one accessor, whichever the source
     empty = pd.Series(dtype="float64")
-
-    def read(n: str) -> pd.Series:
-        if column is not None:  # one column at a time from the run folder
-            found = column(n)
-            return empty if found is None else found
-        return features[n] if features is not None and n in features else empty
-
-    columns = {n: read(n) for n in names}
+    columns = {n: empty if (found := read(n)) is None else found for n in names}
     example = pd.DataFrame({n: [col.astype("float64").median()] for n, col in columns.items()},
                            columns=names).fillna(0.0)
     # the signature keeps the run's column types: the features the run scored are what a
