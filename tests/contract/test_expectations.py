@@ -68,3 +68,19 @@ def test_interventions_suite_from_the_schema():
     pairs = {(kw["column_A"], kw["column_B"]) for name, kw in specs
              if name == "ExpectColumnPairValuesAToBeGreaterThanB"}
     assert pairs == {("end_date", "start_date"), ("end_recorded_at", "recorded_at")}
+
+
+def test_validated_tables_do_not_outlive_validation(tmp_path):
+    """GX keeps its last context process-wide and the context's batches hold every validated
+    frame: a national dataset (GBs) stayed alive until the process ended (issue 22)."""
+    import gc
+    import weakref
+
+    from riskcohort.contract.schema import TABLES
+
+    frame = _custody()
+    alive = weakref.ref(frame)
+    run_expectations({"custody": (TABLES["custody"], frame)}, tmp_path / "docs")
+    del frame
+    gc.collect()
+    assert alive() is None

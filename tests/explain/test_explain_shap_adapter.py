@@ -128,3 +128,33 @@ def test_categorical_splits_fall_back_to_exact_duplicates():
     _, deduped = sa.contributions(booster, X)
     _, direct = sa.lightgbm_contributions(booster, X)
     np.testing.assert_allclose(deduped, direct, atol=1e-12)
+
+
+def test_shap_import_errors_do_not_keep_their_callers_alive():
+    """shap stores every ImportError it swallowed, and its traceback's frames reach back to the
+    code that imported shap: a run explaining for the first time kept its dataset and snapshot
+    alive to the end of the process (issue 22). ``shap_module`` drops those frames."""
+    import gc
+    import weakref
+
+    from shap.utils import _general
+
+    class Held:  # stands for the run's data, a local of a frame below the import
+        pass
+
+    def importer():
+        data = Held()
+        try:
+            raise ImportError("an optional extension shap could not import")
+        except ImportError as error:
+            _general.record_import_error("riskcohort-test", "not built", error)
+        sa.shap_module()
+        return weakref.ref(data)
+
+    try:
+        alive = importer()
+        gc.collect()
+        assert alive() is None
+        assert _general.import_errors["riskcohort-test"][0] == "not built"  # the message stays
+    finally:
+        _general.import_errors.pop("riskcohort-test", None)

@@ -129,7 +129,21 @@ def run_expectations(
             "failed": failed,
         }
     context.build_data_docs(site_names=[SITE])
+    forget_context()
     return outcome, docs_dir / "index.html"
+
+
+def forget_context() -> None:
+    """Drop GX's process-wide reference to the last context.
+
+    Why: ``gx.get_context`` leaves the context in GX's project manager, and an ephemeral
+    context's pandas batches hold every validated table, so the loaded dataset outlived the job
+    that validated it (GBs at national scale, issue 22). Our contexts are ephemeral and used
+    once: nothing else reads the project.
+    """
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    project_manager.set_project(None)
 
 
 def _label(config) -> str:

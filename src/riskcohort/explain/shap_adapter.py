@@ -120,9 +120,26 @@ def split_codes(booster, arr: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _shap_values(booster, arr: np.ndarray) -> tuple[float, np.ndarray]:
-    import shap
+def shap_module():
+    """``shap``, imported with the tracebacks of the optional imports it swallowed dropped.
 
+    Why: shap keeps every ImportError it caught at import (its CUDA extension, pyspark, cv2) in
+    a module-level dict, and a traceback's frames reach back through whoever imported shap
+    first. Imported lazily while a run explains, that kept the run's dataset, scored snapshot
+    and explanation chunks alive until the process ended (GBs at national scale, issue 22).
+    The messages stay; only the frames go.
+    """
+    import shap
+    from shap.utils import _general
+
+    for _, error in _general.import_errors.values():
+        error.__traceback__ = None
+        error.__context__ = error.__cause__ = None
+    return shap
+
+
+def _shap_values(booster, arr: np.ndarray) -> tuple[float, np.ndarray]:
+    shap = shap_module()
     explainer = shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*output has changed.*")

@@ -218,6 +218,9 @@ def run_and_track(config: ExperimentConfig | str | Path, data_dir: str | Path | 
                             previous_run=previous_iteration(tracking_uri, work))
     if result.out_dir is None:  # run_experiment publishes or raises; this narrows the type
         raise RuntimeError("the run folder was not published")
+    # published: MLflow reads the folder, and the caller's summary needs scores and metrics
+    # only; a national scored snapshot is GBs (issue 22), so it stays in features.parquet
+    result.features = result.features.iloc[:0]
     memory.release()  # the loaded dataset went with run_experiment: give its pages back
     logger.info("logging the iteration and its baselines to MLflow; process memory %s",
                 memory.process_memory())
